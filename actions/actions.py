@@ -1,0 +1,130 @@
+"""Rasa custom actions: thin glue between the dialogue and `knowledge.assistant`.
+
+Every action reads the intent, entities and words of the latest message, asks the
+Assistant for a `Reply` (in a worker thread: database calls must not block the
+action server's event loop) and sends it. A failure becomes a friendly apology,
+never a stack trace, and the log records the action name, not the message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any, Callable, Dict, List
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from bot.settings import get_settings
+from knowledge.answers import Reply
+from knowledge.assistant import Assistant, topic_of_intent
+
+log = logging.getLogger(__name__)
+
+SORRY = (
+    "Sorry, something went wrong on my side. Please try again in a moment. "
+    "If it keeps happening, please contact the school office."
+)
+
+
+def question_text(tracker: Tracker) -> str:
+    """The user's words; button payloads such as '/ask_appeal' carry no words."""
+    text = (tracker.latest_message.get("text") or "").strip()
+    return "" if text.startswith("/") else text
+
+
+def intent_name(tracker: Tracker) -> str:
+    return (tracker.latest_message.get("intent") or {}).get("name") or ""
+
+
+def send(dispatcher: CollectingDispatcher, reply: Reply) -> None:
+    dispatcher.utter_message(text=reply.text, buttons=[b.as_dict() for b in reply.buttons])
+
+
+class AssistantAction(Action):
+    """Runs `self.reply(...)` off the event loop and sends the result."""
+
+    def name(self) -> str:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def reply(self, assistant: Assistant, tracker: Tracker) -> Reply:  # pragma: no cover
+        raise NotImplementedError
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
+    ) -> List[Dict[str, Any]]:
+        assistant = Assistant(get_settings())
+        work: Callable[[], Reply] = lambda: self.reply(assistant, tracker)  # noqa: E731
+        try:
+            reply = await asyncio.to_thread(work)
+        except Exception:  # the person gets an apology; the log gets the details
+            log.exception("action %s failed (sender %s)", self.name(), tracker.sender_id)
+            dispatcher.utter_message(text=SORRY)
+            return []
+        send(dispatcher, reply)
+        return []
+
+
+class ActionAnswerTopic(AssistantAction):
+    """`ask_<topic>` intents: the best article of that topic."""
+
+    def name(self) -> str:
+        return "action_answer_topic"
+
+    def reply(self, assistant: Assistant, tracker: Tracker) -> Reply:
+        topic = topic_of_intent(intent_name(tracker))
+        if topic is None:
+            return assistant.answer_unknown(question_text(tracker))
+        return assistant.answer_topic(topic, question_text(tracker))
+
+
+class ActionSearchLocalOffer(AssistantAction):
+    """`search_local_offer`: services by type, need and age."""
+
+    def name(self) -> str:
+        return "action_search_local_offer"
+
+    def reply(self, assistant: Assistant, tracker: Tracker) -> Reply:
+        entities = tracker.latest_message.get("entities") or []
+        return assistant.answer_local_offer(question_text(tracker), entities)
+
+
+class ActionAnswerUnknown(AssistantAction):
+    """Low NLU confidence or out of scope: a clear article match, or an honest 'can't help'."""
+
+    def name(self) -> str:
+        return "action_answer_unknown"
+
+    def reply(self, assistant: Assistant, tracker: Tracker) -> Reply:
+        return assistant.answer_unknown(question_text(tracker))
+
+
+class ActionDefaultFallback(AssistantAction):
+    """The dialogue policy is unsure what to do next: say what the bot can do."""
+
+    def name(self) -> str:
+        return "action_default_fallback"
+
+    def reply(self, assistant: Assistant, tracker: Tracker) -> Reply:
+        return assistant.fallback()
+
+
+class ActionSmallTalk(AssistantAction):
+    """greet, goodbye, thanks, help, bot_challenge."""
+
+    def name(self) -> str:
+        return "action_small_talk"
+
+    def reply(self, assistant: Assistant, tracker: Tracker) -> Reply:
+        return assistant.small_talk(intent_name(tracker))
+
+
+class ActionBadInput(AssistantAction):
+    """Messages the input guard flagged: empty, emoji only, markup only, another language."""
+
+    def name(self) -> str:
+        return "action_bad_input"
+
+    def reply(self, assistant: Assistant, tracker: Tracker) -> Reply:
+        issue = next(tracker.get_latest_entity_values("input_issue"), None) or "no_words"
+        return assistant.bad_input(issue)

@@ -1,0 +1,105 @@
+"""Command line for running and looking after the bot.
+
+python -m bot.cli setup                 # migrate the database and load every content file
+python -m bot.cli reload                # the same, after editing an article, profile or local offer
+python -m bot.cli train [--force]       # train the Rasa model if its inputs changed
+python -m bot.cli import-local-offer FILE [--dataset NAME]
+python -m bot.cli export-local-offer [--dataset NAME] [-o FILE]
+python -m bot.cli check-content         # readability and source checks for articles
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from bot.settings import get_settings
+
+
+def _setup(_args: argparse.Namespace) -> int:
+    from knowledge.seed import load_everything
+
+    report = load_everything(get_settings())
+    print("Database ready: " + "; ".join(report.lines()))
+    return 0
+
+
+def _train(args: argparse.Namespace) -> int:
+    from bot.training import train
+
+    train(force=args.force)
+    return 0
+
+
+def _import(args: argparse.Namespace) -> int:
+    from knowledge.db import unit_of_work
+    from knowledge.local_offer import import_oruk_file
+    from knowledge.migrate import upgrade
+
+    settings = get_settings()
+    upgrade(settings.database_url)
+    with unit_of_work(settings.database_url) as session:
+        report = import_oruk_file(session, Path(args.file), args.dataset)
+    print(f"Imported {report.imported} services into dataset '{report.dataset}'.")
+    for reason in report.skipped:
+        print(f"  skipped: {reason}")
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from knowledge.db import unit_of_work
+    from knowledge.local_offer import export_oruk
+
+    with unit_of_work(get_settings().database_url) as session:
+        document = export_oruk(session, args.dataset)
+    text = json.dumps(document, indent=2, ensure_ascii=False)
+    if args.output:
+        Path(args.output).write_text(text + "\n", encoding="utf-8")
+        print(f"Wrote {document['total_items']} services to {args.output}")
+    else:
+        print(text)
+    return 0
+
+
+def _check_content(_args: argparse.Namespace) -> int:
+    from knowledge.articles import load_article_files
+    from knowledge.readability import grade_level
+
+    settings = get_settings()
+    problems = 0
+    for folder in (settings.content_dir / "articles", settings.school_articles_dir):
+        for spec in load_article_files(folder):
+            grade = grade_level(spec.summary)
+            flag = "  <- hard to read" if grade > 9 else ""
+            problems += bool(flag)
+            print(f"{spec.slug:40} grade {grade:4.1f}{flag}")
+    return 1 if problems else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bot.cli", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("setup", help="migrate the database and load content").set_defaults(run=_setup)
+    commands.add_parser("reload", help="reload content files into the database").set_defaults(run=_setup)
+    train = commands.add_parser("train", help="train the Rasa model if needed")
+    train.add_argument("--force", action="store_true")
+    train.set_defaults(run=_train)
+    imp = commands.add_parser("import-local-offer", help="import an Open Referral UK JSON file")
+    imp.add_argument("file")
+    imp.add_argument("--dataset")
+    imp.set_defaults(run=_import)
+    exp = commands.add_parser("export-local-offer", help="export the local offer as ORUK JSON")
+    exp.add_argument("--dataset")
+    exp.add_argument("-o", "--output")
+    exp.set_defaults(run=_export)
+    commands.add_parser("check-content", help="readability of article summaries").set_defaults(
+        run=_check_content
+    )
+    args = parser.parse_args(argv)
+    return args.run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

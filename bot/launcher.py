@@ -1,0 +1,172 @@
+"""Start the whole bot with one command: action server, Rasa server, web chat page.
+
+`make run` calls this after set-up. It starts each server as a child process,
+waits until each answers, prints where to find them, and on Ctrl-C (or SIGTERM)
+stops all of them. If one dies, the others are stopped too, so nothing is left
+half-running.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from bot.settings import PROJECT_ROOT, VAR_DIR, Settings, get_settings
+from bot.training import MODEL_FILE
+
+STARTUP_TIMEOUT_S = 300
+
+
+@dataclass
+class Child:
+    name: str
+    command: list[str]
+    health_url: str
+    process: subprocess.Popen | None = None
+
+
+def runtime_endpoints(settings: Settings) -> Path:
+    """endpoints.yml with the action server's port and the tracker database from the settings."""
+    endpoints = yaml.safe_load((PROJECT_ROOT / "endpoints.yml").read_text())
+    endpoints["action_endpoint"]["url"] = f"http://127.0.0.1:{settings.actions_port}/webhook"
+    tracker = endpoints.get("tracker_store") or {}
+    if tracker.get("dialect") == "sqlite":
+        tracker["db"] = str(settings.tracker_db)
+        settings.tracker_db.parent.mkdir(parents=True, exist_ok=True)
+    path = VAR_DIR / f"endpoints.{settings.rasa_port}.yml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(endpoints, sort_keys=False))
+    return path
+
+
+def children(settings: Settings) -> list[Child]:
+    python = sys.executable
+    rasa_command = [
+        python, "-m", "rasa", "run",
+        "--model", str(MODEL_FILE),
+        "--credentials", str(PROJECT_ROOT / "credentials.yml"),
+        "--endpoints", str(runtime_endpoints(settings)),
+        "--port", str(settings.rasa_port),
+        "--cors", f"http://localhost:{settings.webchat_port}", f"http://127.0.0.1:{settings.webchat_port}",
+    ]  # fmt: skip
+    if settings.rasa_api_token:  # tests and benchmarks only: the HTTP API needs this token
+        rasa_command += ["--enable-api", "--auth-token", settings.rasa_api_token]
+    return [
+        Child(
+            "action server",
+            [python, "-m", "rasa_sdk", "--actions", "actions", "--port", str(settings.actions_port)],
+            f"http://127.0.0.1:{settings.actions_port}/health",
+        ),
+        Child("Rasa server", rasa_command, f"http://127.0.0.1:{settings.rasa_port}/"),
+        Child(
+            "web chat page",
+            [python, "-m", "connectors.web.server"],
+            f"http://127.0.0.1:{settings.webchat_port}/health",
+        ),
+    ]
+
+
+def _answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return response.status == 200
+    except OSError:
+        return False
+
+
+def start(kids: list[Child]) -> None:
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONUNBUFFERED": "1"}
+    for child in kids:
+        print(f"Starting the {child.name}...", flush=True)
+        child.process = subprocess.Popen(child.command, cwd=PROJECT_ROOT, env=env, start_new_session=True)
+
+
+def wait_until_ready(kids: list[Child], timeout_s: float = STARTUP_TIMEOUT_S) -> None:
+    deadline = time.monotonic() + timeout_s
+    waiting = list(kids)
+    while waiting:
+        for child in list(waiting):
+            if child.process and child.process.poll() is not None:
+                raise RuntimeError(
+                    f"the {child.name} stopped during start-up (exit {child.process.returncode})"
+                )
+            if _answers(child.health_url):
+                print(f"The {child.name} is ready.", flush=True)
+                waiting.remove(child)
+        if time.monotonic() > deadline:
+            raise RuntimeError("timed out waiting for: " + ", ".join(c.name for c in waiting))
+        time.sleep(0.5)
+
+
+def stop(kids: list[Child], grace_s: float = 15) -> None:
+    """SIGTERM each child's process group, then SIGKILL whatever is still there."""
+    for child in kids:
+        if child.process and child.process.poll() is None:
+            try:
+                os.killpg(child.process.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+    deadline = time.monotonic() + grace_s
+    for child in kids:
+        if not child.process:
+            continue
+        try:
+            child.process.wait(timeout=max(deadline - time.monotonic(), 0.1))
+        except subprocess.TimeoutExpired:
+            try:
+                os.killpg(child.process.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            child.process.wait()
+
+
+def main() -> int:
+    settings = get_settings()
+    if not MODEL_FILE.exists():
+        print("No trained model: run `make run` (it trains first).", file=sys.stderr)
+        return 1
+    kids = children(settings)
+
+    def on_signal(signum, _frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, on_signal)
+    try:
+        start(kids)
+        wait_until_ready(kids)
+        print(
+            "\nThe SEND assistant is running.\n"
+            f"  Web chat for parents:  http://localhost:{settings.webchat_port}/\n"
+            f"  REST channel:          http://localhost:{settings.rasa_port}/webhooks/rest/webhook\n"
+            f"  Action server:         http://localhost:{settings.actions_port}/health\n"
+            "  Slack and Telegram:    off (not built yet)\n"
+            "Press Ctrl-C to stop.\n",
+            flush=True,
+        )
+        while True:
+            for child in kids:
+                if child.process and child.process.poll() is not None:
+                    print(f"The {child.name} stopped (exit {child.process.returncode}); stopping the rest.")
+                    return 1
+            time.sleep(1)
+    except KeyboardInterrupt:
+        print("\nStopping...", flush=True)
+        return 0
+    except RuntimeError as error:
+        print(f"Could not start: {error}", file=sys.stderr)
+        return 1
+    finally:
+        stop(kids)
+        print("Stopped.", flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,72 @@
+"""Settings read once from the environment, with defaults that work on a fresh clone.
+
+Every knob the bot has lives here, so that a school (or a test) changes behaviour
+by setting an environment variable rather than editing code.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+VAR_DIR = PROJECT_ROOT / "var"
+
+# The longest message the bot reads. Longer messages are cut to this length and the
+# person is told so (README "Limits"). 1,000 characters is about 170 words.
+DEFAULT_MAX_MESSAGE_CHARS = 1000
+
+
+def _path(name: str, default: Path) -> Path:
+    value = os.environ.get(name)
+    path = Path(value) if value else default
+    return path if path.is_absolute() else PROJECT_ROOT / path
+
+
+def _int(name: str, default: int) -> int:
+    value = os.environ.get(name, "").strip()
+    return int(value) if value else default
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The bot's configuration. Build with `Settings.from_env()`."""
+
+    database_url: str
+    school_profile: Path
+    local_offer_file: Path
+    school_articles_dir: Path
+    content_dir: Path
+    spacy_model_dir: Path
+    max_message_chars: int = DEFAULT_MAX_MESSAGE_CHARS
+    rasa_port: int = 5005
+    actions_port: int = 5055
+    webchat_port: int = 8080
+    public_rasa_url: str = ""
+    tracker_db: Path = VAR_DIR / "rasa_tracker.db"
+    rasa_api_token: str = ""
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        default_db = f"sqlite:///{VAR_DIR / 'sendbot.db'}"
+        return cls(
+            database_url=os.environ.get("DATABASE_URL") or default_db,
+            school_profile=_path("SCHOOL_PROFILE", PROJECT_ROOT / "school_data/example_school.yml"),
+            local_offer_file=_path("LOCAL_OFFER_FILE", PROJECT_ROOT / "school_data/example_local_offer.json"),
+            school_articles_dir=_path("SCHOOL_ARTICLES_DIR", PROJECT_ROOT / "school_data/articles"),
+            content_dir=_path("CONTENT_DIR", PROJECT_ROOT / "knowledge/content"),
+            spacy_model_dir=_path("SPACY_MODEL_DIR", PROJECT_ROOT / "build/spacy/en_send"),
+            max_message_chars=_int("MAX_MESSAGE_CHARS", DEFAULT_MAX_MESSAGE_CHARS),
+            rasa_port=_int("RASA_PORT", 5005),
+            actions_port=_int("ACTIONS_PORT", 5055),
+            webchat_port=_int("WEBCHAT_PORT", 8080),
+            public_rasa_url=os.environ.get("PUBLIC_RASA_URL", ""),
+            tracker_db=_path("TRACKER_DB", VAR_DIR / "rasa_tracker.db"),
+            rasa_api_token=os.environ.get("RASA_API_TOKEN", ""),
+        )
+
+
+def get_settings() -> Settings:
+    """Current settings (read from the environment each call; cheap)."""
+    return Settings.from_env()

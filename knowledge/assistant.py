@@ -1,0 +1,149 @@
+"""The parent Q&A in one place: what the custom actions call.
+
+Each public method is one unit of work: it opens a short-lived session, reads what
+it needs, and returns a `Reply`. It never raises for a user's question: anything
+unexpected becomes the honest fallback reply, and the error is logged without the
+message text.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Iterable
+
+from bot.settings import Settings
+from knowledge import answers, search
+from knowledge.ages import extract_age
+from knowledge.answers import Reply
+from knowledge.articles import visible_articles
+from knowledge.db import unit_of_work
+from knowledge.glossary import ENTITY_AREA_OF_NEED, ENTITY_SERVICE_TYPE, Glossary, load_glossary
+from knowledge.local_offer import search_services
+from knowledge.school_profile import read_profile
+
+log = logging.getLogger(__name__)
+
+INTENT_PREFIX = "ask_"
+
+
+def topic_of_intent(intent: str) -> str | None:
+    """`ask_ehcp_timeline` -> `ehcp_timeline`; None for intents that are not topics."""
+    return intent[len(INTENT_PREFIX) :] if intent.startswith(INTENT_PREFIX) else None
+
+
+class Assistant:
+    """Answers for one school (the deployment's school unless `school_ref` is given)."""
+
+    def __init__(self, settings: Settings, school_ref: str | None = None) -> None:
+        self.settings = settings
+        self.school_ref = school_ref
+
+    @property
+    def glossary(self) -> Glossary:
+        return load_glossary(self.settings.content_dir / "glossary.yml")
+
+    # --- questions ----------------------------------------------------------------------
+
+    def answer_topic(self, topic: str, text: str = "") -> Reply:
+        """The best article of `topic` for the question, with source and follow-ups."""
+        if answers.mentions_other_nation(text) and topic != answers.OTHER_NATION_TOPIC:
+            return self.answer_topic(answers.OTHER_NATION_TOPIC, text)
+        with unit_of_work(self.settings.database_url) as session:
+            profile = read_profile(session, self.school_ref)
+            everything = visible_articles(session, profile.ref)
+            if topic == answers.CONTACT_TOPIC:
+                return answers.contact_reply(profile, everything)
+            candidates = [a for a in everything if a.topic == topic]
+            article = search.best_for_topic(candidates, text)
+            if article is None:
+                log.warning("no article for topic %s", topic)
+                return answers.fallback_reply(profile, everything)
+            preface = ""
+            if topic == "sen_information_report":
+                preface = answers.information_report_preface(profile)
+            return answers.article_reply(article, profile, everything, preface=preface)
+
+    def answer_local_offer(self, text: str, entities: Iterable[dict] = ()) -> Reply:
+        """Search the local offer by service type, area of need, age and words."""
+        service_types, areas = self._terms_from(entities, text)
+        age = extract_age(text)
+        with unit_of_work(self.settings.database_url) as session:
+            profile = read_profile(session, self.school_ref)
+            if not service_types and not areas and not search.terms(text):
+                return answers.ask_service_type_reply([t.label for t in self.glossary.service_types])
+            outcome = search_services(
+                session,
+                service_types=[t.key for t in service_types],
+                areas_of_need=[t.key for t in areas],
+                age=age,
+                text=text,
+            )
+            if service_types:
+                looking_for = f"a {service_types[0].label.lower()} service"
+            elif areas:
+                looking_for = f"a service for {areas[0].label.lower()} needs"
+            else:
+                looking_for = "a service matching your question"
+            return answers.local_offer_reply(outcome, profile, looking_for=looking_for, age=age)
+
+    def answer_unknown(self, text: str) -> Reply:
+        """When the NLU model is unsure: a clear article match, a service search, or honesty."""
+        with unit_of_work(self.settings.database_url) as session:
+            profile = read_profile(session, self.school_ref)
+            everything = visible_articles(session, profile.ref)
+            match = search.confident_match(everything, text)
+            if match is not None:
+                return answers.article_reply(
+                    match.article,
+                    profile,
+                    everything,
+                    preface=f"I think you are asking about this: {match.article.title}.",
+                )
+        service_types, _ = self._terms_from((), text)
+        if service_types:
+            return self.answer_local_offer(text)
+        return self.fallback()
+
+    # --- conversation -------------------------------------------------------------------
+
+    def fallback(self) -> Reply:
+        with unit_of_work(self.settings.database_url) as session:
+            profile = read_profile(session, self.school_ref)
+            return answers.fallback_reply(profile, visible_articles(session, profile.ref))
+
+    def small_talk(self, intent: str) -> Reply:
+        with unit_of_work(self.settings.database_url) as session:
+            profile = read_profile(session, self.school_ref)
+            if intent == "greet":
+                return answers.greeting_reply(profile, visible_articles(session, profile.ref))
+            if intent == "help":
+                return answers.help_reply(profile, visible_articles(session, profile.ref))
+            if intent == "bot_challenge":
+                return answers.bot_challenge_reply(profile)
+        if intent == "thanks":
+            return answers.thanks_reply()
+        if intent == "goodbye":
+            return answers.goodbye_reply()
+        return self.fallback()
+
+    def bad_input(self, issue: str) -> Reply:
+        with unit_of_work(self.settings.database_url) as session:
+            return answers.bad_input_reply(issue, read_profile(session, self.school_ref))
+
+    # --- helpers ------------------------------------------------------------------------
+
+    def _terms_from(self, entities: Iterable[dict], text: str) -> tuple[list, list]:
+        """Service types and areas of need from NLU entities, then from the words themselves."""
+        glossary = self.glossary
+        found: dict[str, list] = {ENTITY_SERVICE_TYPE: [], ENTITY_AREA_OF_NEED: []}
+        for entity in entities:
+            kind = entity.get("entity")
+            if kind in found:
+                term = glossary.canonical(kind, str(entity.get("value", "")))
+                if term and term not in found[kind]:
+                    found[kind].append(term)
+        for kind, terms in found.items():
+            for term in glossary.find_in_text(text, kind):
+                if term not in terms:
+                    terms.append(term)
+        return found[ENTITY_SERVICE_TYPE], found[ENTITY_AREA_OF_NEED]

@@ -1,0 +1,259 @@
+"""Tables of the SEND knowledge base.
+
+- `School`: the school profile (who the SENCo and DSL are, links, local authority).
+- `Article` + `StatutoryFact`: plain-English explanations; every statutory figure
+  keeps its source, whether it is a must or a should, and when it was checked.
+- Local offer tables in Open Referral UK 3.0 shape (organization, service, location,
+  address, contact, phone, cost_option, taxonomy_term, attribute), keyed by the
+  feed's own ids so that a re-import updates rather than duplicates.
+
+School-owned rows carry `school_ref`. Product content (the national SEND articles)
+has `school_ref` NULL and is shared by every school of a deployment.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import declarative_base, relationship
+
+Base = declarative_base()
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class School(Base):
+    __tablename__ = "schools"
+
+    id = Column(Integer, primary_key=True)
+    ref = Column(String(64), nullable=False, unique=True)
+    name = Column(String(200), nullable=False)
+    local_authority = Column(String(200), nullable=False, default="")
+    is_example = Column(Boolean, nullable=False, default=False)
+    profile = Column(JSON, nullable=False, default=dict)
+    updated_at = Column(DateTime(timezone=True), nullable=False, default=utcnow, onupdate=utcnow)
+
+
+class Article(Base):
+    __tablename__ = "articles"
+
+    id = Column(Integer, primary_key=True)
+    slug = Column(String(120), nullable=False, unique=True)
+    school_ref = Column(String(64), nullable=True, index=True)
+    origin = Column(String(16), nullable=False, default="product")  # product | school
+    topic = Column(String(64), nullable=False, index=True)
+    title = Column(String(200), nullable=False)
+    summary = Column(Text, nullable=False)
+    details = Column(JSON, nullable=False, default=list)
+    keywords = Column(JSON, nullable=False, default=list)
+    follow_ups = Column(JSON, nullable=False, default=list)
+    source_title = Column(String(300), nullable=False)
+    source_url = Column(String(500), nullable=True)
+    checked_on = Column(Date, nullable=False)
+    jurisdiction = Column(String(32), nullable=False, default="England")
+    position = Column(Integer, nullable=False, default=0)
+    updated_at = Column(DateTime(timezone=True), nullable=False, default=utcnow, onupdate=utcnow)
+
+    facts = relationship(
+        "StatutoryFact",
+        back_populates="article",
+        cascade="all, delete-orphan",
+        order_by="StatutoryFact.id",
+    )
+
+
+class StatutoryFact(Base):
+    """One statutory figure as an article states it. The same key may appear in several
+    articles; a content test checks they agree."""
+
+    __tablename__ = "statutory_facts"
+    __table_args__ = (UniqueConstraint("article_id", "key"),)
+
+    id = Column(Integer, primary_key=True)
+    article_id = Column(Integer, ForeignKey("articles.id", ondelete="CASCADE"), nullable=False)
+    key = Column(String(120), nullable=False, index=True)
+    statement = Column(Text, nullable=False)
+    value = Column(String(64), nullable=False)
+    unit = Column(String(32), nullable=False)
+    day_kind = Column(String(16), nullable=True)  # calendar | working | None
+    status = Column(String(32), nullable=False)  # must | should | should consider
+    measured_from = Column(String(300), nullable=True)
+    source = Column(String(300), nullable=False)
+    source_url = Column(String(500), nullable=True)
+    checked_on = Column(Date, nullable=False)
+    jurisdiction = Column(String(32), nullable=False, default="England")
+
+    article = relationship("Article", back_populates="facts")
+
+
+# --- Local offer, Open Referral UK 3.0 ------------------------------------------------
+
+
+class Organization(Base):
+    __tablename__ = "oruk_organizations"
+
+    id = Column(String(64), primary_key=True)
+    name = Column(String(300), nullable=False)
+    description = Column(Text, nullable=False, default="")
+    email = Column(String(200), nullable=True)
+    website = Column(String(500), nullable=True)
+    dataset = Column(String(120), nullable=False, index=True)
+
+
+class Service(Base):
+    __tablename__ = "oruk_services"
+
+    id = Column(String(64), primary_key=True)
+    organization_id = Column(
+        String(64), ForeignKey("oruk_organizations.id", ondelete="CASCADE"), nullable=False
+    )
+    name = Column(String(300), nullable=False)
+    description = Column(Text, nullable=False, default="")
+    url = Column(String(500), nullable=True)
+    email = Column(String(200), nullable=True)
+    status = Column(String(32), nullable=False, default="active")
+    minimum_age = Column(Integer, nullable=True)
+    maximum_age = Column(Integer, nullable=True)
+    assured_date = Column(Date, nullable=True)
+    last_modified = Column(DateTime(timezone=True), nullable=True)
+    dataset = Column(String(120), nullable=False, index=True)
+
+    organization = relationship("Organization")
+    contacts = relationship("Contact", cascade="all, delete-orphan", order_by="Contact.id")
+    cost_options = relationship("CostOption", cascade="all, delete-orphan", order_by="CostOption.id")
+    service_at_locations = relationship(
+        "ServiceAtLocation", cascade="all, delete-orphan", order_by="ServiceAtLocation.id"
+    )
+    attributes = relationship(
+        "Attribute",
+        primaryjoin="and_(Service.id == foreign(Attribute.link_id), Attribute.link_entity == 'service')",
+        cascade="all, delete-orphan",
+        order_by="Attribute.id",
+    )
+
+
+class Location(Base):
+    __tablename__ = "oruk_locations"
+
+    id = Column(String(64), primary_key=True)
+    location_type = Column(String(16), nullable=False, default="physical")
+    name = Column(String(300), nullable=True)
+    description = Column(Text, nullable=True)
+    latitude = Column(Float, nullable=True)
+    longitude = Column(Float, nullable=True)
+
+    addresses = relationship("Address", cascade="all, delete-orphan", order_by="Address.id")
+
+
+class Address(Base):
+    __tablename__ = "oruk_addresses"
+
+    id = Column(String(64), primary_key=True)
+    location_id = Column(String(64), ForeignKey("oruk_locations.id", ondelete="CASCADE"), nullable=False)
+    address_1 = Column(String(300), nullable=False, default="")
+    city = Column(String(120), nullable=False, default="")
+    state_province = Column(String(120), nullable=False, default="")
+    postal_code = Column(String(16), nullable=False, default="")
+    country = Column(String(2), nullable=False, default="GB")
+    address_type = Column(String(16), nullable=False, default="physical")
+
+
+class ServiceAtLocation(Base):
+    __tablename__ = "oruk_service_at_locations"
+
+    id = Column(String(64), primary_key=True)
+    service_id = Column(String(64), ForeignKey("oruk_services.id", ondelete="CASCADE"), nullable=False)
+    location_id = Column(String(64), ForeignKey("oruk_locations.id"), nullable=False)
+
+    location = relationship("Location")
+
+
+class Contact(Base):
+    __tablename__ = "oruk_contacts"
+
+    id = Column(String(64), primary_key=True)
+    service_id = Column(String(64), ForeignKey("oruk_services.id", ondelete="CASCADE"), nullable=False)
+    name = Column(String(200), nullable=True)
+    title = Column(String(200), nullable=True)
+    email = Column(String(200), nullable=True)
+
+    phones = relationship("Phone", cascade="all, delete-orphan", order_by="Phone.id")
+
+
+class Phone(Base):
+    __tablename__ = "oruk_phones"
+
+    id = Column(String(64), primary_key=True)
+    contact_id = Column(String(64), ForeignKey("oruk_contacts.id", ondelete="CASCADE"), nullable=False)
+    number = Column(String(64), nullable=False)
+    description = Column(String(300), nullable=True)
+
+
+class CostOption(Base):
+    __tablename__ = "oruk_cost_options"
+
+    id = Column(String(64), primary_key=True)
+    service_id = Column(String(64), ForeignKey("oruk_services.id", ondelete="CASCADE"), nullable=False)
+    option = Column(String(300), nullable=True)
+    amount = Column(Float, nullable=True)
+    amount_description = Column(String(300), nullable=True)
+    currency = Column(String(3), nullable=True)
+
+
+class TaxonomyTerm(Base):
+    __tablename__ = "oruk_taxonomy_terms"
+
+    id = Column(String(64), primary_key=True)
+    name = Column(String(200), nullable=False)
+    description = Column(Text, nullable=False, default="")
+    code = Column(String(120), nullable=True, index=True)
+    taxonomy = Column(String(120), nullable=True)
+    term_uri = Column(String(500), nullable=True)
+    parent_id = Column(String(64), nullable=True)
+
+
+class Attribute(Base):
+    __tablename__ = "oruk_attributes"
+    __table_args__ = (UniqueConstraint("link_id", "link_type", "taxonomy_term_id"),)
+
+    id = Column(String(64), primary_key=True)
+    link_id = Column(String(64), nullable=False, index=True)
+    link_entity = Column(String(32), nullable=False, default="service")
+    link_type = Column(String(64), nullable=True)
+    taxonomy_term_id = Column(String(64), ForeignKey("oruk_taxonomy_terms.id"), nullable=False)
+    value = Column(String(300), nullable=True)
+
+    taxonomy_term = relationship("TaxonomyTerm")
+
+
+__all__ = [
+    "Address",
+    "Article",
+    "Attribute",
+    "Base",
+    "Contact",
+    "CostOption",
+    "Location",
+    "Organization",
+    "Phone",
+    "School",
+    "Service",
+    "ServiceAtLocation",
+    "StatutoryFact",
+    "TaxonomyTerm",
+]

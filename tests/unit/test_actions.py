@@ -1,0 +1,101 @@
+"""The Rasa custom actions, run as the action server runs them (no TensorFlow needed)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions import actions
+from bot.settings import PROJECT_ROOT
+
+
+@pytest.fixture(autouse=True)
+def use_test_settings(settings, monkeypatch):
+    monkeypatch.setattr(actions, "get_settings", lambda: settings)
+
+
+def tracker(intent: str, text: str, entities: list | None = None, sender: str = "parent-1") -> Tracker:
+    return Tracker.from_dict(
+        {
+            "sender_id": sender,
+            "slots": {},
+            "latest_message": {
+                "text": text,
+                "intent": {"name": intent, "confidence": 0.9},
+                "entities": entities or [],
+                "metadata": {},
+            },
+            "events": [],
+            "paused": False,
+            "followup_action": None,
+            "active_loop": {},
+            "latest_action_name": "action_listen",
+        }
+    )
+
+
+async def run(action, intent: str, text: str, entities: list | None = None) -> list[dict]:
+    dispatcher = CollectingDispatcher()
+    events = await action.run(dispatcher, tracker(intent, text, entities), {})
+    assert events == []
+    return dispatcher.messages
+
+
+async def test_a_topic_question_is_answered_with_source_and_buttons():
+    [message] = await run(actions.ActionAnswerTopic(), "ask_ehcp_timeline", "how long does an ehcp take")
+    assert "20 weeks" in message["text"]
+    assert "Source:" in message["text"]
+    assert message["buttons"][-1] == {"title": "Talk to a person", "payload": "/ask_contact_senco"}
+
+
+async def test_a_button_payload_is_not_searched_as_words():
+    [message] = await run(actions.ActionAnswerTopic(), "ask_appeal", "/ask_appeal")
+    assert "Tribunal" in message["text"]
+
+
+async def test_the_local_offer_search_uses_entities_and_age():
+    entities = [{"entity": "service_type", "value": "occupational therapy"}]
+    [message] = await run(
+        actions.ActionSearchLocalOffer(), "search_local_offer", "any ot for my 7 year old", entities
+    )
+    assert "Occupational Therapy" in message["text"]
+    assert "7-year-old" in message["text"]
+
+
+async def test_low_confidence_gets_an_honest_answer():
+    [message] = await run(actions.ActionAnswerUnknown(), "nlu_fallback", "can you book me a taxi")
+    assert message["text"].startswith("Sorry, I can't help with that")
+    assert len(message["buttons"]) >= 4
+
+
+async def test_bad_input_reads_the_guards_entity():
+    entities = [{"entity": "input_issue", "value": "other_language"}]
+    [message] = await run(
+        actions.ActionBadInput(), "bad_input", '/bad_input{"input_issue":"other_language"}', entities
+    )
+    assert "English" in message["text"]
+
+
+async def test_small_talk_answers_each_intent():
+    for intent in ("greet", "goodbye", "thanks", "help", "bot_challenge"):
+        [message] = await run(actions.ActionSmallTalk(), intent, "hi")
+        assert message["text"]
+
+
+async def test_a_failure_becomes_an_apology_not_a_stack_trace(monkeypatch):
+    def broken(*_args, **_kwargs):
+        raise RuntimeError("database is down")
+
+    monkeypatch.setattr(actions.Assistant, "answer_topic", broken)
+    [message] = await run(actions.ActionAnswerTopic(), "ask_appeal", "can I appeal")
+    assert message["text"] == actions.SORRY
+
+
+def test_the_action_server_does_not_load_tensorflow():
+    code = "import actions.actions, sys; print('tensorflow' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_ROOT, capture_output=True, text=True)
+    assert result.stdout.strip() == "False", result.stderr
