@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from abc import ABCMeta, abstractmethod
 from typing import Any, Callable, Dict, List
 
 from rasa_sdk import Action, Tracker
@@ -41,14 +42,17 @@ def send(dispatcher: CollectingDispatcher, reply: Reply) -> None:
     dispatcher.utter_message(text=reply.text, buttons=[b.as_dict() for b in reply.buttons])
 
 
-class AssistantAction(Action):
-    """Runs `self.reply(...)` off the event loop and sends the result."""
+class AssistantAction(Action, metaclass=ABCMeta):
+    """Runs `self.reply(...)` off the event loop and sends the result.
 
-    def name(self) -> str:  # pragma: no cover - overridden
-        raise NotImplementedError
+    Abstract, so that the action server registers only the concrete actions below.
+    """
 
-    def reply(self, assistant: Assistant, tracker: Tracker) -> Reply:  # pragma: no cover
-        raise NotImplementedError
+    @abstractmethod
+    def name(self) -> str: ...
+
+    @abstractmethod
+    def reply(self, assistant: Assistant, tracker: Tracker) -> Reply: ...
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]

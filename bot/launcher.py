@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -82,6 +83,19 @@ def _answers(url: str) -> bool:
         return False
 
 
+def busy_ports(settings: Settings) -> list[int]:
+    """Ports the bot needs that something else already listens on."""
+    busy = []
+    for port in (settings.actions_port, settings.rasa_port, settings.webchat_port):
+        with socket.socket() as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind(("0.0.0.0", port))
+            except OSError:
+                busy.append(port)
+    return busy
+
+
 def start(kids: list[Child]) -> None:
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONUNBUFFERED": "1"}
     for child in kids:
@@ -132,6 +146,14 @@ def main() -> int:
     settings = get_settings()
     if not MODEL_FILE.exists():
         print("No trained model: run `make run` (it trains first).", file=sys.stderr)
+        return 1
+    busy = busy_ports(settings)
+    if busy:
+        print(
+            f"Port(s) {', '.join(map(str, busy))} already in use: is the bot already running? "
+            "Stop it, or choose other ports with RASA_PORT, ACTIONS_PORT and WEBCHAT_PORT.",
+            file=sys.stderr,
+        )
         return 1
     kids = children(settings)
 

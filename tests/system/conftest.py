@@ -1,0 +1,120 @@
+"""One real bot for the whole system test session: `python -m bot.launcher` (as `make run`
+starts it) on test ports, with its own database and tracker store, then Ctrl-C at the end."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from bot.settings import PROJECT_ROOT, Settings
+from bot.training import MODEL_FILE
+from knowledge.seed import load_everything
+
+START_TIMEOUT_S = 300
+
+
+@dataclasses.dataclass
+class RunningBot:
+    settings: Settings
+    api_token: str
+    log_path: Path
+    process: subprocess.Popen
+
+    @property
+    def rasa_url(self) -> str:
+        return f"http://127.0.0.1:{self.settings.rasa_port}"
+
+    @property
+    def rest_url(self) -> str:
+        return f"{self.rasa_url}/webhooks/rest/webhook"
+
+    @property
+    def web_url(self) -> str:
+        return f"http://127.0.0.1:{self.settings.webchat_port}/"
+
+    def say(self, text, sender: str = "system-test", timeout: float = 60) -> list[dict]:
+        response = httpx.post(self.rest_url, json={"sender": sender, "message": text}, timeout=timeout)
+        response.raise_for_status()
+        return response.json()
+
+    def log_text(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _answers(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+@pytest.fixture(scope="session")
+def bot(tmp_path_factory) -> RunningBot:
+    if not MODEL_FILE.exists():
+        pytest.fail("no trained model: run `make test` (it trains first)")
+    work = tmp_path_factory.mktemp("bot")
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{work / 'knowledge.db'}",
+        "TRACKER_DB": str(work / "tracker.db"),
+        "RASA_PORT": str(_free_port()),
+        "ACTIONS_PORT": str(_free_port()),
+        "WEBCHAT_PORT": str(_free_port()),
+        "RASA_API_TOKEN": secrets.token_hex(16),
+        "SCHOOL_ARTICLES_DIR": str(work / "school_articles"),
+    }
+    os.environ.update({k: env[k] for k in ("DATABASE_URL", "SCHOOL_ARTICLES_DIR")})
+    settings = Settings.from_env()
+    settings = dataclasses.replace(
+        settings,
+        rasa_port=int(env["RASA_PORT"]),
+        actions_port=int(env["ACTIONS_PORT"]),
+        webchat_port=int(env["WEBCHAT_PORT"]),
+    )
+    load_everything(settings)
+    log_path = work / "bot.log"
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "bot.launcher"],
+            cwd=PROJECT_ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    running = RunningBot(settings, env["RASA_API_TOKEN"], log_path, process)
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while "The SEND assistant is running" not in running.log_text():
+        if process.poll() is not None:
+            pytest.fail(f"the launcher exited during start-up:\n{running.log_text()[-3000:]}")
+        if time.monotonic() > deadline:
+            process.kill()
+            pytest.fail(f"the bot did not start in {START_TIMEOUT_S}s:\n{running.log_text()[-3000:]}")
+        time.sleep(1)
+    yield running
+    # Ctrl-C, as a person stops `make run`: every server must stop, cleanly.
+    process.send_signal(signal.SIGINT)
+    assert process.wait(timeout=60) == 0, running.log_text()[-2000:]
+    assert "Stopped." in running.log_text()
+    for url in (f"{running.rasa_url}/", running.web_url, f"http://127.0.0.1:{settings.actions_port}/health"):
+        assert not _answers(url), f"{url} still answers after Ctrl-C"
+
+
+@pytest.fixture
+def fresh_sender() -> str:
+    return "test-" + secrets.token_hex(6)

@@ -1,0 +1,42 @@
+"""Rasa's own checks: the training data validates cleanly and the test stories pass."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+from bot.settings import PROJECT_ROOT
+from bot.training import MODEL_FILE
+
+ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "RASA_TELEMETRY_ENABLED": "false"}
+
+
+def rasa(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "rasa", *args],
+        cwd=PROJECT_ROOT,
+        env=ENV,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+
+
+def test_rasa_data_validate_is_clean():
+    result = rasa("data", "validate", "--domain", "domain.yml", "--data", "data", "--config", "config.yml")
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output[-3000:]
+    assert "UserWarning" not in output, output[-3000:]
+
+
+def test_test_stories_pass_without_prediction_errors(tmp_path):
+    result = rasa(
+        "test", "core",
+        "--model", str(MODEL_FILE),
+        "--stories", "tests/stories",
+        "--fail-on-prediction-errors",
+        "--out", str(tmp_path),
+    )  # fmt: skip
+    failed = (tmp_path / "failed_test_stories.yml").read_text() if result.returncode else ""
+    assert result.returncode == 0, (result.stdout + result.stderr)[-3000:] + failed
