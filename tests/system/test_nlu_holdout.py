@@ -59,7 +59,7 @@ def test_intent_macro_f1_on_the_holdout_set(bot):
             predicted.append(CANT_HELP if name == "nlu_fallback" else name)
     labels = sorted(set(truth))
     macro_f1 = f1_score(truth, predicted, labels=labels, average="macro", zero_division=0)
-    errors = Counter((t, p) for t, p in zip(truth, predicted) if t != p)
+    errors = Counter((t, p) for t, p in zip(truth, predicted, strict=True) if t != p)
     report = classification_report(truth, predicted, labels=labels, zero_division=0)
     results = PROJECT_ROOT / "results"
     results.mkdir(exist_ok=True)
@@ -70,7 +70,7 @@ def test_intent_macro_f1_on_the_holdout_set(bot):
                 "macro_f1": round(macro_f1, 4),
                 "errors": [
                     {"text": text, "expected": t, "predicted": p}
-                    for (text, _), t, p in zip(examples, truth, predicted)
+                    for (text, _), t, p in zip(examples, truth, predicted, strict=True)
                     if t != p
                 ],
             },

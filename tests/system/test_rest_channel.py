@@ -91,7 +91,8 @@ def test_conversations_are_kept_apart(bot):
         f"parallel-{i}": q for i, q in enumerate(["who is the senco", "how long does an ehcp take"] * 4)
     }
     with concurrent.futures.ThreadPoolExecutor(max_workers=8) as pool:
-        answers = dict(zip(questions, pool.map(lambda s: texts(bot.say(questions[s], s)), questions)))
+        replies = pool.map(lambda s: texts(bot.say(questions[s], s)), questions)
+        answers = dict(zip(questions, replies, strict=True))
     for sender, question in questions.items():
         expected = "senco@example.sch.uk" if "senco" in question else "20 weeks"
         assert expected in answers[sender], sender
