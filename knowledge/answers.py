@@ -142,6 +142,11 @@ def other_nation_preface() -> str:
 # --- local offer -------------------------------------------------------------------------
 
 
+def indefinite_article(number: int) -> str:
+    """'an' before numbers said with a vowel sound (8, 11, 18, 80...), else 'a'."""
+    return "an" if str(number).startswith("8") or number in (11, 18) else "a"
+
+
 def _ages(service: ServiceSummary) -> str:
     low, high = service.minimum_age, service.maximum_age
     if low is None and high is None:
@@ -176,7 +181,7 @@ def local_offer_reply(
 ) -> Reply:
     """The best few services, or an honest 'found nothing' with where to look next."""
     council = profile.local_authority or "the council"
-    for_age = f" for a {age}-year-old" if age is not None else ""
+    for_age = f" for {indefinite_article(age)} {age}-year-old" if age is not None else ""
     lines: list[str] = []
     if outcome.results:
         lines.append(f"Here is what I found in {council}'s local offer{for_age}:")

@@ -464,12 +464,18 @@ def _words(text: str) -> set[str]:
     return {w for w in _WORD.findall(text.lower()) if w not in _STOP and len(w) > 2}
 
 
+def _cost_text(option: CostOption) -> str:
+    """'£15 per day', or 'Free (for children on free school meals)' when the condition is short."""
+    text = option.amount_description or (f"£{_number(option.amount)}" if option.amount is not None else "")
+    condition = (option.option or "").strip().rstrip(".")
+    if text and condition and len(condition) <= 90 and condition.lower() != text.lower():
+        text += f" ({condition[0].lower()}{condition[1:]})"
+    return text
+
+
 def _summary(service: Service) -> ServiceSummary:
     phones = tuple(p.number for c in service.contacts for p in c.phones)
-    cost = "; ".join(
-        c.amount_description or (f"£{_number(c.amount)}" if c.amount is not None else "")
-        for c in service.cost_options
-    ).strip("; ")
+    cost = "; ".join(filter(None, (_cost_text(c) for c in service.cost_options)))
     towns = [a.city for sal in service.service_at_locations for a in sal.location.addresses if a.city]
     checked = service.assured_date or (service.last_modified.date() if service.last_modified else None)
     return ServiceSummary(

@@ -94,3 +94,10 @@ def test_nothing_found_is_said_honestly_with_where_to_look(settings):
 def test_no_service_named_gets_a_question_back(settings):
     reply = Assistant(settings).answer_local_offer("")
     assert reply.text.startswith("What kind of service")
+
+
+def test_costs_keep_their_conditions_and_ages_read_naturally(settings):
+    reply = Assistant(settings).answer_local_offer("any holiday clubs for my 8 year old")
+    assert "for an 8-year-old" in reply.text
+    assert "£15 per day" in reply.text
+    assert "Free (free places for children" in reply.text
