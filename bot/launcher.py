@@ -160,7 +160,9 @@ def main() -> int:
     def on_signal(signum, _frame):
         raise KeyboardInterrupt
 
+    # Handle both explicitly: a launcher started in the background inherits an ignored SIGINT.
     signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
     try:
         start(kids)
         wait_until_ready(kids)

@@ -17,7 +17,9 @@ from rasa.core.channels.socketio import SocketIOInput
 from sanic import Blueprint
 
 from bot.settings import get_settings
-from connectors import input_guard
+from connectors import input_guard, rasa_speedups
+
+rasa_speedups.apply()  # this module is the first of ours the Rasa server imports
 
 log = logging.getLogger(__name__)
 

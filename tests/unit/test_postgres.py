@@ -72,7 +72,9 @@ def test_the_knowledge_base_works_the_same_on_postgresql(postgres_url, settings,
 
     assistant = Assistant(pg)
     assert "20 weeks" in assistant.answer_topic("ehcp_timeline", "how long").text
-    assert "Speech and Language Therapy" in assistant.answer_local_offer("speech therapy for my 6 year old").text
+    assert (
+        "Speech and Language Therapy" in assistant.answer_local_offer("speech therapy for my 6 year old").text
+    )
     assert assistant.answer_unknown("what's for lunch").text.startswith("Sorry, I can't help")
 
     with unit_of_work(pg.database_url) as session:
