@@ -21,12 +21,12 @@ from functools import lru_cache
 from typing import Any
 
 from jsonschema import ValidationError
-from sqlalchemy import event
-from sqlalchemy.engine import Engine
 from jsonschema.exceptions import best_match
 from jsonschema.validators import validator_for
 from rasa.core.actions.action import RemoteAction
 from rasa.shared.constants import DOCS_BASE_URL
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
 
 
 @lru_cache(maxsize=1)
