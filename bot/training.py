@@ -56,7 +56,7 @@ def model_is_current(root: Path = PROJECT_ROOT) -> bool:
 def train(force: bool = False) -> Path:
     """Train into models/sendbot.tar.gz unless it is already current."""
     if not force and model_is_current():
-        print(f"Model is up to date ({MODEL_FILE.relative_to(PROJECT_ROOT)}); not retraining.")
+        print(f"Model is up to date (models/{MODEL_FILE.name}); not retraining.")
         return MODEL_FILE
     print("Training the Rasa model (training data, domain or config changed)...", flush=True)
     wanted = fingerprint()
