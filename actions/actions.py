@@ -17,6 +17,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.settings import get_settings
+from connectors.privacy import sender_ref
 from knowledge.answers import Reply
 from knowledge.assistant import Assistant, topic_of_intent
 
@@ -132,3 +133,20 @@ class ActionBadInput(AssistantAction):
     def reply(self, assistant: Assistant, tracker: Tracker) -> Reply:
         issue = next(tracker.get_latest_entity_values("input_issue"), None) or "no_words"
         return assistant.bad_input(issue)
+
+
+class ActionSafeguarding(AssistantAction):
+    """A possible safeguarding concern: record it (if the input guard has not) and reply."""
+
+    def name(self) -> str:
+        return "action_safeguarding"
+
+    def reply(self, assistant: Assistant, tracker: Tracker) -> Reply:
+        flagged = (tracker.latest_message.get("metadata") or {}).get("safeguarding") or {}
+        return assistant.safeguarding(
+            record_id=flagged.get("record_id"),
+            text=tracker.latest_message.get("text") or "",
+            channel=tracker.get_latest_input_channel() or "unknown",
+            sender_ref=sender_ref(tracker.sender_id),
+            child_voice=flagged.get("child_voice"),
+        )

@@ -78,6 +78,46 @@ def _check_content(_args: argparse.Namespace) -> int:
     return 1 if problems else 0
 
 
+def _safeguarding(args: argparse.Namespace) -> int:
+    from knowledge import safeguarding_records as records
+
+    url = get_settings().database_url
+    try:
+        if args.action == "list":
+            views = records.list_records(url, args.who, open_only=args.open)
+            if not views:
+                print("No safeguarding records.")
+            for view in views:
+                state = f"acknowledged by {view.acknowledged_by}" if view.acknowledged_by else "OPEN"
+                when = f"{view.created_at:%Y-%m-%d %H:%M} UTC"
+                print(f"#{view.id}  {when}  {view.channel:8} {view.kinds:30} {state}")
+            return 0
+        if args.id is None:
+            print("Give the record number, e.g. `safeguarding show 3 --as 'Mr B. Example'`.", file=sys.stderr)
+            return 2
+        if args.action == "show":
+            view = records.show_record(url, args.id, args.who)
+        else:
+            view = records.acknowledge(url, args.id, args.who)
+            print(f"Record #{view.id} acknowledged by {view.acknowledged_by}.")
+            return 0
+    except records.NotTheDSL as refusal:
+        print(refusal, file=sys.stderr)
+        return 3
+    except LookupError as missing:
+        print(missing, file=sys.stderr)
+        return 4
+    print(f"Safeguarding record #{view.id}")
+    print(f"  received:  {view.created_at:%Y-%m-%d %H:%M:%S} UTC via {view.channel}")
+    print(f"  sender:    {view.sender_ref} (reference, not the person's id)")
+    print(f"  detected:  {view.kinds or 'nlu'} ({view.detected_by})")
+    print(f"  writer:    {'may be a child' if view.child_voice else 'adult or unclear'}")
+    print(f"  status:    {'acknowledged by ' + view.acknowledged_by if view.acknowledged_by else 'OPEN'}")
+    print("  message, verbatim:")
+    print("    " + view.message.replace("\n", "\n    "))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bot.cli", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -97,6 +137,12 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("check-content", help="readability of article summaries").set_defaults(
         run=_check_content
     )
+    guard = commands.add_parser("safeguarding", help="safeguarding records (the DSL and deputy only)")
+    guard.add_argument("action", choices=["list", "show", "ack"])
+    guard.add_argument("id", nargs="?", type=int)
+    guard.add_argument("--as", dest="who", required=True, help="your name as in the school profile")
+    guard.add_argument("--open", action="store_true", help="list only records not yet acknowledged")
+    guard.set_defaults(run=_safeguarding)
     args = parser.parse_args(argv)
     return args.run(args)
 

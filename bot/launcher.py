@@ -8,6 +8,7 @@ half-running.
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import socket
@@ -20,6 +21,7 @@ from pathlib import Path
 
 import yaml
 
+from bot.scheduler import Scheduler
 from bot.settings import PROJECT_ROOT, VAR_DIR, Settings, get_settings
 from bot.training import MODEL_FILE
 
@@ -143,6 +145,7 @@ def stop(kids: list[Child], grace_s: float = 15) -> None:
 
 
 def main() -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     settings = get_settings()
     if not MODEL_FILE.exists():
         print("No trained model: run `make run` (it trains first).", file=sys.stderr)
@@ -163,9 +166,11 @@ def main() -> int:
     # Handle both explicitly: a launcher started in the background inherits an ignored SIGINT.
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
+    scheduler = Scheduler(settings)
     try:
         start(kids)
         wait_until_ready(kids)
+        scheduler.start()
         print(
             "\nThe SEND assistant is running.\n"
             f"  Web chat for parents:  http://localhost:{settings.webchat_port}/\n"
@@ -188,6 +193,7 @@ def main() -> int:
         print(f"Could not start: {error}", file=sys.stderr)
         return 1
     finally:
+        scheduler.stop()
         stop(kids)
         print("Stopped.", flush=True)
 

@@ -46,6 +46,7 @@ class Settings:
     public_rasa_url: str = ""
     tracker_db: Path = VAR_DIR / "rasa_tracker.db"
     rasa_api_token: str = ""
+    safeguarding_escalate_minutes: int = 30
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -64,6 +65,7 @@ class Settings:
             public_rasa_url=os.environ.get("PUBLIC_RASA_URL", ""),
             tracker_db=_path("TRACKER_DB", VAR_DIR / "rasa_tracker.db"),
             rasa_api_token=os.environ.get("RASA_API_TOKEN", ""),
+            safeguarding_escalate_minutes=_int("SAFEGUARDING_ESCALATE_MINUTES", 30),
         )
 
 

@@ -7,7 +7,7 @@ cleaned the same way whichever channel it came by. Registered in credentials.yml
 
 from __future__ import annotations
 
-import hashlib
+import asyncio
 import logging
 from typing import Any, Awaitable, Callable
 
@@ -18,6 +18,9 @@ from sanic import Blueprint
 
 from bot.settings import get_settings
 from connectors import input_guard, rasa_speedups
+from connectors.privacy import sender_ref
+from knowledge import safeguarding
+from knowledge.safeguarding_records import record_concern
 
 rasa_speedups.apply()  # this module is the first of ours the Rasa server imports
 
@@ -26,16 +29,15 @@ log = logging.getLogger(__name__)
 OnNewMessage = Callable[[UserMessage], Awaitable[Any]]
 
 
-def sender_ref(sender_id: str) -> str:
-    """A short stable reference for logs: never log the sender id or text themselves."""
-    return hashlib.sha256(str(sender_id).encode()).hexdigest()[:12]
-
-
 def guarded(on_new_message: OnNewMessage) -> OnNewMessage:
     """Wrap Rasa's message handler with `input_guard.clean`."""
     max_chars = get_settings().max_message_chars
 
     async def handle(message: UserMessage) -> Any:
+        # Safeguarding comes before anything else, on the whole raw message.
+        screening = safeguarding.screen(message.text)
+        if screening.concern:
+            return await on_new_message(await _safeguarding_message(message, screening))
         cleaned = input_guard.clean(message.text, max_chars)
         message.text = cleaned.text
         message.metadata = {**(message.metadata or {}), "input_guard": cleaned.metadata()}
@@ -54,6 +56,32 @@ def guarded(on_new_message: OnNewMessage) -> OnNewMessage:
         return await on_new_message(message)
 
     return handle
+
+
+async def _safeguarding_message(message: UserMessage, screening: safeguarding.Screening) -> UserMessage:
+    """Record the concern verbatim, alert the DSL, and route the turn to the safeguarding reply.
+
+    The conversation log gets only the intent, not the disclosure: the words live in the
+    safeguarding record, which the DSL reads and which chat-log retention never purges.
+    """
+    ref = sender_ref(message.sender_id)
+    record_id = await asyncio.to_thread(
+        record_concern,
+        get_settings().database_url,
+        channel=message.input_channel or "unknown",
+        sender_ref=ref,
+        message=str(message.text),
+        detected_by=",".join(screening.patterns),
+        kinds=",".join(screening.kinds),
+        child_voice=screening.child_voice,
+    )
+    log.warning("message from %s via %s: safeguarding concern #%d", ref, message.input_channel, record_id)
+    message.text = "/safeguarding_concern"
+    message.metadata = {
+        **(message.metadata or {}),
+        "safeguarding": {"record_id": record_id, "child_voice": screening.child_voice},
+    }
+    return message
 
 
 class GuardedRestInput(RestInput):

@@ -289,6 +289,36 @@ def bad_input_reply(issue: str, profile: SchoolProfile) -> Reply:
     return Reply(text)
 
 
+# --- safeguarding -----------------------------------------------------------------------
+
+NSPCC_HELPLINE = "0808 800 5000"
+CHILDLINE = "0800 1111"
+
+
+def safeguarding_reply(profile: SchoolProfile, *, child_voice: bool) -> Reply:
+    """Calm and short: thanks, 999, who will be told, who else to call. No questions, no secrecy."""
+    dsl = profile.dsl
+    lines = [
+        "Thank you for telling us. If anyone is in danger right now, call 999.",
+        f"I can't keep this private. Your message goes to {profile.name}'s designated "
+        f"safeguarding lead{', ' + dsl.name if dsl.name else ''}, who will make sure someone helps."
+        + (f" You can also contact them: {dsl.contact_line()}." if dsl.contact_line() else ""),
+    ]
+    others = []
+    services = profile.children_services
+    if services.phone:
+        name = services.name or "Children's services"
+        line = f"• {name}: {services.phone}"
+        if services.out_of_hours_phone:
+            line += f" (evenings and weekends: {services.out_of_hours_phone})"
+        others.append(line)
+    others.append(f"• NSPCC helpline: {NSPCC_HELPLINE}")
+    if child_voice:
+        others.append(f"• Childline, free for children and young people, any time: {CHILDLINE}")
+    lines.append("You can also call:\n" + "\n".join(others))
+    return Reply("\n\n".join(lines))
+
+
 _NATION = re.compile(r"\b(wales|welsh|scotland|scottish|northern ireland|cymru)\b", re.IGNORECASE)
 
 

@@ -12,13 +12,14 @@ import logging
 from typing import Iterable
 
 from bot.settings import Settings
-from knowledge import answers, search
+from knowledge import answers, safeguarding, search
 from knowledge.ages import extract_age
 from knowledge.answers import Reply
 from knowledge.articles import visible_articles
 from knowledge.db import unit_of_work
 from knowledge.glossary import ENTITY_AREA_OF_NEED, ENTITY_SERVICE_TYPE, Glossary, load_glossary
 from knowledge.local_offer import search_services
+from knowledge.safeguarding_records import record_concern
 from knowledge.school_profile import read_profile
 
 log = logging.getLogger(__name__)
@@ -125,6 +126,31 @@ class Assistant:
         if intent == "goodbye":
             return answers.goodbye_reply()
         return self.fallback()
+
+    def safeguarding(
+        self,
+        *,
+        record_id: int | None,
+        text: str,
+        channel: str,
+        sender_ref: str,
+        child_voice: bool | None = None,
+    ) -> Reply:
+        """The safeguarding reply. Records the concern first unless the input guard already did."""
+        if child_voice is None:
+            child_voice = safeguarding.looks_like_a_child_writing(text)
+        if record_id is None:
+            record_concern(
+                self.settings.database_url,
+                channel=channel,
+                sender_ref=sender_ref,
+                message=text,
+                detected_by="nlu",
+                child_voice=child_voice,
+                school_ref=self.school_ref,
+            )
+        with unit_of_work(self.settings.database_url) as session:
+            return answers.safeguarding_reply(read_profile(session, self.school_ref), child_voice=child_voice)
 
     def bad_input(self, issue: str) -> Reply:
         with unit_of_work(self.settings.database_url) as session:

@@ -251,9 +251,50 @@ __all__ = [
     "Location",
     "Organization",
     "Phone",
+    "SafeguardingAccess",
+    "SafeguardingRecord",
     "School",
     "Service",
     "ServiceAtLocation",
     "StatutoryFact",
     "TaxonomyTerm",
 ]
+
+
+# --- Safeguarding ----------------------------------------------------------------------
+
+
+class SafeguardingRecord(Base):
+    """A message that suggested a child may be at risk, kept verbatim for the DSL.
+
+    Outside chat-log retention: never purged with conversations. Read only through the
+    DSL commands, and every read is written to `safeguarding_access`.
+    """
+
+    __tablename__ = "safeguarding_records"
+
+    id = Column(Integer, primary_key=True)
+    school_ref = Column(String(64), nullable=False, index=True)
+    created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+    channel = Column(String(32), nullable=False)
+    sender_ref = Column(String(64), nullable=False, index=True)
+    message = Column(Text, nullable=False)
+    detected_by = Column(String(200), nullable=False)  # pattern names and/or "nlu"
+    kinds = Column(String(300), nullable=False, default="")
+    child_voice = Column(Boolean, nullable=False, default=False)
+    alerted_at = Column(DateTime(timezone=True), nullable=True)
+    deputy_alerted_at = Column(DateTime(timezone=True), nullable=True)
+    acknowledged_at = Column(DateTime(timezone=True), nullable=True)
+    acknowledged_by = Column(String(200), nullable=True)
+
+
+class SafeguardingAccess(Base):
+    """Who read or acknowledged which safeguarding record, and when."""
+
+    __tablename__ = "safeguarding_access"
+
+    id = Column(Integer, primary_key=True)
+    record_id = Column(Integer, ForeignKey("safeguarding_records.id"), nullable=True)
+    at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+    who = Column(String(200), nullable=False)
+    action = Column(String(32), nullable=False)  # list | show | acknowledge

@@ -47,6 +47,13 @@ class RunningBot:
         response.raise_for_status()
         return response.json()
 
+    def tracker(self, sender: str) -> dict:
+        response = httpx.get(
+            f"{self.rasa_url}/conversations/{sender}/tracker", params={"token": self.api_token}, timeout=30
+        )
+        response.raise_for_status()
+        return response.json()
+
     def log_text(self) -> str:
         return self.log_path.read_text(errors="replace")
 

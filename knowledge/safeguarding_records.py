@@ -1,0 +1,182 @@
+"""Safeguarding records: recording a concern, alerting the DSL, escalating, DSL access.
+
+A record keeps the message verbatim with its time, channel and sender reference. It
+lives outside chat-log retention. Only the school's DSL or deputy DSL (named in the
+school profile) may list, read or acknowledge records, and every access is audited.
+
+Alerts go through an `Alerter`. Until the Slack connector exists the only one is the
+`LogAlerter`: a log line without the message text, telling the DSL to run
+`python -m bot.cli safeguarding list`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass
+from typing import Protocol
+
+from sqlalchemy import select
+
+from knowledge.db import unit_of_work
+from knowledge.models import SafeguardingAccess, SafeguardingRecord, utcnow
+from knowledge.school_profile import SchoolProfile, read_profile
+
+log = logging.getLogger("sendbot.safeguarding")
+
+
+class NotTheDSL(PermissionError):
+    """Someone who is not the DSL or deputy DSL asked for safeguarding records."""
+
+
+@dataclass(frozen=True)
+class RecordView:
+    id: int
+    created_at: dt.datetime
+    channel: str
+    sender_ref: str
+    message: str
+    kinds: str
+    detected_by: str
+    child_voice: bool
+    acknowledged_by: str | None
+    deputy_alerted: bool
+
+
+class Alerter(Protocol):
+    def alert(self, record_id: int, to: str, *, repeat: bool = False) -> None: ...
+
+
+class LogAlerter:
+    """Alert by a log line that names the record, never its text."""
+
+    def alert(self, record_id: int, to: str, *, repeat: bool = False) -> None:
+        again = "NOT YET ACKNOWLEDGED: " if repeat else ""
+        log.warning(
+            "%sSAFEGUARDING concern #%d recorded for the %s. "
+            "Read it with: python -m bot.cli safeguarding show %d --as '<your name>'",
+            again,
+            record_id,
+            to,
+            record_id,
+        )
+
+
+def record_concern(
+    database_url: str,
+    *,
+    channel: str,
+    sender_ref: str,
+    message: str,
+    detected_by: str,
+    kinds: str = "",
+    child_voice: bool = False,
+    school_ref: str | None = None,
+    alerter: Alerter | None = None,
+) -> int:
+    """Store the concern verbatim and alert the DSL at once. Returns the record id."""
+    with unit_of_work(database_url) as session:
+        profile = read_profile(session, school_ref)
+        record = SafeguardingRecord(
+            school_ref=profile.ref,
+            channel=channel or "unknown",
+            sender_ref=sender_ref,
+            message=message,
+            detected_by=detected_by[:200],
+            kinds=kinds[:300],
+            child_voice=child_voice,
+            alerted_at=utcnow(),
+        )
+        session.add(record)
+        session.flush()
+        record_id = record.id
+    (alerter or LogAlerter()).alert(record_id, "designated safeguarding lead")
+    return record_id
+
+
+def escalate_unacknowledged(
+    database_url: str,
+    *,
+    after: dt.timedelta,
+    now: dt.datetime | None = None,
+    alerter: Alerter | None = None,
+) -> list[int]:
+    """Repeat the alert to the deputy DSL for records nobody acknowledged in time."""
+    now = now or utcnow()
+    with unit_of_work(database_url) as session:
+        overdue = list(
+            session.execute(
+                select(SafeguardingRecord).where(
+                    SafeguardingRecord.acknowledged_at.is_(None),
+                    SafeguardingRecord.deputy_alerted_at.is_(None),
+                    SafeguardingRecord.alerted_at <= now - after,
+                )
+            ).scalars()
+        )
+        for record in overdue:
+            record.deputy_alerted_at = now
+        ids = [r.id for r in overdue]
+    for record_id in ids:
+        (alerter or LogAlerter()).alert(record_id, "deputy designated safeguarding lead", repeat=True)
+    return ids
+
+
+def _check_dsl(profile: SchoolProfile, who: str) -> None:
+    allowed = {p.name.strip().lower() for p in (profile.dsl, profile.deputy_dsl) if p.name}
+    if who.strip().lower() not in allowed:
+        raise NotTheDSL(
+            "Only the designated safeguarding lead or deputy named in the school profile "
+            "can read safeguarding records."
+        )
+
+
+def _view(record: SafeguardingRecord) -> RecordView:
+    return RecordView(
+        id=record.id,
+        created_at=record.created_at,
+        channel=record.channel,
+        sender_ref=record.sender_ref,
+        message=record.message,
+        kinds=record.kinds,
+        detected_by=record.detected_by,
+        child_voice=record.child_voice,
+        acknowledged_by=record.acknowledged_by,
+        deputy_alerted=record.deputy_alerted_at is not None,
+    )
+
+
+def list_records(database_url: str, who: str, *, open_only: bool = False) -> list[RecordView]:
+    with unit_of_work(database_url) as session:
+        profile = read_profile(session)
+        _check_dsl(profile, who)
+        query = select(SafeguardingRecord).where(SafeguardingRecord.school_ref == profile.ref)
+        if open_only:
+            query = query.where(SafeguardingRecord.acknowledged_at.is_(None))
+        records = [_view(r) for r in session.execute(query.order_by(SafeguardingRecord.id)).scalars()]
+        session.add(SafeguardingAccess(who=who, action="list"))
+        return records
+
+
+def show_record(database_url: str, record_id: int, who: str) -> RecordView:
+    with unit_of_work(database_url) as session:
+        profile = read_profile(session)
+        _check_dsl(profile, who)
+        record = session.get(SafeguardingRecord, record_id)
+        if record is None or record.school_ref != profile.ref:
+            raise LookupError(f"no safeguarding record #{record_id}")
+        session.add(SafeguardingAccess(record_id=record_id, who=who, action="show"))
+        return _view(record)
+
+
+def acknowledge(database_url: str, record_id: int, who: str) -> RecordView:
+    with unit_of_work(database_url) as session:
+        profile = read_profile(session)
+        _check_dsl(profile, who)
+        record = session.get(SafeguardingRecord, record_id)
+        if record is None or record.school_ref != profile.ref:
+            raise LookupError(f"no safeguarding record #{record_id}")
+        if record.acknowledged_at is None:
+            record.acknowledged_at = utcnow()
+            record.acknowledged_by = who
+        session.add(SafeguardingAccess(record_id=record_id, who=who, action="acknowledge"))
+        return _view(record)
