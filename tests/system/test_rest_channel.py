@@ -67,7 +67,7 @@ def test_bad_input_gets_a_clear_reply_and_the_server_keeps_serving(bot, fresh_se
 
 
 def test_a_huge_message_is_cut_and_the_parent_is_told(bot, fresh_sender):
-    message = "how long does an ehcp take? " + "I am worried about my son. " * 800
+    message = "how long does an ehcp take? " + "The council has had our request since September. " * 450
     assert len(message) > 20_000
     replies = bot.say(message, fresh_sender)
     assert "first 1,000 characters" in replies[0]["text"]
