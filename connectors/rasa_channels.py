@@ -27,6 +27,7 @@ rasa_speedups.apply()  # this module is the first of ours the Rasa server import
 log = logging.getLogger(__name__)
 
 OnNewMessage = Callable[[UserMessage], Awaitable[Any]]
+LONG_MESSAGE_CHARS = 2000
 
 
 def guarded(on_new_message: OnNewMessage) -> OnNewMessage:
@@ -35,7 +36,11 @@ def guarded(on_new_message: OnNewMessage) -> OnNewMessage:
 
     async def handle(message: UserMessage) -> Any:
         # Safeguarding comes before anything else, on the whole raw message.
-        screening = safeguarding.screen(message.text)
+        # Long messages are screened off the event loop so other conversations don't wait.
+        if isinstance(message.text, str) and len(message.text) > LONG_MESSAGE_CHARS:
+            screening = await asyncio.to_thread(safeguarding.screen, message.text)
+        else:
+            screening = safeguarding.screen(message.text)
         if screening.concern:
             return await on_new_message(await _safeguarding_message(message, screening))
         cleaned = input_guard.clean(message.text, max_chars)

@@ -8,9 +8,12 @@ import sys
 import pytest
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
+from sqlalchemy import func, select
 
 from actions import actions
 from bot.settings import PROJECT_ROOT
+from knowledge.db import unit_of_work
+from knowledge.models import SafeguardingRecord
 
 
 @pytest.fixture(autouse=True)
@@ -99,3 +102,20 @@ def test_the_action_server_does_not_load_tensorflow():
     code = "import actions.actions, sys; print('tensorflow' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_ROOT, capture_output=True, text=True)
     assert result.stdout.strip() == "False", result.stderr
+
+
+async def test_a_flagged_disclosure_gets_the_safeguarding_reply_without_a_second_record(settings):
+    dispatcher = CollectingDispatcher()
+    flagged = tracker("safeguarding_concern", "/safeguarding_concern")
+    flagged.latest_message["metadata"] = {"safeguarding": {"record_id": 7, "child_voice": True}}
+    await actions.ActionSafeguarding().run(dispatcher, flagged, {})
+    [message] = dispatcher.messages
+    assert message["text"].startswith("Thank you for telling us")
+    assert "0800 1111" in message["text"]
+    with unit_of_work(settings.database_url) as session:
+        assert session.execute(select(func.count(SafeguardingRecord.id))).scalar_one() == 0
+
+
+async def test_the_dialogue_fallback_says_what_the_bot_can_do():
+    [message] = await run(actions.ActionDefaultFallback(), "nlu_fallback", "hmm")
+    assert message["text"].startswith("Sorry, I can't help with that")
