@@ -18,6 +18,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from bot.settings import get_settings
 from connectors.privacy import sender_ref
+from knowledge import privacy
 from knowledge.answers import Reply
 from knowledge.assistant import Assistant, topic_of_intent
 
@@ -150,3 +151,40 @@ class ActionSafeguarding(AssistantAction):
             sender_ref=sender_ref(tracker.sender_id),
             child_voice=flagged.get("child_voice"),
         )
+
+
+class ActionMyData(AssistantAction):
+    """What the bot holds about this person: a summary of this conversation."""
+
+    def name(self) -> str:
+        return "action_my_data"
+
+    def reply(self, assistant: Assistant, tracker: Tracker) -> Reply:
+        return privacy.what_we_hold_reply(tracker.events, assistant.settings.chat_log_retention_days)
+
+
+class ActionAskEraseConfirmation(AssistantAction):
+    def name(self) -> str:
+        return "action_ask_erase_confirmation"
+
+    def reply(self, assistant: Assistant, tracker: Tracker) -> Reply:
+        return privacy.confirm_erase_reply()
+
+
+class ActionEraseMyData(AssistantAction):
+    """Confirmed: queue the deletion of this conversation (carried out within a minute)."""
+
+    def name(self) -> str:
+        return "action_erase_my_data"
+
+    def reply(self, assistant: Assistant, tracker: Tracker) -> Reply:
+        privacy.request_erasure(assistant.settings, tracker.sender_id)
+        return privacy.erased_reply()
+
+
+class ActionKeepMyData(AssistantAction):
+    def name(self) -> str:
+        return "action_keep_my_data"
+
+    def reply(self, assistant: Assistant, tracker: Tracker) -> Reply:
+        return privacy.kept_reply()

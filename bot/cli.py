@@ -118,6 +118,45 @@ def _safeguarding(args: argparse.Namespace) -> int:
     return 0
 
 
+def _purge(args: argparse.Namespace) -> int:
+    import dataclasses
+    import datetime as dt
+
+    from knowledge.privacy import purge_chat_logs
+
+    settings = get_settings()
+    if args.days is not None:
+        settings = dataclasses.replace(settings, chat_log_retention_days=args.days)
+    deleted = purge_chat_logs(settings, dt.datetime.now(dt.timezone.utc))
+    print(
+        f"Deleted {deleted} conversation events older than {settings.chat_log_retention_days} days. "
+        "Safeguarding records are kept."
+    )
+    return 0
+
+
+def _privacy(args: argparse.Namespace) -> int:
+    from bot.settings import tracker_store_url
+    from knowledge.conversations import erase_conversation, export_conversation, senders_for
+
+    url = tracker_store_url(get_settings())
+    senders = senders_for(url, args.sender)
+    if not senders:
+        print(f"No conversation found for {args.sender}.", file=sys.stderr)
+        return 4
+    for sender in senders:
+        if args.action == "export":
+            lines = export_conversation(url, sender)
+            print(
+                json.dumps([{"at": x.at.isoformat(), "who": x.who, "text": x.text} for x in lines], indent=2)
+            )
+        else:
+            print(
+                f"Deleted {erase_conversation(url, sender)} events. Safeguarding records are kept by the DSL."
+            )
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bot.cli", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -143,6 +182,13 @@ def main(argv: list[str] | None = None) -> int:
     guard.add_argument("--as", dest="who", required=True, help="your name as in the school profile")
     guard.add_argument("--open", action="store_true", help="list only records not yet acknowledged")
     guard.set_defaults(run=_safeguarding)
+    purge = commands.add_parser("purge", help="delete conversations past the retention period")
+    purge.add_argument("--days", type=int, help="override CHAT_LOG_RETENTION_DAYS")
+    purge.set_defaults(run=_purge)
+    rights = commands.add_parser("privacy", help="export or erase one family's conversation")
+    rights.add_argument("action", choices=["export", "erase"])
+    rights.add_argument("sender", help="a sender id, or the 12-character reference shown in logs")
+    rights.set_defaults(run=_privacy)
     args = parser.parse_args(argv)
     return args.run(args)
 

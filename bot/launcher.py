@@ -166,7 +166,7 @@ def main() -> int:
     # Handle both explicitly: a launcher started in the background inherits an ignored SIGINT.
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    scheduler = Scheduler(settings)
+    scheduler = Scheduler(settings, interval_s=settings.scheduler_interval_s)
     try:
         start(kids)
         wait_until_ready(kids)

@@ -1,7 +1,9 @@
 """Background jobs that `make run` keeps going while the bot runs.
 
-Today: repeat an unacknowledged safeguarding alert to the deputy DSL after
-SAFEGUARDING_ESCALATE_MINUTES. Each job is a plain function of (settings, now), so
+- repeat an unacknowledged safeguarding alert to the deputy DSL after
+  SAFEGUARDING_ESCALATE_MINUTES;
+- delete conversations older than CHAT_LOG_RETENTION_DAYS (safeguarding records stay);
+- carry out the erasures families asked for in the chat. Each job is a plain function of (settings, now), so
 tests call it directly with an injected clock; the thread only calls it on a timer.
 """
 
@@ -13,6 +15,7 @@ import threading
 from typing import Callable
 
 from bot.settings import Settings
+from knowledge.privacy import process_erasures, purge_chat_logs
 from knowledge.safeguarding_records import escalate_unacknowledged
 
 log = logging.getLogger(__name__)
@@ -26,7 +29,7 @@ def escalate_safeguarding(settings: Settings, now: dt.datetime) -> object:
     )
 
 
-JOBS: tuple[Job, ...] = (escalate_safeguarding,)
+JOBS: tuple[Job, ...] = (escalate_safeguarding, purge_chat_logs, process_erasures)
 
 
 def run_due_jobs(settings: Settings, now: dt.datetime | None = None) -> None:

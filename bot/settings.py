@@ -47,6 +47,9 @@ class Settings:
     tracker_db: Path = VAR_DIR / "rasa_tracker.db"
     rasa_api_token: str = ""
     safeguarding_escalate_minutes: int = 30
+    chat_log_retention_days: int = 30
+    tracker_store_url: str = ""
+    scheduler_interval_s: float = 60.0
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -66,7 +69,15 @@ class Settings:
             tracker_db=_path("TRACKER_DB", VAR_DIR / "rasa_tracker.db"),
             rasa_api_token=os.environ.get("RASA_API_TOKEN", ""),
             safeguarding_escalate_minutes=_int("SAFEGUARDING_ESCALATE_MINUTES", 30),
+            chat_log_retention_days=_int("CHAT_LOG_RETENTION_DAYS", 30),
+            tracker_store_url=os.environ.get("TRACKER_STORE_URL", ""),
+            scheduler_interval_s=float(os.environ.get("SCHEDULER_INTERVAL_S") or 60),
         )
+
+
+def tracker_store_url(settings: Settings) -> str:
+    """Where Rasa keeps conversations: TRACKER_STORE_URL, else the SQLite file TRACKER_DB."""
+    return settings.tracker_store_url or f"sqlite:///{settings.tracker_db}"
 
 
 def get_settings() -> Settings:

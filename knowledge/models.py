@@ -248,6 +248,7 @@ __all__ = [
     "Base",
     "Contact",
     "CostOption",
+    "ErasureRequest",
     "Location",
     "Organization",
     "Phone",
@@ -298,3 +299,23 @@ class SafeguardingAccess(Base):
     at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
     who = Column(String(200), nullable=False)
     action = Column(String(32), nullable=False)  # list | show | acknowledge
+
+
+# --- Privacy ---------------------------------------------------------------------------
+
+
+class ErasureRequest(Base):
+    """A family asked the bot to delete their conversation.
+
+    The sender id is kept only until the deletion has run (a minute at most), because
+    the conversation can only be deleted after the bot's reply to the request is saved.
+    """
+
+    __tablename__ = "erasure_requests"
+
+    id = Column(Integer, primary_key=True)
+    sender_id = Column(String(255), nullable=True)
+    sender_ref = Column(String(64), nullable=False)
+    requested_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+    done_at = Column(DateTime(timezone=True), nullable=True)
+    events_deleted = Column(Integer, nullable=True)

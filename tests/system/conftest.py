@@ -85,6 +85,7 @@ def bot(tmp_path_factory) -> RunningBot:
         "WEBCHAT_PORT": str(_free_port()),
         "RASA_API_TOKEN": secrets.token_hex(16),
         "SCHOOL_ARTICLES_DIR": str(work / "school_articles"),
+        "SCHEDULER_INTERVAL_S": "2",
     }
     os.environ.update({k: env[k] for k in ("DATABASE_URL", "SCHOOL_ARTICLES_DIR")})
     settings = Settings.from_env()

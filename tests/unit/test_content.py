@@ -13,8 +13,9 @@ from knowledge.readability import grade_level
 
 ARTICLES = load_article_files(PROJECT_ROOT / "knowledge/content/articles")
 FACTS = [(a, f) for a in ARTICLES for f in a.facts]
-DOMAIN_INTENTS = yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text())["intents"]
-TOPIC_INTENTS = [i for i in DOMAIN_INTENTS if i.startswith("ask_") and i != "ask_contact_senco"]
+RULES = yaml.safe_load((PROJECT_ROOT / "data/rules/rules.yml").read_text())["rules"]
+TOPIC_RULE = next(r for r in RULES if r["steps"][-1] == {"action": "action_answer_topic"})
+TOPIC_INTENTS = [s["intent"] for s in TOPIC_RULE["steps"][0]["or"] if s["intent"] != "ask_contact_senco"]
 
 
 @pytest.mark.parametrize("intent", TOPIC_INTENTS)
