@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Sequence
@@ -32,6 +31,7 @@ from knowledge.models import (
     ServiceAtLocation,
     TaxonomyTerm,
 )
+from knowledge.search import terms
 
 ACTIVE = "active"
 SERVICE_TYPE_LINK = "service_type"
@@ -403,65 +403,12 @@ def export_oruk(session: Session, dataset: str | None = None) -> dict:
 
 # --- search ----------------------------------------------------------------------------
 
-_WORD = re.compile(r"[a-z0-9]+")
-_STOP = frozenset(
-    [
-        "a",
-        "an",
-        "and",
-        "any",
-        "are",
-        "as",
-        "at",
-        "be",
-        "can",
-        "child",
-        "children",
-        "do",
-        "does",
-        "for",
-        "from",
-        "have",
-        "help",
-        "i",
-        "in",
-        "is",
-        "it",
-        "kids",
-        "local",
-        "me",
-        "my",
-        "near",
-        "nearby",
-        "of",
-        "on",
-        "or",
-        "our",
-        "service",
-        "services",
-        "son",
-        "daughter",
-        "support",
-        "the",
-        "there",
-        "to",
-        "us",
-        "we",
-        "what",
-        "where",
-        "who",
-        "with",
-        "year",
-        "years",
-        "old",
-        "aged",
-        "age",
-    ]
-)
+# Words that say nothing about which service is wanted, on top of the general stop words.
+_NOT_A_SERVICE = frozenset(terms("service services support near nearby local area round here old aged age"))
 
 
 def _words(text: str) -> set[str]:
-    return {w for w in _WORD.findall(text.lower()) if w not in _STOP and len(w) > 2}
+    return set(terms(text)) - _NOT_A_SERVICE
 
 
 def _cost_text(option: CostOption) -> str:

@@ -157,26 +157,26 @@ def list_records(database_url: str, who: str, *, open_only: bool = False) -> lis
         return records
 
 
+def _record_for_dsl(session, record_id: int, who: str, action: str) -> SafeguardingRecord:
+    """One record of this school, after checking `who` is the DSL; the access is audited."""
+    profile = read_profile(session)
+    _check_dsl(profile, who)
+    record = session.get(SafeguardingRecord, record_id)
+    if record is None or record.school_ref != profile.ref:
+        raise LookupError(f"no safeguarding record #{record_id}")
+    session.add(SafeguardingAccess(record_id=record_id, who=who, action=action))
+    return record
+
+
 def show_record(database_url: str, record_id: int, who: str) -> RecordView:
     with unit_of_work(database_url) as session:
-        profile = read_profile(session)
-        _check_dsl(profile, who)
-        record = session.get(SafeguardingRecord, record_id)
-        if record is None or record.school_ref != profile.ref:
-            raise LookupError(f"no safeguarding record #{record_id}")
-        session.add(SafeguardingAccess(record_id=record_id, who=who, action="show"))
-        return _view(record)
+        return _view(_record_for_dsl(session, record_id, who, "show"))
 
 
 def acknowledge(database_url: str, record_id: int, who: str) -> RecordView:
     with unit_of_work(database_url) as session:
-        profile = read_profile(session)
-        _check_dsl(profile, who)
-        record = session.get(SafeguardingRecord, record_id)
-        if record is None or record.school_ref != profile.ref:
-            raise LookupError(f"no safeguarding record #{record_id}")
+        record = _record_for_dsl(session, record_id, who, "acknowledge")
         if record.acknowledged_at is None:
             record.acknowledged_at = utcnow()
             record.acknowledged_by = who
-        session.add(SafeguardingAccess(record_id=record_id, who=who, action="acknowledge"))
         return _view(record)
