@@ -174,11 +174,14 @@ def sync_articles(
 
 
 def visible_articles(session: Session, school_ref: str, topic: str | None = None) -> list[Article]:
-    """Product articles plus this school's own, optionally for one topic, in display order."""
+    """Product articles plus this school's own, optionally for one topic, in display order.
+
+    Replies never show the fact records, so they are not loaded here (`article.facts`
+    still loads them on demand).
+    """
     query = (
         select(Article)
         .where(or_(Article.school_ref.is_(None), Article.school_ref == school_ref))
-        .options(selectinload(Article.facts))
         .order_by(Article.topic, Article.position, Article.id)
     )
     if topic is not None:

@@ -367,7 +367,7 @@ def service_to_oruk(service: Service) -> dict:
     }
 
 
-def _loaded_services(session: Session, dataset: str | None = None):
+def _loaded_services(session: Session, dataset: str | None = None, active_only: bool = False):
     query = (
         select(Service)
         .options(
@@ -383,6 +383,8 @@ def _loaded_services(session: Session, dataset: str | None = None):
     )
     if dataset:
         query = query.where(Service.dataset == dataset)
+    if active_only:
+        query = query.where(Service.status == ACTIVE)
     return list(session.execute(query).scalars())
 
 
@@ -481,9 +483,7 @@ def search_services(
     wanted_areas = set(areas_of_need)
     words = _words(text)
     scored: list[tuple[float, Service]] = []
-    for service in _loaded_services(session):
-        if service.status != ACTIVE:
-            continue
+    for service in _loaded_services(session, active_only=True):
         codes = _codes(service)
         if wanted_types and not wanted_types & codes:
             continue

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Iterable, Sequence
 
 from knowledge.models import Article
@@ -63,6 +64,18 @@ class Match:
     keyword_hits: int
 
 
+@lru_cache(maxsize=2048)
+def _article_terms(
+    title: str, summary: str, details: tuple[str, ...], keywords: tuple[str, ...]
+) -> tuple[frozenset, frozenset, frozenset]:
+    """An article's title, body and keyword terms; cached on its text, so an edit is seen at once."""
+    return (
+        frozenset(terms(title)),
+        frozenset(terms(" ".join([summary, *details]))),
+        frozenset(terms(" ".join(keywords))),
+    )
+
+
 def score_article(article: Article, question_terms: Sequence[str], question: str) -> Match:
     """Keywords weigh most (a school chose them), then the title, then the body."""
     lowered = f" {' '.join(_WORD.findall(question.lower()))} "
@@ -72,9 +85,9 @@ def score_article(article: Article, question_terms: Sequence[str], question: str
         if phrase and f" {phrase} " in lowered:
             keyword_hits += 1 + phrase.count(" ")
     wanted = set(question_terms)
-    title_terms = set(terms(article.title))
-    body_terms = set(terms(" ".join([article.summary, *article.details])))
-    keyword_terms = set(terms(" ".join(article.keywords)))
+    title_terms, body_terms, keyword_terms = _article_terms(
+        article.title, article.summary, tuple(article.details), tuple(article.keywords)
+    )
     score = (
         3.0 * keyword_hits
         + 2.0 * len(wanted & title_terms)
