@@ -143,9 +143,10 @@ class ActionSafeguarding(AssistantAction):
         return "action_safeguarding"
 
     def reply(self, assistant: Assistant, tracker: Tracker) -> Reply:
-        flagged = (tracker.latest_message.get("metadata") or {}).get("safeguarding") or {}
+        metadata = tracker.latest_message.get("metadata") or {}
+        flagged = metadata.get("safeguarding") or {}
         return assistant.safeguarding(
-            record_id=flagged.get("record_id"),
+            already_recorded="safeguarding" in metadata,  # the input guard saw it first
             text=tracker.latest_message.get("text") or "",
             channel=tracker.get_latest_input_channel() or "unknown",
             sender_ref=sender_ref(tracker.sender_id),

@@ -31,7 +31,7 @@ LONG_MESSAGE_CHARS = 2000
 
 
 def guarded(on_new_message: OnNewMessage) -> OnNewMessage:
-    """Wrap Rasa's message handler with `input_guard.clean`."""
+    """Wrap Rasa's message handler: safeguarding screen first, then `input_guard.clean`."""
     max_chars = get_settings().max_message_chars
 
     async def handle(message: UserMessage) -> Any:
@@ -70,17 +70,25 @@ async def _safeguarding_message(message: UserMessage, screening: safeguarding.Sc
     safeguarding record, which the DSL reads and which chat-log retention never purges.
     """
     ref = sender_ref(message.sender_id)
-    record_id = await asyncio.to_thread(
-        record_concern,
-        get_settings().database_url,
-        channel=message.input_channel or "unknown",
-        sender_ref=ref,
-        message=str(message.text),
-        detected_by=",".join(screening.patterns),
-        kinds=",".join(screening.kinds),
-        child_voice=screening.child_voice,
-    )
-    log.warning("message from %s via %s: safeguarding concern #%d", ref, message.input_channel, record_id)
+    try:
+        record_id = await asyncio.to_thread(
+            record_concern,
+            get_settings().database_url,
+            channel=message.input_channel or "unknown",
+            sender_ref=ref,
+            message=str(message.text),
+            detected_by=",".join(screening.patterns),
+            kinds=",".join(screening.kinds),
+            child_voice=screening.child_voice,
+        )
+        log.warning("message from %s via %s: safeguarding concern #%d", ref, message.input_channel, record_id)
+    except Exception:  # the person must still get the safeguarding reply
+        record_id = None
+        log.exception(
+            "SAFEGUARDING concern from %s via %s could NOT be recorded: check the database now",
+            ref,
+            message.input_channel,
+        )
     message.text = "/safeguarding_concern"
     message.metadata = {
         **(message.metadata or {}),

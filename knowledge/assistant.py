@@ -130,25 +130,34 @@ class Assistant:
     def safeguarding(
         self,
         *,
-        record_id: int | None,
+        already_recorded: bool,
         text: str,
         channel: str,
         sender_ref: str,
         child_voice: bool | None = None,
     ) -> Reply:
-        """The safeguarding reply. Records the concern first unless the input guard already did."""
+        """The safeguarding reply. Records the concern first unless the input guard already did.
+
+        The reply never depends on the record: if recording fails, the error is logged loudly
+        and the person still gets the reply.
+        """
         if child_voice is None:
             child_voice = safeguarding.looks_like_a_child_writing(text)
-        if record_id is None:
-            record_concern(
-                self.settings.database_url,
-                channel=channel,
-                sender_ref=sender_ref,
-                message=text,
-                detected_by="nlu",
-                child_voice=child_voice,
-                school_ref=self.school_ref,
-            )
+        if not already_recorded:
+            try:
+                record_concern(
+                    self.settings.database_url,
+                    channel=channel,
+                    sender_ref=sender_ref,
+                    message=text,
+                    detected_by="nlu",
+                    child_voice=child_voice,
+                    school_ref=self.school_ref,
+                )
+            except Exception:
+                log.exception(
+                    "SAFEGUARDING concern from %s could NOT be recorded: check the database", sender_ref
+                )
         with unit_of_work(self.settings.database_url) as session:
             return answers.safeguarding_reply(read_profile(session, self.school_ref), child_voice=child_voice)
 

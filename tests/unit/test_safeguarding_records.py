@@ -112,7 +112,7 @@ def test_the_scheduler_runs_the_escalation(settings):
 
 def test_the_safeguarding_reply_is_calm_and_complete(settings):
     reply = Assistant(settings).safeguarding(
-        record_id=1, text=MESSAGE, channel="rest", sender_ref="abc", child_voice=False
+        already_recorded=True, text=MESSAGE, channel="rest", sender_ref="abc", child_voice=False
     )
     text = reply.text
     assert text.startswith("Thank you for telling us")
@@ -128,17 +128,34 @@ def test_the_safeguarding_reply_is_calm_and_complete(settings):
 
 def test_a_child_writing_is_also_given_childline(settings):
     reply = Assistant(settings).safeguarding(
-        record_id=1, text="my stepdad hurts me", channel="rest", sender_ref="abc", child_voice=None
+        already_recorded=True, text="my stepdad hurts me", channel="rest", sender_ref="abc", child_voice=None
     )
     assert "0800 1111" in reply.text
 
 
 def test_a_concern_found_by_the_nlu_model_is_recorded_by_the_action(settings):
     Assistant(settings).safeguarding(
-        record_id=None, text="she's scared of what he does at night", channel="socketio", sender_ref="r1"
+        already_recorded=False,
+        text="she's scared of what he does at night",
+        channel="socketio",
+        sender_ref="r1",
     )
     with unit_of_work(settings.database_url) as session:
         stored = session.execute(select(SafeguardingRecord)).scalar_one()
     assert stored.detected_by == "nlu"
     assert stored.message == "she's scared of what he does at night"
     assert stored.school_ref == "example-primary"
+
+
+def test_the_reply_is_given_even_when_the_record_cannot_be_written(settings, monkeypatch, caplog):
+    import knowledge.assistant as assistant_module
+
+    def broken(*_args, **_kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(assistant_module, "record_concern", broken)
+    reply = Assistant(settings).safeguarding(
+        already_recorded=False, text="she's scared of him", channel="rest", sender_ref="r2"
+    )
+    assert reply.text.startswith("Thank you for telling us")
+    assert "could NOT be recorded" in caplog.text
