@@ -29,8 +29,32 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.orm import declarative_base, relationship
+from sqlalchemy.types import TypeDecorator
 
 Base = declarative_base()
+
+
+class UTCDateTime(TypeDecorator):
+    """A timestamp that is always timezone-aware UTC in Python, on SQLite as on PostgreSQL.
+
+    SQLite keeps no time zone, so values are converted to UTC before they are stored and
+    marked as UTC when they are read back.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is not None:
+            if value.tzinfo is None:
+                raise ValueError("naive datetime: give times in UTC with a time zone")
+            value = value.astimezone(timezone.utc)
+        return value
+
+    def process_result_value(self, value, dialect):
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=timezone.utc)
+        return value
 
 
 def utcnow() -> datetime:
@@ -246,6 +270,8 @@ __all__ = [
     "Article",
     "Attribute",
     "Base",
+    "Booking",
+    "BookingAudit",
     "Contact",
     "CostOption",
     "ErasureRequest",
@@ -257,7 +283,9 @@ __all__ = [
     "School",
     "Service",
     "ServiceAtLocation",
+    "StaffMember",
     "StatutoryFact",
+    "SurgerySlot",
     "TaxonomyTerm",
 ]
 
@@ -319,3 +347,69 @@ class ErasureRequest(Base):
     requested_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
     done_at = Column(DateTime(timezone=True), nullable=True)
     events_deleted = Column(Integer, nullable=True)
+
+
+# --- Staff and SENCo surgery booking ---------------------------------------------------
+
+
+class StaffMember(Base):
+    """A member of staff from the school's roster file, keyed by their Slack user id."""
+
+    __tablename__ = "staff"
+    __table_args__ = (UniqueConstraint("school_ref", "slack_user_id"),)
+
+    id = Column(Integer, primary_key=True)
+    school_ref = Column(String(64), nullable=False, index=True)
+    slack_user_id = Column(String(32), nullable=False)
+    name = Column(String(200), nullable=False)
+    role = Column(String(32), nullable=False)  # teacher | teaching_assistant | senco | dsl | admin
+    email = Column(String(200), nullable=True)
+    active = Column(Boolean, nullable=False, default=True)
+
+
+class SurgerySlot(Base):
+    """One bookable SENCo surgery slot. Times are stored in UTC.
+
+    `booked` counts active bookings; it only changes inside the conditional UPDATE in
+    `knowledge.booking`, which is what makes a claim atomic on SQLite and PostgreSQL.
+    """
+
+    __tablename__ = "surgery_slots"
+    __table_args__ = (UniqueConstraint("school_ref", "starts_at"),)
+
+    id = Column(Integer, primary_key=True)
+    school_ref = Column(String(64), nullable=False, index=True)
+    starts_at = Column(UTCDateTime(), nullable=False, index=True)
+    ends_at = Column(UTCDateTime(), nullable=False)
+    capacity = Column(Integer, nullable=False, default=1)
+    booked = Column(Integer, nullable=False, default=0)
+    status = Column(String(16), nullable=False, default="open")  # open | blocked
+
+
+class Booking(Base):
+    __tablename__ = "bookings"
+
+    id = Column(Integer, primary_key=True)
+    slot_id = Column(Integer, ForeignKey("surgery_slots.id"), nullable=False, index=True)
+    staff_id = Column(Integer, ForeignKey("staff.id"), nullable=False, index=True)
+    topic = Column(String(32), nullable=False)
+    note = Column(String(200), nullable=True)
+    status = Column(String(16), nullable=False, default="active")  # active | cancelled
+    created_at = Column(UTCDateTime(), nullable=False, default=utcnow)
+    cancelled_at = Column(UTCDateTime(), nullable=True)
+
+    slot = relationship("SurgerySlot")
+    staff = relationship("StaffMember")
+
+
+class BookingAudit(Base):
+    """Who did what to a booking, including SENCo overrides of the booking rules."""
+
+    __tablename__ = "booking_audit"
+
+    id = Column(Integer, primary_key=True)
+    booking_id = Column(Integer, ForeignKey("bookings.id"), nullable=True)
+    at = Column(UTCDateTime(), nullable=False, default=utcnow)
+    staff_id = Column(Integer, ForeignKey("staff.id"), nullable=False)
+    action = Column(String(32), nullable=False)  # book | cancel | override
+    detail = Column(String(300), nullable=True)

@@ -7,6 +7,7 @@ root, the server runs as the `postgres` user, since PostgreSQL refuses to run as
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import os
 import shutil
 import socket
@@ -19,8 +20,10 @@ import pytest
 from knowledge.assistant import Assistant
 from knowledge.db import unit_of_work
 from knowledge.local_offer import export_oruk
+from knowledge.models import SurgerySlot
 from knowledge.seed import load_everything
 from tests.conftest import make_settings
+from tests.unit.test_booking import SCHOOL, TUESDAY_1515, _many_teachers, race_for_one_slot
 
 INITDB = shutil.which("initdb") or "/usr/lib/postgresql/15/bin/initdb"
 PG_CTL = shutil.which("pg_ctl") or "/usr/lib/postgresql/15/bin/pg_ctl"
@@ -82,3 +85,20 @@ def test_the_knowledge_base_works_the_same_on_postgresql(postgres_url, settings,
     with unit_of_work(settings.database_url) as session:
         on_sqlite = export_oruk(session)
     assert on_postgres == on_sqlite
+
+
+def test_fifty_teachers_clicking_one_slot_on_postgresql_give_exactly_one_booking(postgres_url, tmp_path):
+    pg = dataclasses.replace(make_settings(tmp_path), database_url=postgres_url)
+    load_everything(pg)
+    with unit_of_work(pg.database_url) as session:
+        slot = SurgerySlot(
+            school_ref=SCHOOL,
+            starts_at=TUESDAY_1515 + dt.timedelta(days=7),
+            ends_at=TUESDAY_1515 + dt.timedelta(days=7, minutes=15),
+            capacity=1,
+        )
+        session.add(slot)
+        session.flush()
+        slot_id = slot.id
+    outcomes = race_for_one_slot(pg.database_url, slot_id, _many_teachers(pg, 50))
+    assert outcomes == {"booked": 1, "taken": 49, "error": 0}
