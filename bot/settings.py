@@ -37,6 +37,7 @@ class Settings:
     school_profile: Path
     local_offer_file: Path
     school_articles_dir: Path
+    staff_roster: Path
     content_dir: Path
     spacy_model_dir: Path
     max_message_chars: int = DEFAULT_MAX_MESSAGE_CHARS
@@ -59,6 +60,7 @@ class Settings:
             school_profile=_path("SCHOOL_PROFILE", PROJECT_ROOT / "school_data/example_school.yml"),
             local_offer_file=_path("LOCAL_OFFER_FILE", PROJECT_ROOT / "school_data/example_local_offer.json"),
             school_articles_dir=_path("SCHOOL_ARTICLES_DIR", PROJECT_ROOT / "school_data/articles"),
+            staff_roster=_path("STAFF_ROSTER", PROJECT_ROOT / "school_data/example_staff.yml"),
             content_dir=_path("CONTENT_DIR", PROJECT_ROOT / "knowledge/content"),
             spacy_model_dir=_path("SPACY_MODEL_DIR", PROJECT_ROOT / "build/spacy/en_send"),
             max_message_chars=_int("MAX_MESSAGE_CHARS", DEFAULT_MAX_MESSAGE_CHARS),

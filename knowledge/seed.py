@@ -15,6 +15,7 @@ from knowledge.db import unit_of_work
 from knowledge.local_offer import import_oruk_file
 from knowledge.migrate import upgrade
 from knowledge.school_profile import load_profile_file, store_profile
+from knowledge.staff import load_roster, sync_roster
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +26,7 @@ class LoadReport:
     product_articles: int = 0
     school_articles: int = 0
     services: int = 0
+    staff: int = 0
     skipped_services: list[str] = field(default_factory=list)
 
     def lines(self) -> list[str]:
@@ -32,6 +34,7 @@ class LoadReport:
             f"school: {self.school}",
             f"articles: {self.product_articles} SEND articles, {self.school_articles} from the school",
             f"local offer: {self.services} services",
+            f"staff: {self.staff} on the roster",
         ]
         lines += [f"  skipped: {reason}" for reason in self.skipped_services]
         return lines
@@ -48,6 +51,8 @@ def load_everything(settings: Settings) -> LoadReport:
         store_profile(session, profile)
         report.product_articles = sync_articles(session, product, origin="product", school_ref=None)
         report.school_articles = sync_articles(session, school_own, origin="school", school_ref=profile.ref)
+        if settings.staff_roster.exists():
+            report.staff = sync_roster(session, profile.ref, load_roster(settings.staff_roster))
         if settings.local_offer_file.exists():
             imported = import_oruk_file(session, settings.local_offer_file)
             report.services = imported.imported

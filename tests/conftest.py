@@ -19,6 +19,7 @@ def make_settings(tmp_path: Path, **overrides) -> Settings:
         school_profile=PROJECT_ROOT / "school_data/example_school.yml",
         local_offer_file=PROJECT_ROOT / "school_data/example_local_offer.json",
         school_articles_dir=tmp_path / "school_articles",
+        staff_roster=PROJECT_ROOT / "school_data/example_staff.yml",
         content_dir=PROJECT_ROOT / "knowledge/content",
         **overrides,
     )

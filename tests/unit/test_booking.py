@@ -21,9 +21,21 @@ TUESDAY_1515 = dt.datetime(2026, 11, 24, 15, 15, tzinfo=dt.timezone.utc)
 
 @pytest.fixture
 def school(settings):
-    with unit_of_work(settings.database_url) as session:
-        sync_roster(session, SCHOOL, load_roster(PROJECT_ROOT / "school_data/example_staff.yml"))
+    """The example school with its example staff roster (loaded by `load_everything`)."""
     return settings
+
+
+def test_the_roster_is_loaded_with_the_school_and_leavers_are_deactivated(settings):
+    with unit_of_work(settings.database_url) as session:
+        assert find_staff(session, SCHOOL, "U0EXTEACH1").name == "Mr D. Example"
+        roster = [
+            e
+            for e in load_roster(PROJECT_ROOT / "school_data/example_staff.yml")
+            if e.slack_user_id != "U0EXTEACH1"
+        ]
+        sync_roster(session, SCHOOL, roster)
+        with pytest.raises(UnknownStaff):
+            find_staff(session, SCHOOL, "U0EXTEACH1")
 
 
 def add_slot(settings, starts_at=TUESDAY_1515, capacity=1) -> int:
