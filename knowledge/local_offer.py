@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Sequence
@@ -367,7 +368,9 @@ def service_to_oruk(service: Service) -> dict:
     }
 
 
-def _loaded_services(session: Session, dataset: str | None = None, active_only: bool = False):
+def _loaded_services(
+    session: Session, dataset: str | None = None, active_only: bool = False, ids: Sequence[str] | None = None
+):
     query = (
         select(Service)
         .options(
@@ -385,6 +388,8 @@ def _loaded_services(session: Session, dataset: str | None = None, active_only: 
         query = query.where(Service.dataset == dataset)
     if active_only:
         query = query.where(Service.status == ACTIVE)
+    if ids is not None:
+        query = query.where(Service.id.in_(ids))
     return list(session.execute(query).scalars())
 
 
@@ -448,15 +453,38 @@ def _summary(service: Service) -> ServiceSummary:
     )
 
 
-def _codes(service: Service) -> set[str]:
-    codes = set()
-    for attribute in service.attributes:
-        term = attribute.taxonomy_term
-        codes.update(filter(None, (term.code, term.name.lower(), term.id)))
-    return codes
+@dataclass(frozen=True)
+class _Candidate:
+    """Just what ranking needs: a few columns and the taxonomy codes, without the ORM graph."""
+
+    id: str
+    name: str
+    description: str
+    minimum_age: int | None
+    maximum_age: int | None
+    codes: frozenset
 
 
-def _fits_age(service: Service, age: int | None) -> bool:
+def _candidates(session: Session) -> list[_Candidate]:
+    """Active services for ranking, in two light queries (full details load only for the winners)."""
+    codes: dict[str, set[str]] = defaultdict(set)
+    terms_of_services = (
+        select(Attribute.link_id, TaxonomyTerm.code, TaxonomyTerm.name, TaxonomyTerm.id)
+        .join(TaxonomyTerm, Attribute.taxonomy_term_id == TaxonomyTerm.id)
+        .where(Attribute.link_entity == "service")
+    )
+    for link_id, code, name, term_id in session.execute(terms_of_services):
+        codes[link_id].update(filter(None, (code, (name or "").lower(), term_id)))
+    columns = select(Service.id, Service.name, Service.description, Service.minimum_age, Service.maximum_age)
+    return [
+        _Candidate(
+            row.id, row.name, row.description, row.minimum_age, row.maximum_age, frozenset(codes[row.id])
+        )
+        for row in session.execute(columns.where(Service.status == ACTIVE))
+    ]
+
+
+def _fits_age(service: _Candidate, age: int | None) -> bool:
     if age is None:
         return True
     low = service.minimum_age if service.minimum_age is not None else 0
@@ -482,9 +510,9 @@ def search_services(
     wanted_types = set(service_types)
     wanted_areas = set(areas_of_need)
     words = _words(text)
-    scored: list[tuple[float, Service]] = []
-    for service in _loaded_services(session, active_only=True):
-        codes = _codes(service)
+    scored: list[tuple[float, _Candidate]] = []
+    for service in _candidates(session):
+        codes = service.codes
         if wanted_types and not wanted_types & codes:
             continue
         score = 10.0 * len(wanted_types & codes) + 4.0 * len(wanted_areas & codes)
@@ -494,11 +522,12 @@ def search_services(
             continue
         scored.append((score, service))
     scored.sort(key=lambda pair: (-pair[0], pair[1].name))
-    fitting = [s for _, s in scored if _fits_age(s, age)]
-    wrong_age = [s for _, s in scored if not _fits_age(s, age)]
+    fitting = [s for _, s in scored if _fits_age(s, age)][:limit]
+    wrong_age = [s for _, s in scored if not _fits_age(s, age)][:limit] if not fitting else []
+    full = {s.id: s for s in _loaded_services(session, ids=[c.id for c in fitting + wrong_age])}
     return SearchOutcome(
-        results=tuple(_summary(s) for s in fitting[:limit]),
-        wrong_age=tuple(_summary(s) for s in wrong_age[:limit]) if not fitting else (),
+        results=tuple(_summary(full[c.id]) for c in fitting),
+        wrong_age=tuple(_summary(full[c.id]) for c in wrong_age),
     )
 
 
