@@ -15,7 +15,7 @@ import json
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Sequence
 
 from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session, selectinload
@@ -529,7 +529,3 @@ def search_services(
         results=tuple(_summary(full[c.id]) for c in fitting),
         wrong_age=tuple(_summary(full[c.id]) for c in wrong_age),
     )
-
-
-def datasets(session: Session) -> Iterable[str]:
-    return session.execute(select(Service.dataset).distinct()).scalars()

@@ -20,8 +20,8 @@ from bot.settings import PROJECT_ROOT
 
 PATTERNS_FILE = PROJECT_ROOT / "knowledge/content/safeguarding_patterns.yml"
 
-# Messages longer than this are screened in overlapping windows' worth of text anyway;
-# the cap only bounds the work for absurd inputs (several hundred kilobytes).
+# Only the first 100,000 characters of a message are screened: far beyond any real message
+# (the bot reads 1,000), it bounds the work an absurd input can cause.
 MAX_SCREENED_CHARS = 100_000
 
 _CHILD_VOICE = re.compile(

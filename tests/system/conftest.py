@@ -54,8 +54,17 @@ class RunningBot:
         response.raise_for_status()
         return response.json()
 
+    def ask(self, text, sender: str = "system-test") -> str:
+        """The bot's whole answer to one message, as text."""
+        return texts(self.say(text, sender))
+
     def log_text(self) -> str:
         return self.log_path.read_text(errors="replace")
+
+
+def texts(replies: list[dict]) -> str:
+    """The text of a list of REST replies, one message per line."""
+    return "\n".join(r.get("text", "") for r in replies)
 
 
 def _free_port() -> int:

@@ -5,9 +5,7 @@ from __future__ import annotations
 import secrets
 import time
 
-
-def texts(replies: list[dict]) -> str:
-    return "\n".join(r.get("text", "") for r in replies)
+from tests.system.conftest import texts
 
 
 def said_or_answered(bot, sender: str) -> list[dict]:
@@ -22,8 +20,8 @@ def test_a_family_sees_what_is_held_and_erases_it(bot):
     assert "2 messages from you" in texts(held)  # the question itself is held too
     assert any(b["payload"] == "/erase_my_data" for r in held for b in r.get("buttons", []))
 
-    assert "can't be undone" in texts(bot.say("/erase_my_data", sender))
-    assert texts(bot.say("/affirm", sender)).startswith("Done.")
+    assert "can't be undone" in bot.ask("/erase_my_data", sender)
+    assert bot.ask("/affirm", sender).startswith("Done.")
 
     deadline = time.monotonic() + 30
     while said_or_answered(bot, sender) and time.monotonic() < deadline:
@@ -34,6 +32,6 @@ def test_a_family_sees_what_is_held_and_erases_it(bot):
 def test_changing_your_mind_deletes_nothing(bot):
     sender = "privacy-" + secrets.token_hex(6)
     bot.say("please delete this conversation", sender)
-    assert "haven't deleted" in texts(bot.say("/deny", sender))
+    assert "haven't deleted" in bot.ask("/deny", sender)
     time.sleep(8)
     assert said_or_answered(bot, sender)

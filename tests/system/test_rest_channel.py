@@ -9,9 +9,7 @@ import json
 import httpx
 import socketio
 
-
-def texts(replies: list[dict]) -> str:
-    return "\n".join(r.get("text", "") for r in replies)
+from tests.system.conftest import texts
 
 
 def buttons(replies: list[dict]) -> list[dict]:
@@ -35,19 +33,19 @@ def test_parent_questions_in_their_own_words(bot, fresh_sender):
         "the council refused to assess, can I appeal": "Tribunal",
     }
     for question, expected in expectations.items():
-        answer = texts(bot.say(question, fresh_sender))
+        answer = bot.ask(question, fresh_sender)
         assert expected in answer, (question, answer[:300])
 
 
 def test_a_follow_up_button_is_answered(bot, fresh_sender):
     first = bot.say("how do i get an ehcp", fresh_sender)
     follow_up = next(b for b in buttons(first) if b["payload"] != "/ask_contact_senco")
-    answer = texts(bot.say(follow_up["payload"], fresh_sender))
+    answer = bot.ask(follow_up["payload"], fresh_sender)
     assert "Source:" in answer
 
 
 def test_an_unanswerable_question_gets_an_honest_reply(bot, fresh_sender):
-    answer = texts(bot.say("what's the weather going to be like tomorrow", fresh_sender))
+    answer = bot.ask("what's the weather going to be like tomorrow", fresh_sender)
     assert answer.startswith("Sorry, I can't help with that")
 
 
@@ -60,10 +58,10 @@ def test_bad_input_gets_a_clear_reply_and_the_server_keeps_serving(bot, fresh_se
         "Jak mogę uzyskać EHCP dla mojego syna?": "English",
     }
     for message, expected in cases.items():
-        answer = texts(bot.say(message, fresh_sender))
+        answer = bot.ask(message, fresh_sender)
         assert expected in answer, (message, answer)
         assert "<script>" not in answer
-    assert "20 weeks" in texts(bot.say("how long does an ehcp take", fresh_sender))
+    assert "20 weeks" in bot.ask("how long does an ehcp take", fresh_sender)
 
 
 def test_a_huge_message_is_cut_and_the_parent_is_told(bot, fresh_sender):
@@ -75,7 +73,7 @@ def test_a_huge_message_is_cut_and_the_parent_is_told(bot, fresh_sender):
 
 
 def test_markup_in_a_question_is_not_echoed(bot, fresh_sender):
-    answer = texts(bot.say("<b>what is an ehcp</b><img src=x onerror=alert(1)>", fresh_sender))
+    answer = bot.ask("<b>what is an ehcp</b><img src=x onerror=alert(1)>", fresh_sender)
     assert "<img" not in answer and "<b>" not in answer
     assert "plan" in answer.lower()
 
@@ -91,7 +89,7 @@ def test_conversations_are_kept_apart(bot):
         f"parallel-{i}": q for i, q in enumerate(["who is the senco", "how long does an ehcp take"] * 4)
     }
     with concurrent.futures.ThreadPoolExecutor(max_workers=8) as pool:
-        replies = pool.map(lambda s: texts(bot.say(questions[s], s)), questions)
+        replies = pool.map(lambda s: bot.ask(questions[s], s), questions)
         answers = dict(zip(questions, replies, strict=True))
     for sender, question in questions.items():
         expected = "senco@example.sch.uk" if "senco" in question else "20 weeks"
@@ -101,7 +99,7 @@ def test_conversations_are_kept_apart(bot):
 def test_the_rest_channel_refuses_nonsense_without_crashing(bot):
     response = httpx.post(bot.rest_url, content=b"not json", timeout=30)
     assert response.status_code in (200, 400, 500)
-    assert "20 weeks" in texts(bot.say("how long does an ehcp take", "after-nonsense"))
+    assert "20 weeks" in bot.ask("how long does an ehcp take", "after-nonsense")
 
 
 def test_the_socketio_channel_answers_with_quick_replies(bot):

@@ -36,7 +36,8 @@ def _records(bot) -> int:
 
 
 def _reply(bot, text: str) -> str:
-    return "\n".join(r.get("text", "") for r in bot.say(text, "sg-" + secrets.token_hex(6)))
+    """The answer to `text` as the first message of a new conversation."""
+    return bot.ask(text, "sg-" + secrets.token_hex(6))
 
 
 def _run_red_team(bot, pattern: str) -> tuple[list[str], list[str], int]:
@@ -96,9 +97,5 @@ def test_the_disclosure_is_not_kept_in_the_conversation_log(bot):
 
 def test_the_conversation_carries_on_after_the_safeguarding_reply(bot):
     sender = "sg-" + secrets.token_hex(6)
-    assert _reply_in(bot, "i think she is self harming", sender).startswith(SAFEGUARDING_REPLY)
-    assert "20 weeks" in _reply_in(bot, "how long does an ehcp take", sender)
-
-
-def _reply_in(bot, text: str, sender: str) -> str:
-    return "\n".join(r.get("text", "") for r in bot.say(text, sender))
+    assert bot.ask("i think she is self harming", sender).startswith(SAFEGUARDING_REPLY)
+    assert "20 weeks" in bot.ask("how long does an ehcp take", sender)
