@@ -51,6 +51,21 @@ class Settings:
     chat_log_retention_days: int = 30
     tracker_store_url: str = ""
     scheduler_interval_s: float = 60.0
+    school_calendar: Path = PROJECT_ROOT / "school_data/example_calendar.yml"
+    timezone: str = "Europe/London"
+    # Slack (connectors/slack): off unless a bot token is set.
+    slack_bot_token: str = ""
+    slack_app_token: str = ""  # xapp-...: Socket Mode (the default when set)
+    slack_signing_secret: str = ""  # HTTP Events mode: every request's signature is checked
+    slack_api_url: str = "https://slack.com/api/"
+    slack_socket_url: str = ""  # tests only: a local fake Socket Mode server
+    slack_events_port: int = 3000
+    bridge_secret: str = ""  # signs connector -> Rasa messages; the launcher makes one per run
+    # SENCo surgery booking rules
+    bookings_per_teacher_per_day: int = 1
+    booking_min_notice_minutes: int = 120
+    cancel_min_notice_minutes: int = 60
+    digest_time: str = "07:30"  # UK time, school days
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -74,6 +89,19 @@ class Settings:
             chat_log_retention_days=_int("CHAT_LOG_RETENTION_DAYS", 30),
             tracker_store_url=os.environ.get("TRACKER_STORE_URL", ""),
             scheduler_interval_s=float(os.environ.get("SCHEDULER_INTERVAL_S") or 60),
+            school_calendar=_path("SCHOOL_CALENDAR", PROJECT_ROOT / "school_data/example_calendar.yml"),
+            timezone=os.environ.get("SCHOOL_TIMEZONE") or "Europe/London",
+            slack_bot_token=os.environ.get("SLACK_BOT_TOKEN", "").strip(),
+            slack_app_token=os.environ.get("SLACK_APP_TOKEN", "").strip(),
+            slack_signing_secret=os.environ.get("SLACK_SIGNING_SECRET", "").strip(),
+            slack_api_url=os.environ.get("SLACK_API_URL") or "https://slack.com/api/",
+            slack_socket_url=os.environ.get("SLACK_SOCKET_URL", ""),
+            slack_events_port=_int("SLACK_EVENTS_PORT", 3000),
+            bridge_secret=os.environ.get("BRIDGE_SECRET", ""),
+            bookings_per_teacher_per_day=_int("BOOKINGS_PER_TEACHER_PER_DAY", 1),
+            booking_min_notice_minutes=_int("BOOKING_MIN_NOTICE_MINUTES", 120),
+            cancel_min_notice_minutes=_int("CANCEL_MIN_NOTICE_MINUTES", 60),
+            digest_time=os.environ.get("DIGEST_TIME") or "07:30",
         )
 
 

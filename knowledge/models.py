@@ -362,7 +362,7 @@ class StaffMember(Base):
     school_ref = Column(String(64), nullable=False, index=True)
     slack_user_id = Column(String(32), nullable=False)
     name = Column(String(200), nullable=False)
-    role = Column(String(32), nullable=False)  # teacher | teaching_assistant | senco | dsl | admin
+    role = Column(String(32), nullable=False)  # teacher | teaching_assistant | senco | dsl | deputy_dsl | admin
     email = Column(String(200), nullable=True)
     active = Column(Boolean, nullable=False, default=True)
 
@@ -384,9 +384,51 @@ class SurgerySlot(Base):
     capacity = Column(Integer, nullable=False, default=1)
     booked = Column(Integer, nullable=False, default=0)
     status = Column(String(16), nullable=False, default="open")  # open | blocked
+    origin = Column(String(16), nullable=False, default="extra")  # pattern | extra
+    pattern_id = Column(Integer, ForeignKey("surgery_patterns.id"), nullable=True, index=True)
+
+
+class SurgeryPattern(Base):
+    """A weekly surgery the SENCo opened, e.g. Tuesdays 15:15 to 16:15 in 15-minute slots.
+
+    Times are UK wall-clock times ("15:15"), because a surgery is at a quarter past three
+    in winter and in summer alike; each generated slot is converted to UTC for its own date.
+    """
+
+    __tablename__ = "surgery_patterns"
+
+    id = Column(Integer, primary_key=True)
+    school_ref = Column(String(64), nullable=False, index=True)
+    weekday = Column(Integer, nullable=False)  # 0 = Monday
+    start_time = Column(String(5), nullable=False)  # "15:15", UK time
+    end_time = Column(String(5), nullable=False)
+    slot_minutes = Column(Integer, nullable=False)
+    capacity = Column(Integer, nullable=False, default=1)
+    starts_on = Column(Date, nullable=False)
+    ends_on = Column(Date, nullable=False)
+    active = Column(Boolean, nullable=False, default=True)
+    created_by = Column(Integer, ForeignKey("staff.id"), nullable=True)
+    created_at = Column(UTCDateTime(), nullable=False, default=utcnow)
+
+
+class SurgeryBlockout(Base):
+    """A day (or part of one) when the SENCo is not available: no slot is offered in it."""
+
+    __tablename__ = "surgery_blockouts"
+
+    id = Column(Integer, primary_key=True)
+    school_ref = Column(String(64), nullable=False, index=True)
+    day = Column(Date, nullable=False, index=True)
+    start_time = Column(String(5), nullable=True)  # None: the whole day
+    end_time = Column(String(5), nullable=True)
+    reason = Column(String(200), nullable=True)
+    created_by = Column(Integer, ForeignKey("staff.id"), nullable=True)
+    created_at = Column(UTCDateTime(), nullable=False, default=utcnow)
 
 
 class Booking(Base):
+    """A place in a surgery slot. `uid` and `sequence` are the calendar file's identity."""
+
     __tablename__ = "bookings"
 
     id = Column(Integer, primary_key=True)
@@ -397,6 +439,8 @@ class Booking(Base):
     status = Column(String(16), nullable=False, default="active")  # active | cancelled
     created_at = Column(UTCDateTime(), nullable=False, default=utcnow)
     cancelled_at = Column(UTCDateTime(), nullable=True)
+    uid = Column(String(100), nullable=True, unique=True)
+    sequence = Column(Integer, nullable=False, default=0)
 
     slot = relationship("SurgerySlot")
     staff = relationship("StaffMember")
@@ -411,5 +455,44 @@ class BookingAudit(Base):
     booking_id = Column(Integer, ForeignKey("bookings.id"), nullable=True)
     at = Column(UTCDateTime(), nullable=False, default=utcnow)
     staff_id = Column(Integer, ForeignKey("staff.id"), nullable=False)
-    action = Column(String(32), nullable=False)  # book | cancel | override
+    action = Column(String(32), nullable=False)  # book | move | cancel | override | open | block
     detail = Column(String(300), nullable=True)
+
+
+class BookingReminder(Base):
+    """A reminder due before a booking (24 hours and 1 hour), kept so it survives a restart.
+
+    A sender claims a row by moving it from `pending` to `sending` in one conditional
+    UPDATE, so two schedulers (or one restarted mid-run) never both send it. A move bumps
+    the booking's `sequence`: reminders of the old time are superseded, new ones are made.
+    """
+
+    __tablename__ = "booking_reminders"
+    __table_args__ = (UniqueConstraint("booking_id", "kind", "sequence"),)
+
+    id = Column(Integer, primary_key=True)
+    booking_id = Column(Integer, ForeignKey("bookings.id"), nullable=False, index=True)
+    kind = Column(String(8), nullable=False)  # 24h | 1h
+    sequence = Column(Integer, nullable=False, default=0)
+    due_at = Column(UTCDateTime(), nullable=False, index=True)
+    status = Column(String(16), nullable=False, default="pending")
+    # pending | sending | sent | failed | superseded | cancelled | skipped
+    claimed_at = Column(UTCDateTime(), nullable=True)
+    sent_at = Column(UTCDateTime(), nullable=True)
+    detail = Column(String(300), nullable=True)
+
+    booking = relationship("Booking")
+
+
+class DigestRun(Base):
+    """One morning digest for one slot manager on one day: sent at most once."""
+
+    __tablename__ = "digest_runs"
+    __table_args__ = (UniqueConstraint("staff_id", "day"),)
+
+    id = Column(Integer, primary_key=True)
+    school_ref = Column(String(64), nullable=False, index=True)
+    staff_id = Column(Integer, ForeignKey("staff.id"), nullable=False)
+    day = Column(Date, nullable=False)
+    status = Column(String(16), nullable=False, default="sending")  # sending | sent | failed
+    at = Column(UTCDateTime(), nullable=False, default=utcnow)

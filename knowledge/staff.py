@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from knowledge.models import StaffMember
 
-ROLES = ("teacher", "teaching_assistant", "senco", "dsl", "admin")
+ROLES = ("teacher", "teaching_assistant", "senco", "dsl", "deputy_dsl", "admin")
 SLOT_MANAGERS = ("senco", "admin")
 
 
