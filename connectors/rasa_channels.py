@@ -8,16 +8,18 @@ cleaned the same way whichever channel it came by. Registered in credentials.yml
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from typing import Any, Awaitable, Callable
 
-from rasa.core.channels.channel import UserMessage
+from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 from rasa.core.channels.rest import RestInput
 from rasa.core.channels.socketio import SocketIOInput
-from sanic import Blueprint
+from sanic import Blueprint, response
+from sanic.request import Request
 
 from bot.settings import get_settings
-from connectors import input_guard, rasa_speedups
+from connectors import bridge_signing, input_guard, rasa_speedups
 from connectors.privacy import sender_ref
 from knowledge import safeguarding
 from knowledge.safeguarding_records import record_concern
@@ -27,14 +29,31 @@ rasa_speedups.apply()  # this module is the first of ours the Rasa server import
 log = logging.getLogger(__name__)
 
 OnNewMessage = Callable[[UserMessage], Awaitable[Any]]
+
+# Metadata keys only our signed connectors may set; anything else posting them is ignored.
+TRUSTED_METADATA = ("slack", "telegram", "safeguarding", "input_guard")
+
+
+def _untrusted(metadata: Any) -> dict[str, Any]:
+    if not isinstance(metadata, dict):
+        return {}
+    return {k: v for k, v in metadata.items() if k not in TRUSTED_METADATA}
+
+
 LONG_MESSAGE_CHARS = 2000
 
 
-def guarded(on_new_message: OnNewMessage) -> OnNewMessage:
-    """Wrap Rasa's message handler: safeguarding screen first, then `input_guard.clean`."""
+def guarded(on_new_message: OnNewMessage, *, trusted: bool = False) -> OnNewMessage:
+    """Wrap Rasa's message handler: safeguarding screen first, then `input_guard.clean`.
+
+    Only a `trusted` (signed) channel may pass identity metadata on; from any other
+    channel those keys are dropped before anything reads them.
+    """
     max_chars = get_settings().max_message_chars
 
     async def handle(message: UserMessage) -> Any:
+        if not trusted:
+            message.metadata = _untrusted(message.metadata)
         # Safeguarding comes before anything else, on the whole raw message.
         # Long messages are screened off the event loop so other conversations don't wait.
         if isinstance(message.text, str) and len(message.text) > LONG_MESSAGE_CHARS:
@@ -98,10 +117,66 @@ async def _safeguarding_message(message: UserMessage, screening: safeguarding.Sc
 
 
 class GuardedRestInput(RestInput):
-    """Rasa's REST channel (`/webhooks/rest/webhook`) behind the input guard."""
+    """Rasa's REST channel (`/webhooks/rest/webhook`) behind the input guard.
+
+    Whatever a caller claims, a REST message is from the channel "rest" and carries no
+    staff identity: those come only through the signed Slack bridge below.
+    """
+
+    def _extract_input_channel(self, req: Request) -> str:
+        return self.name()
+
+    def get_metadata(self, request: Request) -> dict[str, Any]:
+        return _untrusted(request.json.get("metadata") if isinstance(request.json, dict) else None)
 
     def blueprint(self, on_new_message: OnNewMessage) -> Blueprint:
         return super().blueprint(guarded(on_new_message))
+
+
+class SlackBridgeInput(RestInput):
+    """Messages from our Slack connector (`connectors/slack`), signed with the bridge secret.
+
+    `POST /webhooks/slack/webhook` with `{"sender", "message", "metadata": {"slack": {...}}}`;
+    the reply is the list of bot messages, as on the REST channel. An unsigned, wrongly
+    signed or stale request is refused with 401 before Rasa sees it.
+    """
+
+    @classmethod
+    def name(cls) -> str:
+        return "slack"
+
+    def blueprint(self, on_new_message: OnNewMessage) -> Blueprint:
+        handle = guarded(on_new_message, trusted=True)
+        bridge = Blueprint("slack_bridge", __name__)
+
+        @bridge.route("/", methods=["GET"])
+        async def health(_request: Request) -> response.HTTPResponse:
+            return response.json({"status": "ok"})
+
+        @bridge.route("/webhook", methods=["POST"])
+        async def receive(request: Request) -> response.HTTPResponse:
+            secret = get_settings().bridge_secret
+            if not bridge_signing.verify(
+                secret,
+                request.body,
+                request.headers.get("X-Bridge-Timestamp"),
+                request.headers.get("X-Bridge-Signature"),
+            ):
+                return response.json({"error": "unsigned"}, status=401)
+            try:
+                body = json.loads(request.body)
+                sender, text = str(body["sender"]), body.get("message")
+                metadata = body.get("metadata") or {}
+            except (ValueError, KeyError, TypeError):
+                return response.json({"error": "bad request"}, status=400)
+            collector = CollectingOutputChannel()
+            try:
+                await handle(UserMessage(text, collector, sender, input_channel="slack", metadata=metadata))
+            except Exception:  # the connector still gets an answer; the details stay in our log
+                log.exception("slack bridge: message from %s failed", sender_ref(sender))
+            return response.json(collector.messages)
+
+        return bridge
 
 
 class GuardedSocketIOInput(SocketIOInput):

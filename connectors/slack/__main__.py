@@ -1,0 +1,92 @@
+"""Run the Slack connector: `python -m connectors.slack` (the launcher starts it when configured).
+
+Socket Mode is the default (needs SLACK_BOT_TOKEN and SLACK_APP_TOKEN, no public URL);
+HTTP Events mode is used when SLACK_SIGNING_SECRET is set without an app token, with
+Slack's requests posted to `/slack/events` on SLACK_EVENTS_PORT. `/health` on the same
+port answers in both modes, for the launcher.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import sys
+
+from aiohttp import web
+from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
+
+from bot.settings import Settings, get_settings
+from connectors.slack.app import build_app, web_client
+from connectors.slack.rasa_client import RasaClient
+
+log = logging.getLogger("connectors.slack")
+
+EVENTS_PATH = "/slack/events"
+
+
+def mode(settings: Settings) -> str | None:
+    """'socket', 'http', or None when Slack is not configured."""
+    if not settings.slack_bot_token:
+        return None
+    if settings.slack_app_token:
+        return "socket"
+    if settings.slack_signing_secret:
+        return "http"
+    return None
+
+
+def why_off(settings: Settings) -> str:
+    if not settings.slack_bot_token:
+        return "Slack is off: set SLACK_BOT_TOKEN and SLACK_APP_TOKEN (see README, 'Slack for staff')."
+    return "Slack is off: set SLACK_APP_TOKEN (Socket Mode) or SLACK_SIGNING_SECRET (HTTP Events)."
+
+
+async def serve(settings: Settings) -> None:
+    chosen = mode(settings)
+    if chosen is None:
+        raise SystemExit(why_off(settings))
+    rasa = RasaClient(f"http://127.0.0.1:{settings.rasa_port}/webhooks/slack/webhook", settings.bridge_secret)
+    client = web_client(settings.slack_bot_token, settings.slack_api_url)
+    app = build_app(
+        client=client, rasa=rasa, signing_secret=settings.slack_signing_secret if chosen == "http" else None
+    )
+    socket_handler = AsyncSocketModeHandler(app, settings.slack_app_token) if chosen == "socket" else None
+
+    async def health(_request: web.Request) -> web.Response:
+        connected = socket_handler is None or await socket_handler.client.is_connected()
+        return web.json_response({"status": "ok" if connected else "connecting", "mode": chosen})
+
+    web_app = app.web_app(path=EVENTS_PATH) if chosen == "http" else web.Application()
+    web_app.router.add_get("/health", health)
+    runner = web.AppRunner(web_app, access_log=None)
+    await runner.setup()
+    host = "0.0.0.0" if chosen == "http" else "127.0.0.1"
+    await web.TCPSite(runner, host, settings.slack_events_port).start()
+    if socket_handler is not None:
+        await socket_handler.connect_async()
+    log.info("Slack connector running (%s mode)", chosen)
+
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stopping.set)
+    await stopping.wait()
+    if socket_handler is not None:
+        await socket_handler.close_async()
+    await runner.cleanup()
+    await rasa.close()
+
+
+def main() -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    settings = get_settings()
+    if mode(settings) is None:
+        print(why_off(settings), file=sys.stderr)
+        return 2
+    asyncio.run(serve(settings))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

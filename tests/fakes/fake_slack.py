@@ -1,0 +1,248 @@
+"""A local fake of the Slack Web API and Socket Mode, on loopback, for connector tests.
+
+Modelled on bolt-python's and python-slack-sdk's own mock servers
+(`tests/mock_web_api_server`, `tests/adapter_tests/socket_mode/mock_socket_mode_server.py`):
+every Web API call is recorded; `apps.connections.open` hands out a WebSocket URL on this
+same server, which says `hello`, pushes queued envelopes and records the client's acks.
+A test can make the next call(s) of a method answer 429 to exercise retries.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qs
+
+from aiohttp import WSMsgType, web
+
+BOT_USER_ID = "U0BOTUSER1"
+TEAM_ID = "T0EXAMPLE1"
+
+
+@dataclass
+class Call:
+    method: str
+    token: str
+    body: dict[str, Any]
+    at: float = field(default_factory=time.monotonic)
+
+
+class FakeSlack:
+    """Start with `with FakeSlack() as slack:`; `slack.api_url` is the SLACK_API_URL to use."""
+
+    def __init__(self) -> None:
+        self.calls: list[Call] = []
+        self.uploads: dict[str, bytes] = {}
+        self.acks: list[str] = []
+        self.rate_limit_next: dict[str, int] = {}  # method -> how many 429s to answer first
+        self._ts = itertools.count(1)
+        self._lock = threading.Lock()
+        self._outbox: asyncio.Queue | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._ready = threading.Event()
+        self._stop: asyncio.Event | None = None
+        self.port = 0
+        self.sockets = 0
+
+    # --- lifecycle -------------------------------------------------------------------
+    def __enter__(self) -> FakeSlack:
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+        if not self._ready.wait(10):
+            raise RuntimeError("fake Slack did not start")
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._loop and self._stop:
+            self._loop.call_soon_threadsafe(self._stop.set)
+        self._thread.join(10)
+
+    @property
+    def api_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/api/"
+
+    def _run(self) -> None:
+        asyncio.run(self._serve())
+
+    async def _serve(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._outbox = asyncio.Queue()
+        self._stop = asyncio.Event()
+        app = web.Application()
+        app.router.add_post("/api/{method}", self._api)
+        app.router.add_post("/upload/{file_id}", self._upload)
+        app.router.add_get("/link/", self._socket)
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        self.port = site._server.sockets[0].getsockname()[1]
+        self._ready.set()
+        await self._stop.wait()
+        await runner.cleanup()
+
+    # --- Web API ---------------------------------------------------------------------
+    async def _api(self, request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        token = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+        if request.content_type == "multipart/form-data":
+            body = {k: str(v) for k, v in (await request.post()).items()}
+        elif request.content_type == "application/json":
+            body = json.loads(await request.read() or b"{}")
+        else:
+            body = {k: v[0] for k, v in parse_qs((await request.read()).decode()).items()}
+            if "token" in body and not token:
+                token = body.pop("token")
+        for key in ("blocks", "files"):
+            if isinstance(body.get(key), str):
+                body[key] = json.loads(body[key])
+        body = {**dict(request.query), **body}  # the async client sends some arguments as a query
+        with self._lock:
+            if self.rate_limit_next.get(method, 0) > 0:
+                self.rate_limit_next[method] -= 1
+                self.calls.append(Call(method + ":429", token, body))
+                return web.json_response(
+                    {"ok": False, "error": "ratelimited"}, status=429, headers={"Retry-After": "0"}
+                )
+            self.calls.append(Call(method, token, body))
+        if not token.startswith(("xoxb-", "xapp-")):
+            return web.json_response({"ok": False, "error": "not_authed"})
+        return web.json_response(self._answer(method, body, token))
+
+    def _answer(self, method: str, body: dict[str, Any], token: str) -> dict[str, Any]:
+        ts = f"{int(time.time())}.{next(self._ts):06d}"
+        if method == "auth.test":
+            return {"ok": True, "user_id": BOT_USER_ID, "bot_id": "B0BOT00001", "team_id": TEAM_ID}
+        if method == "apps.connections.open":
+            if not token.startswith("xapp-"):
+                return {"ok": False, "error": "invalid_auth"}
+            return {"ok": True, "url": f"ws://127.0.0.1:{self.port}/link/"}
+        if method == "chat.postMessage":
+            message = {"text": body.get("text")}
+            return {"ok": True, "channel": body.get("channel"), "ts": ts, "message": message}
+        if method == "chat.postEphemeral":
+            return {"ok": True, "message_ts": ts}
+        if method == "conversations.open":
+            return {"ok": True, "channel": {"id": "D" + str(body.get("users", "")).lstrip("U")}}
+        if method == "files.getUploadURLExternal":
+            file_id = "F" + uuid.uuid4().hex[:10].upper()
+            upload_url = f"http://127.0.0.1:{self.port}/upload/{file_id}"
+            return {"ok": True, "upload_url": upload_url, "file_id": file_id}
+        if method == "files.completeUploadExternal":
+            files = [{"id": f.get("id"), "title": f.get("title")} for f in body["files"]]
+            return {"ok": True, "files": files}
+        return {"ok": True}
+
+    async def _upload(self, request: web.Request) -> web.Response:
+        self.uploads[request.match_info["file_id"]] = await request.read()
+        return web.Response(text="OK - 1")
+
+    # --- Socket Mode -----------------------------------------------------------------
+    async def _socket(self, request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        self.sockets += 1
+        await ws.send_json({"type": "hello", "num_connections": 1, "connection_info": {"app_id": "A0FAKE"}})
+
+        async def pump() -> None:
+            while not ws.closed:
+                envelope = await self._outbox.get()
+                await ws.send_json(envelope)
+
+        pumping = asyncio.create_task(pump())
+        try:
+            async for message in ws:
+                if message.type == WSMsgType.TEXT:
+                    data = json.loads(message.data)
+                    if "envelope_id" in data:
+                        with self._lock:
+                            self.acks.append(data["envelope_id"])
+        finally:
+            pumping.cancel()
+            self.sockets -= 1
+        return ws
+
+    def push(self, kind: str, payload: dict[str, Any]) -> str:
+        """Send one Socket Mode envelope (events_api | interactive | slash_commands)."""
+        envelope_id = uuid.uuid4().hex
+        envelope = {"envelope_id": envelope_id, "type": kind, "payload": payload}
+        self._loop.call_soon_threadsafe(self._outbox.put_nowait, envelope)
+        return envelope_id
+
+    # --- what the app did ------------------------------------------------------------
+    def of(self, method: str) -> list[Call]:
+        with self._lock:
+            return [c for c in self.calls if c.method == method]
+
+    def posts(self) -> list[Call]:
+        with self._lock:
+            return [c for c in self.calls if c.method in ("chat.postMessage", "chat.postEphemeral")]
+
+    def wait_for(self, predicate, timeout: float = 30.0):
+        """Poll until `predicate(self)` is truthy; return its value."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            value = predicate(self)
+            if value:
+                return value
+            time.sleep(0.05)
+        raise AssertionError(f"timed out; calls so far: {[c.method for c in self.calls]}")
+
+
+def message_event(user: str, text: str, channel: str = "D0TEACHER1", channel_type: str = "im") -> dict:
+    """An Events API `event_callback` for a DM (or, with channel_type='channel', a channel message)."""
+    return {
+        "token": "verification-token",
+        "team_id": TEAM_ID,
+        "api_app_id": "A0FAKE",
+        "type": "event_callback",
+        "event_id": "Ev" + uuid.uuid4().hex[:10].upper(),
+        "event_time": int(time.time()),
+        "event": {
+            "type": "message",
+            "channel_type": channel_type,
+            "channel": channel,
+            "user": user,
+            "team": TEAM_ID,
+            "text": text,
+            "ts": f"{time.time():.6f}",
+        },
+    }
+
+
+def mention_event(user: str, text: str, channel: str = "C0STAFFRM1") -> dict:
+    body = message_event(user, f"<@{BOT_USER_ID}> {text}", channel, "channel")
+    body["event"]["type"] = "app_mention"
+    return body
+
+
+def button_click(
+    user: str, channel: str, value: str, *, topic: str | None = None, note: str | None = None
+) -> dict:
+    """A `block_actions` payload for a click on one of the bot's buttons."""
+    values: dict[str, Any] = {}
+    if topic is not None:
+        values["booking_topic"] = {"topic": {"type": "static_select", "selected_option": {"value": topic}}}
+    if note is not None:
+        values["booking_note"] = {"note": {"type": "plain_text_input", "value": note}}
+    return {
+        "type": "block_actions",
+        "team": {"id": TEAM_ID, "domain": "example"},
+        "user": {"id": user, "team_id": TEAM_ID},
+        "api_app_id": "A0FAKE",
+        "token": "verification-token",
+        "trigger_id": "1.2.3",
+        "container": {"type": "message", "channel_id": channel, "is_ephemeral": False},
+        "channel": {"id": channel},
+        "state": {"values": values},
+        "actions": [
+            {"type": "button", "action_id": "rasa_button_0", "block_id": "choices_0", "value": value,
+             "action_ts": f"{time.time():.6f}"}
+        ],
+    }  # fmt: skip
