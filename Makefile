@@ -11,12 +11,13 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 export PYTHONDONTWRITEBYTECODE := 1
 export RASA_TELEMETRY_ENABLED := false
 
-.PHONY: help run test setup venv model db lint format bench chromium clean
+.PHONY: help run test setup venv model db lint format bench bench-booking chromium clean
 
 help:
 	@echo "make run    set up (venv, install, spaCy pipeline, train if needed, database) and start the bot"
 	@echo "make test   the same set-up, then lint and the whole test suite"
 	@echo "make bench  latency, throughput, memory and start-up figures against a stock Rasa assistant"
+	@echo "make bench-booking  surgery booking: listing and booking latency, bookings/s, no double bookings"
 
 # --- set-up ----------------------------------------------------------------------------
 
@@ -66,6 +67,9 @@ format:
 
 bench: setup
 	$(PY) -m bench.run
+
+bench-booking: setup
+	$(PY) -m bench.booking
 
 clean:
 	rm -rf build models var .pytest_cache .ruff_cache

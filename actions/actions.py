@@ -21,8 +21,16 @@ from connectors.privacy import sender_ref
 from knowledge import privacy
 from knowledge.answers import Reply
 from knowledge.assistant import Assistant, topic_of_intent
+from knowledge.safeguarding_alerts import acknowledge_from_slack
+from knowledge.surgery_desk import SurgeryDesk
 
 log = logging.getLogger(__name__)
+
+# Entities that only button payloads carry (see knowledge.surgery_desk).
+SURGERY_ENTITIES = (
+    "slot_id", "topic", "note", "move", "booking_id", "confirm",
+    "pattern", "day", "start", "end", "never_mind",
+)  # fmt: skip
 
 SORRY = (
     "Sorry, something went wrong on my side. Please try again in a moment. "
@@ -40,8 +48,18 @@ def intent_name(tracker: Tracker) -> str:
     return (tracker.latest_message.get("intent") or {}).get("name") or ""
 
 
+def staff_on_slack(tracker: Tracker) -> str | None:
+    """The Slack user id, only for a message that came through the signed Slack bridge."""
+    if tracker.get_latest_input_channel() != "slack":
+        return None
+    slack = (tracker.latest_message.get("metadata") or {}).get("slack") or {}
+    return slack.get("user_id") or None
+
+
 def send(dispatcher: CollectingDispatcher, reply: Reply) -> None:
     dispatcher.utter_message(text=reply.text, buttons=[b.as_dict() for b in reply.buttons])
+    for payload in reply.custom:
+        dispatcher.utter_message(json_message=payload)
 
 
 class AssistantAction(Action, metaclass=ABCMeta):
@@ -78,6 +96,12 @@ class ActionAnswerTopic(AssistantAction):
         return "action_answer_topic"
 
     def reply(self, assistant: Assistant, tracker: Tracker) -> Reply:
+        slack_user_id = staff_on_slack(tracker)
+        if slack_user_id and intent_name(tracker) == "ask_contact_senco":
+            # Staff asking to see the SENCo mean her surgery: offer its free slots.
+            return SurgeryDesk(assistant.settings).handle(
+                "book_surgery", question_text(tracker), {}, slack_user_id
+            )
         topic = topic_of_intent(intent_name(tracker))
         if topic is None:
             return assistant.answer_unknown(question_text(tracker))
@@ -189,3 +213,64 @@ class ActionKeepMyData(AssistantAction):
 
     def reply(self, assistant: Assistant, tracker: Tracker) -> Reply:
         return privacy.kept_reply()
+
+
+class ActionSurgery(Action):
+    """Staff intents about the SENCo's surgery, answered by `knowledge.surgery_desk`.
+
+    The Slack user id is read only from a message that came through the signed Slack
+    bridge (channel "slack"); on any other channel the person is not treated as staff.
+    """
+
+    def name(self) -> str:
+        return "action_surgery"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
+    ) -> List[Dict[str, Any]]:
+        message = tracker.latest_message
+        slack_user_id = staff_on_slack(tracker)
+        entities = {
+            str(e.get("entity")): str(e.get("value"))
+            for e in message.get("entities") or ()
+            if e.get("entity") in SURGERY_ENTITIES
+        }
+        desk = SurgeryDesk(get_settings())
+        try:
+            reply = await asyncio.to_thread(
+                desk.handle, intent_name(tracker), question_text(tracker), entities, slack_user_id
+            )
+        except Exception:
+            log.exception("action %s failed (sender %s)", self.name(), sender_ref(tracker.sender_id))
+            dispatcher.utter_message(text=SORRY)
+            return []
+        send(dispatcher, reply)
+        return []
+
+
+class ActionAcknowledgeConcern(Action):
+    """The DSL or deputy pressed 'acknowledge' in a safeguarding alert (Slack only)."""
+
+    def name(self) -> str:
+        return "action_acknowledge_concern"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
+    ) -> List[Dict[str, Any]]:
+        slack_user_id = staff_on_slack(tracker)
+        entities = tracker.latest_message.get("entities") or ()
+        record_id = next((e.get("value") for e in entities if e.get("entity") == "record_id"), None)
+        if not slack_user_id or record_id is None:
+            dispatcher.utter_message(text="Safeguarding alerts can only be acknowledged by the DSL in Slack.")
+            return []
+        settings = get_settings()
+        try:
+            school_ref = await asyncio.to_thread(Assistant(settings).school_ref_or_default)
+            text = await asyncio.to_thread(
+                acknowledge_from_slack, settings.database_url, school_ref, int(record_id), slack_user_id
+            )
+        except Exception:
+            log.exception("action %s failed (sender %s)", self.name(), sender_ref(tracker.sender_id))
+            text = SORRY
+        dispatcher.utter_message(text=text)
+        return []

@@ -1,4 +1,5 @@
-"""Start the whole bot with one command: action server, Rasa server, web chat page.
+"""Start the whole bot with one command: action server, Rasa server, web chat page, and the
+Slack connector when Slack is configured.
 
 `make run` calls this after set-up. It starts each server as a child process,
 waits until each answers, prints where to find them, and on Ctrl-C (or SIGTERM)
@@ -8,8 +9,10 @@ half-running.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -24,6 +27,8 @@ import yaml
 from bot.scheduler import Scheduler
 from bot.settings import PROJECT_ROOT, VAR_DIR, Settings, get_settings
 from bot.training import MODEL_FILE
+from connectors.slack.config import mode as slack_mode
+from connectors.slack.config import why_off as slack_off
 
 STARTUP_TIMEOUT_S = 300
 
@@ -62,7 +67,7 @@ def children(settings: Settings) -> list[Child]:
     ]  # fmt: skip
     if settings.rasa_api_token:  # tests and benchmarks only: the HTTP API needs this token
         rasa_command += ["--enable-api", "--auth-token", settings.rasa_api_token]
-    return [
+    kids = [
         Child(
             "action server",
             [python, "-m", "rasa_sdk", "--actions", "actions", "--port", str(settings.actions_port)],
@@ -75,6 +80,15 @@ def children(settings: Settings) -> list[Child]:
             f"http://127.0.0.1:{settings.webchat_port}/health",
         ),
     ]
+    if slack_mode(settings):
+        kids.append(
+            Child(
+                "Slack connector",
+                [python, "-m", "connectors.slack"],
+                f"http://127.0.0.1:{settings.slack_events_port}/health",
+            )
+        )
+    return kids
 
 
 def _answers(url: str) -> bool:
@@ -88,7 +102,10 @@ def _answers(url: str) -> bool:
 def busy_ports(settings: Settings) -> list[int]:
     """Ports the bot needs that something else already listens on."""
     busy = []
-    for port in (settings.actions_port, settings.rasa_port, settings.webchat_port):
+    ports = [settings.actions_port, settings.rasa_port, settings.webchat_port]
+    if slack_mode(settings):
+        ports.append(settings.slack_events_port)
+    for port in ports:
         with socket.socket() as probe:
             probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             try:
@@ -98,8 +115,13 @@ def busy_ports(settings: Settings) -> list[int]:
     return busy
 
 
-def start(kids: list[Child]) -> None:
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONUNBUFFERED": "1"}
+def start(kids: list[Child], settings: Settings) -> None:
+    env = {
+        **os.environ,
+        "TF_CPP_MIN_LOG_LEVEL": "2",
+        "PYTHONUNBUFFERED": "1",
+        "BRIDGE_SECRET": settings.bridge_secret,
+    }
     for child in kids:
         print(f"Starting the {child.name}...", flush=True)
         child.process = subprocess.Popen(child.command, cwd=PROJECT_ROOT, env=env, start_new_session=True)
@@ -147,6 +169,8 @@ def stop(kids: list[Child], grace_s: float = 15) -> None:
 def main() -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     settings = get_settings()
+    if not settings.bridge_secret:  # signs Slack connector -> Rasa messages; fresh each run
+        settings = dataclasses.replace(settings, bridge_secret=secrets.token_hex(32))
     if not MODEL_FILE.exists():
         print("No trained model: run `make run` (it trains first).", file=sys.stderr)
         return 1
@@ -168,7 +192,7 @@ def main() -> int:
     signal.signal(signal.SIGINT, on_signal)
     scheduler = Scheduler(settings, interval_s=settings.scheduler_interval_s)
     try:
-        start(kids)
+        start(kids, settings)
         wait_until_ready(kids)
         scheduler.start()
         print(
@@ -176,7 +200,12 @@ def main() -> int:
             f"  Web chat for parents:  http://localhost:{settings.webchat_port}/\n"
             f"  REST channel:          http://localhost:{settings.rasa_port}/webhooks/rest/webhook\n"
             f"  Action server:         http://localhost:{settings.actions_port}/health\n"
-            "  Slack and Telegram:    off (not built yet)\n"
+            + (
+                f"  Slack for staff:       on ({slack_mode(settings)} mode)\n"
+                if slack_mode(settings)
+                else f"  {slack_off(settings)}\n"
+            )
+            + "  Telegram:              off (not built yet)\n"
             "Press Ctrl-C to stop.\n",
             flush=True,
         )

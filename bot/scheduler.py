@@ -3,8 +3,12 @@
 - repeat an unacknowledged safeguarding alert to the deputy DSL after
   SAFEGUARDING_ESCALATE_MINUTES;
 - delete conversations older than CHAT_LOG_RETENTION_DAYS (safeguarding records stay);
-- carry out the erasures families asked for in the chat. Each job is a plain function of (settings, now), so
-tests call it directly with an injected clock; the thread only calls it on a timer.
+- carry out the erasures families asked for in the chat;
+- with Slack configured: DM new safeguarding concerns to the DSL and deputy, send booking
+  reminders (24 hours and 1 hour before) and the SENCo's morning digest.
+
+Each job is a plain function of (settings, now), so tests call it directly with an
+injected clock; the thread only calls it on a timer.
 """
 
 from __future__ import annotations
@@ -15,21 +19,76 @@ import threading
 from typing import Callable
 
 from bot.settings import Settings
+from knowledge import reminders
 from knowledge.privacy import process_erasures, purge_chat_logs
+from knowledge.safeguarding_alerts import SlackAlerter, send_new_alerts
 from knowledge.safeguarding_records import escalate_unacknowledged
+from knowledge.school_calendar import SchoolCalendar
 
 log = logging.getLogger(__name__)
 
 Job = Callable[[Settings, dt.datetime], object]
 
 
+def _notifier(settings: Settings):
+    """The Slack DM sender, or None when Slack is off (imported only when needed)."""
+    if not settings.slack_bot_token:
+        return None
+    from connectors.slack.notify import SlackNotifier
+
+    return SlackNotifier(settings)
+
+
+def alert_safeguarding_leads(settings: Settings, now: dt.datetime) -> object:
+    notifier = _notifier(settings)
+    if notifier is None:
+        return 0  # the record and the log line (written when it was recorded) are the alert
+    return send_new_alerts(settings.database_url, now=now, send=notifier.dm, tz=settings.timezone)
+
+
 def escalate_safeguarding(settings: Settings, now: dt.datetime) -> object:
+    notifier = _notifier(settings)
+    alerter = SlackAlerter(settings.database_url, notifier.dm, settings.timezone) if notifier else None
     return escalate_unacknowledged(
-        settings.database_url, after=dt.timedelta(minutes=settings.safeguarding_escalate_minutes), now=now
+        settings.database_url,
+        after=dt.timedelta(minutes=settings.safeguarding_escalate_minutes),
+        now=now,
+        alerter=alerter,
     )
 
 
-JOBS: tuple[Job, ...] = (escalate_safeguarding, purge_chat_logs, process_erasures)
+def send_booking_reminders(settings: Settings, now: dt.datetime) -> object:
+    notifier = _notifier(settings)
+    if notifier is None:
+        return None
+    return reminders.send_due(
+        settings.database_url, now=now, send=lambda user, text: notifier.dm(user, text), tz=settings.timezone
+    )
+
+
+def send_morning_digests(settings: Settings, now: dt.datetime) -> object:
+    notifier = _notifier(settings)
+    if notifier is None:
+        return 0
+    calendar = SchoolCalendar.load(settings.school_calendar)
+    return reminders.send_digests(
+        settings.database_url,
+        now=now,
+        send=lambda user, text: notifier.dm(user, text),
+        digest_time=settings.digest_time,
+        calendar_is_school_day=calendar.is_school_day,
+        tz=settings.timezone,
+    )
+
+
+JOBS: tuple[Job, ...] = (
+    alert_safeguarding_leads,
+    escalate_safeguarding,
+    send_booking_reminders,
+    send_morning_digests,
+    purge_chat_logs,
+    process_erasures,
+)
 
 
 def run_due_jobs(settings: Settings, now: dt.datetime | None = None) -> None:

@@ -50,7 +50,7 @@ class Settings:
     safeguarding_escalate_minutes: int = 30
     chat_log_retention_days: int = 30
     tracker_store_url: str = ""
-    scheduler_interval_s: float = 60.0
+    scheduler_interval_s: float = 20.0  # how often background jobs run (alerts, reminders)
     school_calendar: Path = PROJECT_ROOT / "school_data/example_calendar.yml"
     timezone: str = "Europe/London"
     # Slack (connectors/slack): off unless a bot token is set.
@@ -88,7 +88,7 @@ class Settings:
             safeguarding_escalate_minutes=_int("SAFEGUARDING_ESCALATE_MINUTES", 30),
             chat_log_retention_days=_int("CHAT_LOG_RETENTION_DAYS", 30),
             tracker_store_url=os.environ.get("TRACKER_STORE_URL", ""),
-            scheduler_interval_s=float(os.environ.get("SCHEDULER_INTERVAL_S") or 60),
+            scheduler_interval_s=float(os.environ.get("SCHEDULER_INTERVAL_S") or 20),
             school_calendar=_path("SCHOOL_CALENDAR", PROJECT_ROOT / "school_data/example_calendar.yml"),
             timezone=os.environ.get("SCHOOL_TIMEZONE") or "Europe/London",
             slack_bot_token=os.environ.get("SLACK_BOT_TOKEN", "").strip(),

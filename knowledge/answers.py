@@ -40,8 +40,12 @@ class Button:
 
 @dataclass(frozen=True)
 class Reply:
+    """What the bot says: text, buttons, and channel-neutral custom payloads (a topic menu
+    for a booking, a calendar file, messages to other staff) that a connector renders."""
+
     text: str
     buttons: tuple[Button, ...] = field(default_factory=tuple)
+    custom: tuple[dict, ...] = field(default_factory=tuple)
 
 
 def topic_payload(topic: str) -> str:
@@ -317,6 +321,35 @@ def safeguarding_reply(profile: SchoolProfile, *, child_voice: bool) -> Reply:
         others.append(f"• Childline, free for children and young people, any time: {CHILDLINE}")
     lines.append("You can also call:\n" + "\n".join(others))
     return Reply("\n\n".join(lines))
+
+
+def staff_safeguarding_reply(profile: SchoolProfile) -> Reply:
+    """For staff on Slack: the school's child protection procedure, and the concern goes to the DSL.
+
+    Staff have their own duties (Keeping children safe in education), so the reply reminds
+    them of the procedure rather than giving them the parents' helplines.
+    """
+    dsl, deputy = profile.dsl, profile.deputy_dsl
+    tell = f"the designated safeguarding lead, {dsl.name}" if dsl.name else "the designated safeguarding lead"
+    if dsl.contact_line():
+        tell += f" ({dsl.contact_line()})"
+    if deputy.name:
+        tell += f", or the deputy, {deputy.name}" + (
+            f" ({deputy.contact_line()})" if deputy.contact_line() else ""
+        )
+    steps = [
+        "• If a child is in immediate danger, call 999 now, then tell the DSL.",
+        f"• Tell {tell} today, in person or by phone, not only in writing.",
+        "• Write down what you saw or heard, in the child's own words, with the date and time. "
+        "Don't investigate, ask leading questions or promise to keep it secret.",
+    ]
+    if profile.child_protection_policy_url:
+        steps.append(f"• The school's child protection policy: {profile.child_protection_policy_url}")
+    return Reply(
+        "Thank you for raising this. Please follow the school's child protection procedure now:\n"
+        + "\n".join(steps)
+        + "\n\nI've passed your message to the safeguarding lead as well."
+    )
 
 
 _NATION = re.compile(r"\b(wales|welsh|scotland|scottish|northern ireland|cymru)\b", re.IGNORECASE)

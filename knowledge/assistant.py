@@ -43,6 +43,13 @@ class Assistant:
     def glossary(self) -> Glossary:
         return load_glossary(self.settings.content_dir / "glossary.yml")
 
+    def school_ref_or_default(self) -> str:
+        """This assistant's school, or the deployment's only school."""
+        if self.school_ref:
+            return self.school_ref
+        with unit_of_work(self.settings.database_url) as session:
+            return read_profile(session).ref
+
     # --- questions ----------------------------------------------------------------------
 
     def answer_topic(self, topic: str, text: str = "") -> Reply:
@@ -159,7 +166,10 @@ class Assistant:
                     "SAFEGUARDING concern from %s could NOT be recorded: check the database", sender_ref
                 )
         with unit_of_work(self.settings.database_url) as session:
-            return answers.safeguarding_reply(read_profile(session, self.school_ref), child_voice=child_voice)
+            profile = read_profile(session, self.school_ref)
+            if channel == "slack":  # only staff reach the bot through the signed Slack bridge
+                return answers.staff_safeguarding_reply(profile)
+            return answers.safeguarding_reply(profile, child_voice=child_voice)
 
     def bad_input(self, issue: str) -> Reply:
         with unit_of_work(self.settings.database_url) as session:

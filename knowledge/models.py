@@ -315,6 +315,8 @@ class SafeguardingRecord(Base):
     deputy_alerted_at = Column(DateTime(timezone=True), nullable=True)
     acknowledged_at = Column(DateTime(timezone=True), nullable=True)
     acknowledged_by = Column(String(200), nullable=True)
+    # When the DSL and deputy were told by Slack DM (NULL: not yet; retried until done).
+    slack_alerted_at = Column(DateTime(timezone=True), nullable=True)
 
 
 class SafeguardingAccess(Base):

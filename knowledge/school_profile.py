@@ -59,6 +59,7 @@ class SchoolProfile:
     sen_information_report_url: str = ""
     privacy_notice_url: str = ""
     local_offer_url: str = ""
+    child_protection_policy_url: str = ""
     raw: dict = field(default_factory=dict, compare=False, repr=False)
 
 
@@ -97,6 +98,7 @@ def profile_from_dict(raw: dict, where: str = "school profile") -> SchoolProfile
         sen_information_report_url=str(raw.get("sen_information_report_url") or ""),
         privacy_notice_url=str(raw.get("privacy_notice_url") or ""),
         local_offer_url=str(raw.get("local_offer_url") or ""),
+        child_protection_policy_url=str(raw.get("child_protection_policy_url") or ""),
         raw=raw,
     )
 

@@ -18,28 +18,12 @@ from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 
 from bot.settings import Settings, get_settings
 from connectors.slack.app import build_app, web_client
+from connectors.slack.config import mode, why_off
 from connectors.slack.rasa_client import RasaClient
 
 log = logging.getLogger("connectors.slack")
 
 EVENTS_PATH = "/slack/events"
-
-
-def mode(settings: Settings) -> str | None:
-    """'socket', 'http', or None when Slack is not configured."""
-    if not settings.slack_bot_token:
-        return None
-    if settings.slack_app_token:
-        return "socket"
-    if settings.slack_signing_secret:
-        return "http"
-    return None
-
-
-def why_off(settings: Settings) -> str:
-    if not settings.slack_bot_token:
-        return "Slack is off: set SLACK_BOT_TOKEN and SLACK_APP_TOKEN (see README, 'Slack for staff')."
-    return "Slack is off: set SLACK_APP_TOKEN (Socket Mode) or SLACK_SIGNING_SECRET (HTTP Events)."
 
 
 async def serve(settings: Settings) -> None:

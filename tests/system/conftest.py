@@ -19,6 +19,7 @@ import pytest
 from bot.settings import PROJECT_ROOT, Settings
 from bot.training import MODEL_FILE
 from knowledge.seed import load_everything
+from tests.fakes.fake_slack import FakeSlack
 
 START_TIMEOUT_S = 300
 
@@ -29,6 +30,7 @@ class RunningBot:
     api_token: str
     log_path: Path
     process: subprocess.Popen
+    slack: FakeSlack
 
     @property
     def rasa_url(self) -> str:
@@ -80,8 +82,28 @@ def _answers(url: str) -> bool:
         return False
 
 
+def school_calendar_around_today(path: Path) -> Path:
+    """A term running from last week to three months ahead, so the tests work on any date.
+    (The shipped example calendar covers one real school year only.)"""
+    import datetime as dt
+
+    today = dt.date.today()
+    starts, ends = today - dt.timedelta(days=7), today + dt.timedelta(days=90)
+    path.write_text(
+        f"example: true\nterms:\n  - {{name: Test term, starts: {starts}, ends: {ends}}}\nclosures: []\n"
+    )
+    return path
+
+
 @pytest.fixture(scope="session")
-def bot(tmp_path_factory) -> RunningBot:
+def fake_slack():
+    """The local fake Slack the bot's Slack connector talks to (Socket Mode and Web API)."""
+    with FakeSlack() as slack:
+        yield slack
+
+
+@pytest.fixture(scope="session")
+def bot(tmp_path_factory, fake_slack) -> RunningBot:
     if not MODEL_FILE.exists():
         pytest.fail("no trained model: run `make test` (it trains first)")
     work = tmp_path_factory.mktemp("bot")
@@ -95,14 +117,21 @@ def bot(tmp_path_factory) -> RunningBot:
         "RASA_API_TOKEN": secrets.token_hex(16),
         "SCHOOL_ARTICLES_DIR": str(work / "school_articles"),
         "SCHEDULER_INTERVAL_S": "2",
+        "SCHOOL_CALENDAR": str(school_calendar_around_today(work / "calendar.yml")),
+        "SLACK_BOT_TOKEN": "xoxb-system-test",
+        "SLACK_APP_TOKEN": "xapp-system-test",
+        "SLACK_API_URL": fake_slack.api_url,
+        "SLACK_EVENTS_PORT": str(_free_port()),
     }
-    os.environ.update({k: env[k] for k in ("DATABASE_URL", "SCHOOL_ARTICLES_DIR")})
+    env.pop("SLACK_SIGNING_SECRET", None)
+    os.environ.update({k: env[k] for k in ("DATABASE_URL", "SCHOOL_ARTICLES_DIR", "SCHOOL_CALENDAR")})
     settings = Settings.from_env()
     settings = dataclasses.replace(
         settings,
         rasa_port=int(env["RASA_PORT"]),
         actions_port=int(env["ACTIONS_PORT"]),
         webchat_port=int(env["WEBCHAT_PORT"]),
+        slack_events_port=int(env["SLACK_EVENTS_PORT"]),
     )
     load_everything(settings)
     log_path = work / "bot.log"
@@ -114,7 +143,7 @@ def bot(tmp_path_factory) -> RunningBot:
             stdout=log,
             stderr=subprocess.STDOUT,
         )
-    running = RunningBot(settings, env["RASA_API_TOKEN"], log_path, process)
+    running = RunningBot(settings, env["RASA_API_TOKEN"], log_path, process, fake_slack)
     deadline = time.monotonic() + START_TIMEOUT_S
     while "The SEND assistant is running" not in running.log_text():
         if process.poll() is not None:
@@ -128,7 +157,12 @@ def bot(tmp_path_factory) -> RunningBot:
     process.send_signal(signal.SIGINT)
     assert process.wait(timeout=60) == 0, running.log_text()[-2000:]
     assert "Stopped." in running.log_text()
-    for url in (f"{running.rasa_url}/", running.web_url, f"http://127.0.0.1:{settings.actions_port}/health"):
+    for url in (
+        f"{running.rasa_url}/",
+        running.web_url,
+        f"http://127.0.0.1:{settings.actions_port}/health",
+        f"http://127.0.0.1:{settings.slack_events_port}/health",
+    ):
         assert not _answers(url), f"{url} still answers after Ctrl-C"
 
 

@@ -1,6 +1,7 @@
-"""Intent quality on parent messages written separately from the training data.
+"""Intent quality on messages written separately from the training data.
 
-The hold-out set (tests/nlu/holdout.yml) is never trained on. The figure is printed
+The hold-out sets (tests/nlu/holdout*.yml: parents' questions, staff on Slack) are never
+trained on. The figure is printed
 and written to results/nlu_holdout.json; the build fails below macro-F1 0.90.
 """
 
@@ -35,14 +36,18 @@ def holdout() -> list[tuple[str, str]]:
     training = {
         text.lower() for path in (PROJECT_ROOT / "data/nlu").glob("*.yml") for text, _ in _examples(path)
     }
-    everything = _examples(PROJECT_ROOT / "tests/nlu/holdout.yml")
+    everything = [
+        example
+        for path in sorted((PROJECT_ROOT / "tests/nlu").glob("holdout*.yml"))
+        for example in _examples(path)
+    ]
     return [(text, intent) for text, intent in everything if text.lower() not in training]
 
 
 def test_holdout_set_has_at_least_150_messages_not_in_the_training_data():
     examples = holdout()
-    assert len(examples) >= 150
-    assert len({intent for _, intent in examples}) >= 25
+    assert len(examples) >= 250
+    assert len({intent for _, intent in examples}) >= 33
 
 
 def test_intent_macro_f1_on_the_holdout_set(bot):

@@ -1,0 +1,434 @@
+"""The SENCo's surgery desk: what staff say about slots, turned into bookings and replies.
+
+This is the booking conversation without Rasa: the actions pass the intent, the words,
+the button entities and the Slack user id, and get a `Reply` back. Every permission is
+checked in the domain layer (`knowledge.staff`, `knowledge.booking`,
+`knowledge.availability`); this module only decides what to say.
+
+Button payloads carry ids, never names: `/choose_slot{"slot_id": "12"}` books (with
+the topic and note the person chose in the same message), `/choose_slot{"slot_id": "12",
+"move": "5"}` moves booking 5 there, `/cancel_booking{"booking_id": "5", "confirm": "yes"}`
+cancels.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+from collections.abc import Callable, Sequence
+from zoneinfo import ZoneInfo
+
+from bot.settings import Settings
+from knowledge import availability, booking, dates
+from knowledge.answers import Button, Reply
+from knowledge.calendar_file import booking_ics, ics_filename
+from knowledge.db import unit_of_work
+from knowledge.models import Booking, SurgerySlot, utcnow
+from knowledge.school_calendar import SchoolCalendar
+from knowledge.school_profile import SchoolProfile, read_profile
+from knowledge.staff import NotAllowed, UnknownStaff, find_staff
+
+log = logging.getLogger(__name__)
+
+TOPIC_LABELS = {
+    "reading": "Reading",
+    "behaviour": "Behaviour",
+    "ehcp_paperwork": "EHCP paperwork",
+    "access_arrangements": "Access arrangements",
+    "other": "Something else",
+}
+SLOTS_SHOWN = 8
+NEVER_MIND = '/open_surgery{"never_mind": "yes"}'
+
+NOT_ON_SLACK = (
+    "Booking the SENCo's surgery is for school staff, in the school's Slack. "
+    "If you're a parent or carer and would like to talk to the SENCo, {contact}"
+)
+
+
+class SurgeryDesk:
+    """Staff conversations about the SENCo's surgery, for one school."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        school_ref: str | None = None,
+        clock: Callable[[], dt.datetime] = utcnow,
+    ) -> None:
+        self.settings = settings
+        self.school_ref = school_ref
+        self.clock = clock
+        self.tz = ZoneInfo(settings.timezone)
+        self.tz_name = settings.timezone
+        self.rules = booking.BookingRules.from_settings(settings)
+
+    # --- entry point ------------------------------------------------------------------
+
+    def handle(self, intent: str, text: str, entities: dict[str, str], slack_user_id: str | None) -> Reply:
+        """The reply to one staff message or button click."""
+        with unit_of_work(self.settings.database_url) as session:
+            profile = read_profile(session, self.school_ref)
+            if not slack_user_id:
+                return Reply(NOT_ON_SLACK.format(contact=_contact(profile)))
+            try:
+                member = find_staff(session, profile.ref, slack_user_id)
+            except UnknownStaff as refusal:
+                return Reply(str(refusal))
+            if entities.get("never_mind"):
+                return Reply("OK, I haven't changed anything.")
+            handler = getattr(self, f"_{intent}", None)
+            if handler is None:
+                return Reply(
+                    "Sorry, I didn't follow that. Try “what's free this week?” or “what have I booked?”"
+                )
+            try:
+                return handler(session, profile, member, text, entities)
+            except NotAllowed as refusal:
+                return Reply(f"{refusal} If you need this, please ask the SENCo.")
+
+    # --- finding and booking slots --------------------------------------------------------
+
+    def _book_surgery(self, session, profile, member, text, entities) -> Reply:
+        return self._offer_slots(session, profile, text, lead="Here are the free SENCo surgery slots")
+
+    _list_free_slots = _book_surgery
+
+    def _offer_slots(self, session, profile, text: str, *, lead: str, move: Booking | None = None) -> Reply:
+        now = self.clock()
+        when = dates.parse_when(text, now.astimezone(self.tz), self.settings.timezone)
+        if when.question:
+            return Reply(when.question)
+        window = ""
+        if when.found and when.in_past:
+            return self._slot_reply(
+                session, profile, "That time has already passed. These are the next free slots:", move=move
+            )
+        if when.found:
+            slots = availability.free_slots_between(
+                session, profile.ref, now=now, start=when.start, end=when.end, limit=SLOTS_SHOWN
+            )
+            window = "for " + dates.format_uk_range(when.start, when.end, self.settings.timezone)
+            if not slots:
+                return self._slot_reply(
+                    session,
+                    profile,
+                    f"There are no free slots {window}. The next free ones after that are:",
+                    move=move,
+                    after=when.start,
+                )
+            return self._slot_buttons(slots, f"{lead} {window}:", move=move)
+        return self._slot_reply(session, profile, f"{lead}:", move=move)
+
+    def _slot_reply(self, session, profile, lead: str, *, move: Booking | None, after=None) -> Reply:
+        now = self.clock()
+        slots = availability.next_free_after(
+            session, profile.ref, now=now, after=after or now, limit=SLOTS_SHOWN
+        )
+        if not slots:
+            return Reply(
+                "There are no free SENCo surgery slots at the moment. "
+                f"The SENCo, {profile.senco.name}, can open more; you can also contact them directly."
+            )
+        return self._slot_buttons(slots, lead, move=move)
+
+    def _slot_buttons(self, slots: Sequence[SurgerySlot], lead: str, *, move: Booking | None) -> Reply:
+        buttons = []
+        for slot in slots:
+            entities = {"slot_id": str(slot.id)}
+            if move is not None:
+                entities["move"] = str(move.id)
+            buttons.append(Button(self._short(slot.starts_at), "/choose_slot" + json.dumps(entities)))
+        if move is not None:
+            return Reply(lead + "\nChoose the new time:", tuple(buttons))
+        options = {
+            "topics": [{"value": t, "label": TOPIC_LABELS[t]} for t in booking.TOPICS],
+            "note_hint": booking.NOTE_HINT,
+            "note_max": booking.MAX_NOTE_CHARS,
+        }
+        return Reply(
+            lead + "\nChoose what it's about, add a note if you like, then click a time to book it.",
+            tuple(buttons),
+            ({"booking_options": options},),
+        )
+
+    def _choose_slot(self, session, profile, member, text, entities) -> Reply:
+        slot_id = _int(entities.get("slot_id"))
+        if slot_id is None:
+            return self._slot_reply(session, profile, "Which slot would you like? These are free:", move=None)
+        if entities.get("move"):
+            return self._move_to(session, profile, member, _int(entities["move"]), slot_id)
+        topic = entities.get("topic") or ""
+        if topic not in booking.TOPICS:
+            return Reply(
+                "Please choose what it's about in the menu above the times, then click the time again."
+            )
+        now = self.clock()
+        try:
+            made = booking.book(
+                session,
+                member,
+                slot_id,
+                topic=topic,
+                note=entities.get("note") or "",
+                now=now,
+                rules=self.rules,
+            )
+        except booking.SlotTaken:
+            return self._slot_reply(
+                session, profile, "Sorry, that slot was just taken. These are the next free ones:", move=None
+            )
+        except booking.BookingRefused as refusal:
+            return Reply(str(refusal))
+        slot = made.slot
+        return Reply(
+            f"Booked: {self._range(slot)} (UK time) with {profile.senco.name}, about "
+            f"{TOPIC_LABELS[topic].lower()}. I'll remind you the day before and an hour before. "
+            "The calendar file below adds it to your calendar.",
+            custom=(self._calendar(profile, made, now),),
+        )
+
+    # --- what I've booked, moving and cancelling -------------------------------------------
+
+    def _my_bookings(self, session, profile, member, text, entities) -> Reply:
+        mine = booking.bookings_of(session, member)
+        if not mine:
+            return Reply("You have no SENCo surgery bookings. Say “what's free this week?” to find a slot.")
+        lines, buttons = [], []
+        for b in mine:
+            lines.append(f"• {self._range(b.slot)}: {TOPIC_LABELS.get(b.topic, b.topic).lower()}")
+            day = self._short(b.slot.starts_at)
+            buttons.append(Button(f"Move {day}", "/move_booking" + json.dumps({"booking_id": str(b.id)})))
+            buttons.append(Button(f"Cancel {day}", "/cancel_booking" + json.dumps({"booking_id": str(b.id)})))
+        return Reply("Your SENCo surgery bookings (UK time):\n" + "\n".join(lines), tuple(buttons))
+
+    def _pick_booking(self, session, member, text, entities, verb: str) -> Booking | Reply:
+        """The booking the person means: by button, by the day they named, or the only one."""
+        mine = booking.bookings_of(session, member)
+        chosen = _int(entities.get("booking_id"))
+        if chosen is not None:
+            match = [b for b in mine if b.id == chosen]
+            return match[0] if match else Reply("I can't find that booking. It may already be cancelled.")
+        if not mine:
+            return Reply("You have no SENCo surgery bookings to " + verb + ".")
+        if len(mine) == 1:
+            return mine[0]
+        days = dates.parse_all_days(text, self.clock().astimezone(self.tz), self.settings.timezone)
+        if days:
+            on_day = [b for b in mine if b.slot.starts_at.astimezone(self.tz).date() == days[0]]
+            if len(on_day) == 1:
+                return on_day[0]
+        intent = "move_booking" if verb == "move" else "cancel_booking"
+        buttons = tuple(
+            Button(self._short(b.slot.starts_at), f"/{intent}" + json.dumps({"booking_id": str(b.id)}))
+            for b in mine
+        )
+        return Reply(f"Which booking would you like to {verb}?", buttons)
+
+    def _move_booking(self, session, profile, member, text, entities) -> Reply:
+        picked = self._pick_booking(session, member, text, entities, "move")
+        if isinstance(picked, Reply):
+            return picked
+        days = dates.parse_all_days(text, self.clock().astimezone(self.tz), self.settings.timezone)
+        target = " ".join(d.strftime("%A %d %B") for d in days[1:2]) if len(days) > 1 else ""
+        if len(days) == 1 and picked.slot.starts_at.astimezone(self.tz).date() != days[0]:
+            target = days[0].strftime("%A %d %B")
+        lead = f"Moving your slot on {self._short(picked.slot.starts_at)}. Free slots"
+        return self._offer_slots(session, profile, target, lead=lead, move=picked)
+
+    def _move_to(self, session, profile, member, booking_id: int | None, slot_id: int) -> Reply:
+        now = self.clock()
+        try:
+            moved = booking.move(session, member, booking_id or -1, slot_id, now=now, rules=self.rules)
+        except booking.SlotTaken:
+            return self._slot_reply(
+                session, profile, "Sorry, that slot was just taken. These are free:", move=None
+            )
+        except booking.BookingRefused as refusal:
+            return Reply(str(refusal))
+        return Reply(
+            f"Moved: your slot is now {self._range(moved.slot)} (UK time). "
+            "Reminders follow the new time. The updated calendar file is below.",
+            custom=(self._calendar(profile, moved, now),),
+        )
+
+    def _cancel_booking(self, session, profile, member, text, entities) -> Reply:
+        if member.role in ("senco", "admin") and entities.get("booking_id"):
+            picked = session.get(Booking, _int(entities["booking_id"]) or -1)
+            if picked is None or picked.status != "active":
+                return Reply("I can't find that booking. It may already be cancelled.")
+        else:
+            picked = self._pick_booking(session, member, text, entities, "cancel")
+        if isinstance(picked, Reply):
+            return picked
+        if entities.get("confirm") != "yes":
+            payload = json.dumps({"booking_id": str(picked.id), "confirm": "yes"})
+            return Reply(
+                f"Cancel your SENCo surgery slot on {self._range(picked.slot)}?",
+                (
+                    Button("Yes, cancel it", "/cancel_booking" + payload),
+                    Button("No, keep it", "/my_bookings"),
+                ),
+            )
+        now = self.clock()
+        try:
+            cancelled = booking.cancel(session, member, picked.id, now=now, rules=self.rules)
+        except booking.BookingRefused as refusal:
+            return Reply(str(refusal))
+        return Reply(
+            f"Cancelled your slot on {self._range(cancelled.slot)}. The slot is free for others now. "
+            "The calendar file below removes it from your calendar.",
+            custom=(self._calendar(profile, cancelled, now, cancelled=True),),
+        )
+
+    # --- the SENCo: opening slots, blocking out, who is booked ---------------------------
+
+    def _calendar_file(self) -> SchoolCalendar:
+        return SchoolCalendar.load(self.settings.school_calendar)
+
+    def _open_surgery(self, session, profile, member, text, entities) -> Reply:
+        from knowledge.staff import require_slot_manager
+
+        require_slot_manager(member)
+        today = self.clock().astimezone(self.tz).date()
+        calendar = self._calendar_file()
+        if entities.get("pattern"):
+            request = availability.SurgeryRequest(**json.loads(entities["pattern"]))
+            try:
+                results = availability.open_request(
+                    session, member, request, calendar=calendar, now=self.clock(), tz=self.tz_name
+                )
+            except availability.AvailabilityError as problem:
+                return Reply(str(problem))
+            created = sum(r.created for r in results)
+            return Reply(
+                f"Done: {created} new slots are open ({availability.describe(request)}). "
+                "School closures and days you blocked out are left out."
+            )
+        parsed = availability.parse_surgery_request(text, today=today, calendar=calendar)
+        if isinstance(parsed, availability.NeedsQuestion):
+            return Reply(parsed.question)
+        payload = json.dumps({"pattern": json.dumps(availability.as_dict(parsed))})
+        return Reply(
+            f"I'll open: {availability.describe(parsed)}. Shall I go ahead?",
+            (Button("Yes, open them", "/open_surgery" + payload), Button("No", NEVER_MIND)),
+        )
+
+    def _block_out(self, session, profile, member, text, entities) -> Reply:
+        from knowledge.staff import require_slot_manager
+
+        require_slot_manager(member)
+        now = self.clock()
+        today = now.astimezone(self.tz).date()
+        if entities.get("day"):
+            day = dt.date.fromisoformat(entities["day"])
+            start, end = entities.get("start") or None, entities.get("end") or None
+            try:
+                result = availability.block_out(
+                    session,
+                    member,
+                    day=day,
+                    start=start,
+                    end=end,
+                    reason=None,
+                    now=now,
+                    tz=self.settings.timezone,
+                )
+            except availability.AvailabilityError as problem:
+                return Reply(str(problem))
+            notices, cancelled = [], 0
+            for affected in result.affected_bookings:
+                gone = booking.cancel(session, member, affected.booking_id, now=now, rules=self.rules)
+                cancelled += 1
+                notices.append(
+                    {
+                        "slack_user_id": gone.staff.slack_user_id,
+                        "text": f"Sorry: the SENCo isn't available on {self._range(gone.slot)}, so your "
+                        "surgery booking was cancelled. Say “what's free this week?” to book another slot.",
+                    }
+                )
+            said = f"Blocked out {_day_words(day)}{_part(start, end)}."
+            if cancelled:
+                said += (
+                    f" {cancelled} booking(s) in that time were cancelled and the teachers have been told."
+                )
+            return Reply(said, custom=({"notify": notices},) if notices else ())
+        parsed = availability.parse_blockout_request(text, today=today)
+        if isinstance(parsed, availability.NeedsQuestion):
+            return Reply(parsed.question)
+        day, start, end = parsed
+        payload = json.dumps({"day": day.isoformat(), "start": start or "", "end": end or ""})
+        return Reply(
+            f"Block out {_day_words(day)}{_part(start, end)}? No slots will be offered then, and anyone "
+            "already booked will be told their booking is cancelled.",
+            (Button("Yes, block it out", "/block_out" + payload), Button("No", NEVER_MIND)),
+        )
+
+    def _whos_booked(self, session, profile, member, text, entities) -> Reply:
+        now = self.clock().astimezone(self.tz)
+        days = dates.parse_all_days(text, now, self.settings.timezone)
+        day = days[0] if days else now.date()
+        rows = availability.bookings_on_day(session, member, day=day, tz=self.settings.timezone)
+        if not rows:
+            return Reply(f"Nobody is booked on {_day_words(day)}.")
+        lines = [
+            f"• {_clock(slot.starts_at.astimezone(self.tz))}: {staff.name}, "
+            f"{TOPIC_LABELS.get(b.topic, b.topic).lower()}" + (f" (note: {b.note})" if b.note else "")
+            for b, slot, staff in rows
+        ]
+        return Reply(f"Booked on {_day_words(day)} (UK time):\n" + "\n".join(lines))
+
+    # --- wording ---------------------------------------------------------------------------
+
+    def _short(self, at: dt.datetime) -> str:
+        local = at.astimezone(self.tz)
+        return f"{local:%a} {local.day} {local:%b}, {_clock(local)}"
+
+    def _range(self, slot: SurgerySlot) -> str:
+        return dates.format_uk_range(slot.starts_at, slot.ends_at, self.settings.timezone)
+
+    def _calendar(
+        self, profile: SchoolProfile, made: Booking, now: dt.datetime, cancelled: bool = False
+    ) -> dict:
+        content = booking_ics(
+            made,
+            made.slot,
+            school_name=profile.name,
+            location=profile.name,
+            organiser_email=profile.senco.email or None,
+            cancelled=cancelled,
+            now=now,
+        )
+        return {
+            "calendar_file": {
+                "filename": ics_filename(made),
+                "content": content.decode() if isinstance(content, bytes) else content,
+                "title": "SENCo surgery (cancelled)" if cancelled else "SENCo surgery",
+            }
+        }
+
+
+def _int(value: object) -> int | None:
+    try:
+        return int(str(value))
+    except (TypeError, ValueError):
+        return None
+
+
+def _clock(local: dt.datetime) -> str:
+    hour = local.hour % 12 or 12
+    suffix = "am" if local.hour < 12 else "pm"
+    return f"{hour}{suffix}" if local.minute == 0 else f"{hour}:{local.minute:02d}{suffix}"
+
+
+def _day_words(day: dt.date) -> str:
+    return f"{day:%A} {day.day} {day:%B}"
+
+
+def _part(start: str | None, end: str | None) -> str:
+    return f" from {start} to {end}" if start and end else ""
+
+
+def _contact(profile: SchoolProfile) -> str:
+    return f"contact {profile.senco.name}: {profile.senco.contact_line()}."

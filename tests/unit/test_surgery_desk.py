@@ -1,0 +1,238 @@
+"""The booking conversation as staff have it on Slack, without Rasa: intent + words + button
+entities in, a Reply out. Real SQLite, the example school, and a fixed clock:
+Monday 23 November 2026, 9am UK time."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from zoneinfo import ZoneInfo
+
+import pytest
+from icalendar import Calendar
+from sqlalchemy import select
+
+from knowledge.db import unit_of_work
+from knowledge.models import Booking, BookingAudit, SurgerySlot
+from knowledge.surgery_desk import SurgeryDesk
+
+UK = ZoneInfo("Europe/London")
+NOW = dt.datetime(2026, 11, 23, 9, 0, tzinfo=UK).astimezone(dt.timezone.utc)
+SCHOOL = "example-primary"
+SENCO, TEACHER, OTHER_TEACHER, ADMIN = "U0EXSENCO1", "U0EXTEACH1", "U0EXTEACH2", "U0EXADMIN1"
+
+
+def add_slots(settings, day: dt.date, times=("15:15", "15:30", "15:45", "16:00")) -> list[int]:
+    ids = []
+    with unit_of_work(settings.database_url) as session:
+        for hhmm in times:
+            starts = dt.datetime.combine(day, dt.time.fromisoformat(hhmm), UK)
+            slot = SurgerySlot(
+                school_ref=SCHOOL,
+                starts_at=starts.astimezone(dt.timezone.utc),
+                ends_at=(starts + dt.timedelta(minutes=15)).astimezone(dt.timezone.utc),
+            )
+            session.add(slot)
+            session.flush()
+            ids.append(slot.id)
+    return ids
+
+
+@pytest.fixture
+def desk(settings) -> SurgeryDesk:
+    add_slots(settings, dt.date(2026, 11, 24))  # Tuesday
+    add_slots(settings, dt.date(2026, 12, 1))  # the Tuesday after
+    return SurgeryDesk(settings, clock=lambda: NOW)
+
+
+def payloads(reply) -> list[str]:
+    return [b.payload for b in reply.buttons]
+
+
+def entities_of(payload: str) -> dict:
+    return json.loads(payload[payload.index("{") :])
+
+
+def custom(reply, key: str) -> dict:
+    return next(c[key] for c in reply.custom if key in c)
+
+
+def book(desk, who=TEACHER, text="can I book a SENCo slot next Tuesday afternoon?", topic="reading", note=""):
+    offer = desk.handle("book_surgery", text, {}, who)
+    slot = entities_of(offer.buttons[0].payload)
+    return desk.handle("choose_slot", "", {**slot, "topic": topic, "note": note}, who)
+
+
+def test_a_teacher_is_offered_next_tuesday_afternoons_free_slots_with_a_topic_menu(desk):
+    offer = desk.handle("book_surgery", "can I book a SENCo slot next Tuesday afternoon?", {}, TEACHER)
+    assert "Tuesday 24 November" in offer.text
+    assert [b.title for b in offer.buttons] == [
+        "Tue 24 Nov, 3:15pm",
+        "Tue 24 Nov, 3:30pm",
+        "Tue 24 Nov, 3:45pm",
+        "Tue 24 Nov, 4pm",
+    ]
+    options = custom(offer, "booking_options")
+    assert [t["value"] for t in options["topics"]] == [
+        "reading",
+        "behaviour",
+        "ehcp_paperwork",
+        "access_arrangements",
+        "other",
+    ]
+    assert "pupils' names" in options["note_hint"] and options["note_max"] == 200
+
+
+def test_clicking_a_time_books_it_in_uk_time_with_a_calendar_file(desk, settings):
+    booked = book(desk, note="Year 3 phonics group")
+    assert booked.text.startswith("Booked: Tuesday 24 November, 3:15pm to 3:30pm (UK time)")
+    assert "remind you the day before and an hour before" in booked.text
+    calendar = custom(booked, "calendar_file")
+    event = Calendar.from_ical(calendar["content"]).walk("VEVENT")[0]
+    assert event.decoded("DTSTART") == dt.datetime(2026, 11, 24, 15, 15, tzinfo=dt.timezone.utc)  # GMT
+    assert calendar["filename"].endswith(".ics")
+    with unit_of_work(settings.database_url) as session:
+        made = session.execute(select(Booking)).scalars().one()
+        assert (made.topic, made.note, made.staff.slack_user_id) == (
+            "reading",
+            "Year 3 phonics group",
+            TEACHER,
+        )
+
+
+def test_a_time_clicked_without_a_topic_asks_for_the_topic_and_books_nothing(desk, settings):
+    offer = desk.handle("book_surgery", "book a slot", {}, TEACHER)
+    reply = desk.handle("choose_slot", "", entities_of(offer.buttons[0].payload), TEACHER)
+    assert "choose what it's about" in reply.text
+    with unit_of_work(settings.database_url) as session:
+        assert session.execute(select(Booking)).first() is None
+
+
+def test_a_slot_just_taken_is_refused_at_once_with_the_next_free_ones(desk):
+    first = entities_of(desk.handle("book_surgery", "next tuesday", {}, TEACHER).buttons[0].payload)
+    desk.handle("choose_slot", "", {**first, "topic": "reading"}, TEACHER)
+    late = desk.handle("choose_slot", "", {**first, "topic": "behaviour"}, OTHER_TEACHER)
+    assert "just taken" in late.text
+    assert late.buttons and first["slot_id"] not in {entities_of(p)["slot_id"] for p in payloads(late)}
+
+
+def test_a_teacher_lists_moves_and_cancels_their_booking(desk, settings):
+    book(desk)
+    mine = desk.handle("my_bookings", "what have I booked", {}, TEACHER)
+    assert "Tuesday 24 November, 3:15pm to 3:30pm: reading" in mine.text
+    assert [b.title for b in mine.buttons] == ["Move Tue 24 Nov, 3:15pm", "Cancel Tue 24 Nov, 3:15pm"]
+
+    offer = desk.handle("move_booking", "move my booking to 1 December", {}, TEACHER)
+    assert all(b.title.startswith("Tue 1 Dec") for b in offer.buttons)
+    moved = desk.handle("choose_slot", "", entities_of(offer.buttons[1].payload), TEACHER)
+    assert moved.text.startswith("Moved: your slot is now Tuesday 1 December, 3:30pm to 3:45pm")
+    event = Calendar.from_ical(custom(moved, "calendar_file")["content"]).walk("VEVENT")[0]
+    assert int(event["SEQUENCE"]) == 1
+
+    confirm = desk.handle("cancel_booking", "cancel my booking", {}, TEACHER)
+    assert confirm.text.startswith("Cancel your SENCo surgery slot on Tuesday 1 December")
+    done = desk.handle("cancel_booking", "", entities_of(confirm.buttons[0].payload), TEACHER)
+    assert done.text.startswith("Cancelled") and "free for others" in done.text
+    cancel_file = Calendar.from_ical(custom(done, "calendar_file")["content"])
+    assert str(cancel_file["METHOD"]) == "CANCEL"
+    again = desk.handle("book_surgery", "tuesday 1 december", {}, OTHER_TEACHER)
+    assert "Tue 1 Dec, 3:30pm" in [b.title for b in again.buttons]  # free again
+
+
+def test_with_two_bookings_the_teacher_is_asked_which_one(desk):
+    book(desk, text="next tuesday")
+    book(desk, text="1 december")
+    which = desk.handle("cancel_booking", "cancel my booking", {}, TEACHER)
+    assert which.text == "Which booking would you like to cancel?"
+    assert len(which.buttons) == 2
+    by_day = desk.handle("cancel_booking", "cancel my tuesday 1st december booking", {}, TEACHER)
+    assert by_day.text.startswith("Cancel your SENCo surgery slot on Tuesday 1 December")
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("book me in on tuesday or wednesday", "did you mean"),
+        ("can I have a slot yesterday", "already passed"),
+        ("31 February please", "31 February"),
+    ],
+)
+def test_unclear_or_past_dates_get_a_question_or_an_explanation_not_a_guess(desk, text, expected):
+    reply = desk.handle("book_surgery", text, {}, TEACHER)
+    assert expected.lower() in reply.text.lower()
+
+
+@pytest.mark.parametrize("text", ["", "🙂🙂", "<b>slot</b> please", "x" * 5000, "un créneau mardi svp"])
+def test_odd_messages_still_get_the_next_free_slots(desk, text):
+    reply = desk.handle("book_surgery", text, {}, TEACHER)
+    assert reply.buttons
+
+
+def test_no_free_slots_in_the_window_offers_the_next_ones(desk):
+    reply = desk.handle("book_surgery", "this thursday", {}, TEACHER)
+    assert reply.text.startswith("There are no free slots for Thursday 26 November")
+    assert reply.buttons[0].title == "Tue 1 Dec, 3:15pm"
+
+
+def test_people_who_are_not_staff_on_slack_cannot_book(desk):
+    stranger = desk.handle("book_surgery", "book a slot", {}, "U0NOBODY")
+    assert "ask the SENCo to add you" in stranger.text and not stranger.buttons
+    parent = desk.handle("book_surgery", "book a slot", {}, None)
+    assert "for school staff" in parent.text and "senco@example.sch.uk" in parent.text
+
+
+def test_only_the_senco_or_an_admin_opens_slots_blocks_out_and_sees_who_is_booked(desk):
+    for intent, text in [
+        ("open_surgery", "open slots on Thursdays 3:15 to 4:15"),
+        ("block_out", "block out 4 December"),
+        ("whos_booked", "who is booked tomorrow"),
+    ]:
+        assert "Only the SENCo or an admin" in desk.handle(intent, text, {}, TEACHER).text
+
+
+def test_the_senco_opens_a_weekly_surgery_after_confirming_it(desk, settings):
+    preview = desk.handle(
+        "open_surgery",
+        "open surgery slots on Thursdays 3:15 to 4:15, 15 minutes each, for the autumn term",
+        {},
+        SENCO,
+    )
+    assert preview.text.startswith("I'll open: Thursdays 3:15pm to 4:15pm, 15-minute slots")
+    assert [b.title for b in preview.buttons] == ["Yes, open them", "No"]
+    done = desk.handle("open_surgery", "", entities_of(preview.buttons[0].payload), SENCO)
+    # 26 Nov, 3, 10, 17 Dec: four Thursdays, four slots each (27 Nov INSET is a Friday).
+    assert done.text.startswith("Done: 16 new slots are open")
+    never_mind = desk.handle("open_surgery", "", entities_of(preview.buttons[1].payload), SENCO)
+    assert "haven't changed anything" in never_mind.text
+
+
+def test_a_vague_open_request_gets_a_question(desk):
+    reply = desk.handle("open_surgery", "open some slots", {}, SENCO)
+    assert "?" in reply.text and not reply.buttons
+
+
+def test_blocking_out_a_booked_day_cancels_and_tells_the_teacher(desk, settings):
+    book(desk)
+    preview = desk.handle("block_out", "block out next tuesday", {}, SENCO)
+    assert preview.text.startswith("Block out Tuesday 24 November?")
+    done = desk.handle("block_out", "", entities_of(preview.buttons[0].payload), SENCO)
+    assert "1 booking(s)" in done.text
+    told = custom(done, "notify")
+    assert [n["slack_user_id"] for n in told] == [TEACHER]
+    assert "cancelled" in told[0]["text"]
+    with unit_of_work(settings.database_url) as session:
+        assert session.execute(select(Booking.status)).scalar_one() == "cancelled"
+        actions = set(session.execute(select(BookingAudit.action)).scalars())
+        assert {"block", "override", "cancel"} <= actions
+    offered = desk.handle("book_surgery", "next tuesday", {}, OTHER_TEACHER)
+    assert not [b for b in offered.buttons if b.title.startswith("Tue 24 Nov")]
+
+
+def test_the_senco_sees_who_is_booked_on_a_day_with_topics_and_notes(desk):
+    book(desk, note="Year 3 phonics group")
+    listing = desk.handle("whos_booked", "who's booked tomorrow?", {}, SENCO)
+    assert listing.text == (
+        "Booked on Tuesday 24 November (UK time):\n"
+        "• 3:15pm: Mr D. Example, reading (note: Year 3 phonics group)"
+    )
+    assert desk.handle("whos_booked", "who's booked on 1 december", {}, ADMIN).text.startswith("Nobody")
