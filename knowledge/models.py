@@ -364,7 +364,7 @@ class StaffMember(Base):
     school_ref = Column(String(64), nullable=False, index=True)
     slack_user_id = Column(String(32), nullable=False)
     name = Column(String(200), nullable=False)
-    role = Column(String(32), nullable=False)  # teacher | teaching_assistant | senco | dsl | deputy_dsl | admin
+    role = Column(String(32), nullable=False)  # see knowledge.staff.ROLES
     email = Column(String(200), nullable=True)
     active = Column(Boolean, nullable=False, default=True)
 
