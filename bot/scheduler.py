@@ -61,6 +61,9 @@ def send_booking_reminders(settings: Settings, now: dt.datetime) -> object:
     notifier = _notifier(settings)
     if notifier is None:
         return None
+    # A reminder claimed by a process that died before sending is never resent (that
+    # could be a duplicate); after ten minutes it is marked failed so it shows up.
+    reminders.fail_stale(settings.database_url, now=now, older_than=dt.timedelta(minutes=10))
     return reminders.send_due(
         settings.database_url, now=now, send=lambda user, text: notifier.dm(user, text), tz=settings.timezone
     )

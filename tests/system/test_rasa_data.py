@@ -23,11 +23,22 @@ def rasa(*args: str) -> subprocess.CompletedProcess:
     )
 
 
+# Intents only buttons send (`/choose_slot{"slot_id": "12"}`); nobody types them, so
+# they have no training examples, and Rasa's one warning about that is expected.
+PAYLOAD_ONLY_INTENTS = ("choose_slot", "acknowledge_concern")
+
+
 def test_rasa_data_validate_is_clean():
     result = rasa("data", "validate", "--domain", "domain.yml", "--data", "data", "--config", "config.yml")
     output = result.stdout + result.stderr
     assert result.returncode == 0, output[-3000:]
-    assert "UserWarning" not in output, output[-3000:]
+    warnings = [
+        line
+        for line in output.splitlines()
+        if "UserWarning" in line
+        and not any(f"intent '{name}' is listed in the domain file" in line for name in PAYLOAD_ONLY_INTENTS)
+    ]
+    assert not warnings, "\n".join(warnings)
 
 
 def test_test_stories_pass_without_prediction_errors(tmp_path):
