@@ -126,6 +126,12 @@ class ActionAnswerUnknown(AssistantAction):
         return "action_answer_unknown"
 
     def reply(self, assistant: Assistant, tracker: Tracker) -> Reply:
+        slack_user_id = staff_on_slack(tracker)
+        if slack_user_id:
+            desk = SurgeryDesk(assistant.settings)
+            menu = desk.menu_if_about_surgery(question_text(tracker), slack_user_id)
+            if menu is not None:
+                return menu
         return assistant.answer_unknown(question_text(tracker))
 
 

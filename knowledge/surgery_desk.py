@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import re
 from collections.abc import Callable, Sequence
 from zoneinfo import ZoneInfo
 
@@ -39,6 +40,12 @@ TOPIC_LABELS = {
     "other": "Something else",
 }
 SLOTS_SHOWN = 8
+# Words that mean a staff message is about the surgery, when the model could not say what.
+SURGERY_WORDS = re.compile(
+    r"\b(slots?|surgery|surgeries|drop[- ]?ins?|book(ed|ing|ings)?|appoint(ment|ments)?|appts?|"
+    r"availab(le|ility)|reschedul\w*|sen(d)?cos?|reserv\w*|sessions?)\b",
+    re.IGNORECASE,
+)
 NEVER_MIND = '/open_surgery{"never_mind": "yes"}'
 
 NOT_ON_SLACK = (
@@ -87,6 +94,32 @@ class SurgeryDesk:
                 return handler(session, profile, member, text, entities)
             except NotAllowed as refusal:
                 return Reply(f"{refusal} If you need this, please ask the SENCo.")
+
+    def menu_if_about_surgery(self, text: str, slack_user_id: str) -> Reply | None:
+        """For a staff message the model couldn't place: if it is about the surgery, offer the
+        things the bot can do as buttons, rather than a "can't help"."""
+        if not SURGERY_WORDS.search(text or ""):
+            return None
+        with unit_of_work(self.settings.database_url) as session:
+            profile = read_profile(session, self.school_ref)
+            try:
+                member = find_staff(session, profile.ref, slack_user_id)
+            except UnknownStaff as refusal:
+                return Reply(str(refusal))
+            buttons = [
+                Button("Find a free slot", "/list_free_slots"),
+                Button("What have I booked?", "/my_bookings"),
+                Button("Move a booking", "/move_booking"),
+                Button("Cancel a booking", "/cancel_booking"),
+            ]
+            lead = "Sorry, I'm not sure what you'd like to do with the SENCo's surgery. Choose one"
+            if member.role in ("senco", "admin"):
+                buttons.append(Button("Who's booked today?", "/whos_booked"))
+                lead += (
+                    ", or say for example “open slots on Tuesdays 3:15 to 4:15, 15 minutes each, this term”"
+                    " or “block out 4 December”"
+                )
+            return Reply(lead + ":", tuple(buttons))
 
     # --- finding and booking slots --------------------------------------------------------
 

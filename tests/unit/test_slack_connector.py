@@ -248,3 +248,21 @@ def test_without_tokens_the_connector_says_slack_is_off():
     )
     assert done.returncode == 2
     assert "Slack is off" in done.stderr
+
+
+def test_the_shipped_slack_manifest_asks_for_what_the_connector_uses():
+    import yaml
+
+    manifest = yaml.safe_load((PROJECT_ROOT / "slack/manifest.yml").read_text())
+    settings = manifest["settings"]
+    assert settings["socket_mode_enabled"] is True
+    assert set(settings["event_subscriptions"]["bot_events"]) == {"app_mention", "message.im"}
+    assert settings["interactivity"]["is_enabled"] is True
+    assert set(manifest["oauth_config"]["scopes"]["bot"]) == {
+        "app_mentions:read",
+        "chat:write",
+        "im:history",
+        "im:read",
+        "im:write",
+        "files:write",
+    }

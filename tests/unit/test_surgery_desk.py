@@ -236,3 +236,23 @@ def test_the_senco_sees_who_is_booked_on_a_day_with_topics_and_notes(desk):
         "• 3:15pm: Mr D. Example, reading (note: Year 3 phonics group)"
     )
     assert desk.handle("whos_booked", "who's booked on 1 december", {}, ADMIN).text.startswith("Nobody")
+
+
+def test_a_staff_message_about_the_surgery_the_model_could_not_place_gets_a_menu(desk):
+    menu = desk.menu_if_about_surgery("somebody grabbed the last drop-in, any others?", TEACHER)
+    assert [b.payload for b in menu.buttons] == [
+        "/list_free_slots",
+        "/my_bookings",
+        "/move_booking",
+        "/cancel_booking",
+    ]
+    senco_menu = desk.menu_if_about_surgery("surgery stuff", SENCO)
+    assert "/whos_booked" in [b.payload for b in senco_menu.buttons] and "block out" in senco_menu.text
+    assert desk.menu_if_about_surgery("what is the weather like", TEACHER) is None
+    assert "ask the SENCo to add you" in desk.menu_if_about_surgery("my slot", "U0NOBODY").text
+
+
+def test_a_move_or_cancel_button_without_a_booking_named_works_from_the_menu(desk):
+    book(desk)
+    assert desk.handle("cancel_booking", "", {}, TEACHER).text.startswith("Cancel your SENCo surgery slot")
+    assert "Choose the new time" in desk.handle("move_booking", "", {}, TEACHER).text
