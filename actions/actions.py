@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 # Entities that only button payloads carry (see knowledge.surgery_desk).
 SURGERY_ENTITIES = (
     "slot_id", "topic", "note", "move", "booking_id", "confirm",
-    "pattern", "day", "start", "end", "never_mind",
+    "pattern", "day", "start", "end", "never_mind", "extra",
 )  # fmt: skip
 
 SORRY = (

@@ -46,6 +46,7 @@ SURGERY_WORDS = re.compile(
     r"availab(le|ility)|reschedul\w*|sen(d)?cos?|reserv\w*|sessions?)\b",
     re.IGNORECASE,
 )
+ONE_OFF = re.compile(r"\b(extra|one[- ]off|single|additional)\b", re.IGNORECASE)
 NEVER_MIND = '/open_surgery{"never_mind": "yes"}'
 
 NOT_ON_SLACK = (
@@ -160,8 +161,10 @@ class SurgeryDesk:
             session, profile.ref, now=now, after=after or now, limit=SLOTS_SHOWN
         )
         if not slots:
+            # Keep what happened ("that slot was just taken", "that time has passed") in the reply.
+            what_happened = lead.split(". ")[0] + ". " if ". " in lead else ""
             return Reply(
-                "There are no free SENCo surgery slots at the moment. "
+                f"{what_happened}There are no free SENCo surgery slots at the moment. "
                 f"The SENCo, {profile.senco.name}, can open more; you can also contact them directly."
             )
         return self._slot_buttons(slots, lead, move=move)
@@ -295,6 +298,8 @@ class SurgeryDesk:
             picked = self._pick_booking(session, member, text, entities, "cancel")
         if isinstance(picked, Reply):
             return picked
+        if picked.staff_id != member.id:
+            return self._cancel_for_someone_else(session, member, picked, entities)
         if entities.get("confirm") != "yes":
             payload = json.dumps({"booking_id": str(picked.id), "confirm": "yes"})
             return Reply(
@@ -313,6 +318,30 @@ class SurgeryDesk:
             f"Cancelled your slot on {self._range(cancelled.slot)}. The slot is free for others now. "
             "The calendar file below removes it from your calendar.",
             custom=(self._calendar(profile, cancelled, now, cancelled=True),),
+        )
+
+    def _cancel_for_someone_else(self, session, member, picked: Booking, entities) -> Reply:
+        """The SENCo or an admin cancels a teacher's booking: confirmed, audited, the teacher told."""
+        owner = picked.staff
+        if entities.get("confirm") != "yes":
+            payload = json.dumps({"booking_id": str(picked.id), "confirm": "yes"})
+            return Reply(
+                f"Cancel {owner.name}'s SENCo surgery slot on {self._range(picked.slot)}? "
+                "I'll let them know.",
+                (Button("Yes, cancel it", "/cancel_booking" + payload), Button("No, keep it", NEVER_MIND)),
+            )
+        try:
+            cancelled = booking.cancel(session, member, picked.id, now=self.clock(), rules=self.rules)
+        except booking.BookingRefused as refusal:
+            return Reply(str(refusal))
+        when = self._range(cancelled.slot)
+        notice = {
+            "slack_user_id": owner.slack_user_id,
+            "text": f"Sorry: {member.name} had to cancel your SENCo surgery slot on {when}. "
+            "Say “what's free this week?” to book another one.",
+        }
+        return Reply(
+            f"Cancelled {owner.name}'s slot on {when}, and told them.", custom=({"notify": [notice]},)
         )
 
     # --- the SENCo: opening slots, blocking out, who is booked ---------------------------
@@ -339,6 +368,8 @@ class SurgeryDesk:
                 f"Done: {created} new slots are open ({availability.describe(request)}). "
                 "School closures and days you blocked out are left out."
             )
+        if entities.get("extra") or ONE_OFF.search(text or ""):
+            return self._extra_slot(session, member, text, entities, calendar)
         parsed = availability.parse_surgery_request(text, today=today, calendar=calendar)
         if isinstance(parsed, availability.NeedsQuestion):
             return Reply(parsed.question)
@@ -346,6 +377,41 @@ class SurgeryDesk:
         return Reply(
             f"I'll open: {availability.describe(parsed)}. Shall I go ahead?",
             (Button("Yes, open them", "/open_surgery" + payload), Button("No", NEVER_MIND)),
+        )
+
+    def _extra_slot(self, session, member, text, entities, calendar) -> Reply:
+        """A one-off slot: "add an extra slot on Friday 4 December at 2pm"."""
+        now = self.clock()
+        if entities.get("extra"):
+            starts_iso, minutes = entities["extra"].split("|")
+            try:
+                slot = availability.add_extra_slot(
+                    session,
+                    member,
+                    starts_at=dt.datetime.fromisoformat(starts_iso),
+                    minutes=int(minutes),
+                    calendar=calendar,
+                    now=now,
+                    tz=self.tz_name,
+                )
+            except availability.AvailabilityError as problem:
+                return Reply(str(problem))
+            return Reply(f"Done: an extra slot is open on {self._range(slot)} (UK time).")
+        when = dates.parse_when(text, now.astimezone(self.tz), self.tz_name)
+        if when.question:
+            return Reply(when.question)
+        if not (when.found and when.exact) or when.in_past:
+            return Reply(
+                "What day and time should the extra slot be? "
+                "For example: “add an extra slot on Friday 4 December at 2pm, 20 minutes”."
+            )
+        length = re.search(r"\b(\d{1,3})\s*(?:-\s*)?(?:mins?|minutes?)\b", text, re.IGNORECASE)
+        minutes = int(length.group(1)) if length else 15
+        start = when.start.astimezone(self.tz)
+        payload = json.dumps({"extra": f"{start.isoformat()}|{minutes}"})
+        return Reply(
+            f"Add one extra {minutes}-minute slot on {dates.format_uk(start, self.tz_name)}?",
+            (Button("Yes, add it", "/open_surgery" + payload), Button("No", NEVER_MIND)),
         )
 
     def _block_out(self, session, profile, member, text, entities) -> Reply:
@@ -410,7 +476,15 @@ class SurgeryDesk:
             f"{TOPIC_LABELS.get(b.topic, b.topic).lower()}" + (f" (note: {b.note})" if b.note else "")
             for b, slot, staff in rows
         ]
-        return Reply(f"Booked on {_day_words(day)} (UK time):\n" + "\n".join(lines))
+        buttons = tuple(
+            Button(
+                f"Cancel {_clock(slot.starts_at.astimezone(self.tz))} ({staff.name})",
+                "/cancel_booking" + json.dumps({"booking_id": str(b.id)}),
+            )
+            for b, slot, staff in rows
+            if slot.starts_at > self.clock()
+        )
+        return Reply(f"Booked on {_day_words(day)} (UK time):\n" + "\n".join(lines), buttons)
 
     # --- wording ---------------------------------------------------------------------------
 

@@ -238,6 +238,23 @@ def test_the_senco_sees_who_is_booked_on_a_day_with_topics_and_notes(desk):
     assert desk.handle("whos_booked", "who's booked on 1 december", {}, ADMIN).text.startswith("Nobody")
 
 
+def test_the_senco_cancels_a_teachers_booking_from_the_list_and_the_teacher_is_told(desk, settings):
+    book(desk)
+    listing = desk.handle("whos_booked", "who's booked tomorrow?", {}, SENCO)
+    assert [b.title for b in listing.buttons] == ["Cancel 3:15pm (Mr D. Example)"]
+    confirm = desk.handle("cancel_booking", "", entities_of(listing.buttons[0].payload), SENCO)
+    assert confirm.text.startswith("Cancel Mr D. Example's SENCo surgery slot on Tuesday 24 November")
+    done = desk.handle("cancel_booking", "", entities_of(confirm.buttons[0].payload), SENCO)
+    assert done.text.startswith("Cancelled Mr D. Example's slot")
+    (notice,) = custom(done, "notify")
+    assert notice["slack_user_id"] == TEACHER and "Ms A. Example had to cancel" in notice["text"]
+    with unit_of_work(settings.database_url) as session:
+        audit = set(session.execute(select(BookingAudit.action)).scalars())
+        assert "override" in audit
+    teacher_try = desk.handle("cancel_booking", "", entities_of(listing.buttons[0].payload), OTHER_TEACHER)
+    assert "can't find that booking" in teacher_try.text
+
+
 def test_a_staff_message_about_the_surgery_the_model_could_not_place_gets_a_menu(desk):
     menu = desk.menu_if_about_surgery("somebody grabbed the last drop-in, any others?", TEACHER)
     assert [b.payload for b in menu.buttons] == [
@@ -256,3 +273,47 @@ def test_a_move_or_cancel_button_without_a_booking_named_works_from_the_menu(des
     book(desk)
     assert desk.handle("cancel_booking", "", {}, TEACHER).text.startswith("Cancel your SENCo surgery slot")
     assert "Choose the new time" in desk.handle("move_booking", "", {}, TEACHER).text
+
+
+def test_the_senco_adds_a_one_off_extra_slot(desk):
+    preview = desk.handle(
+        "open_surgery", "add an extra slot on Friday 4 December at 2pm, 20 minutes", {}, SENCO
+    )
+    assert preview.text == "Add one extra 20-minute slot on Friday 4 December, 2pm?"
+    done = desk.handle("open_surgery", "", entities_of(preview.buttons[0].payload), SENCO)
+    assert done.text == "Done: an extra slot is open on Friday 4 December, 2pm to 2:20pm (UK time)."
+    offered = desk.handle("book_surgery", "4 december", {}, TEACHER)
+    assert [b.title for b in offered.buttons] == ["Fri 4 Dec, 2pm"]
+    inset = desk.handle("open_surgery", "add an extra slot on Friday 27 November at 2pm", {}, SENCO)
+    refused = desk.handle("open_surgery", "", entities_of(inset.buttons[0].payload), SENCO)
+    assert "INSET" in refused.text
+
+
+def test_fifty_teachers_clicking_one_slot_get_one_booking_and_49_just_taken_replies(settings):
+    import threading
+
+    from knowledge.db import unit_of_work as uow
+    from knowledge.models import StaffMember
+
+    (slot_id,) = add_slots(settings, dt.date(2026, 11, 24), times=("15:15",))
+    with uow(settings.database_url) as session:
+        for i in range(50):
+            session.add(
+                StaffMember(school_ref=SCHOOL, slack_user_id=f"U0RACE{i:04d}", name=f"T{i}", role="teacher")
+            )
+    desk = SurgeryDesk(settings, clock=lambda: NOW)
+    replies: list[str] = []
+    barrier = threading.Barrier(50)
+
+    def click(i: int) -> None:
+        barrier.wait()
+        entities = {"slot_id": str(slot_id), "topic": "reading"}
+        replies.append(desk.handle("choose_slot", "", entities, f"U0RACE{i:04d}").text)
+
+    threads = [threading.Thread(target=click, args=(i,)) for i in range(50)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sum(r.startswith("Booked:") for r in replies) == 1
+    assert sum("just taken" in r for r in replies) == 49
