@@ -133,21 +133,19 @@ class GuardedRestInput(RestInput):
         return super().blueprint(guarded(on_new_message))
 
 
-class SlackBridgeInput(RestInput):
-    """Messages from our Slack connector (`connectors/slack`), signed with the bridge secret.
+class SignedBridgeInput(RestInput):
+    """Messages from one of our own connectors, signed with the bridge secret.
 
-    `POST /webhooks/slack/webhook` with `{"sender", "message", "metadata": {"slack": {...}}}`;
-    the reply is the list of bot messages, as on the REST channel. An unsigned, wrongly
-    signed or stale request is refused with 401 before Rasa sees it.
+    `POST /webhooks/<name>/webhook` with `{"sender", "message", "metadata": {...}}`; the
+    reply is the list of bot messages, as on the REST channel. An unsigned, wrongly signed
+    or stale request is refused with 401 before Rasa sees it. The channel name comes from
+    the class, never from the request.
     """
-
-    @classmethod
-    def name(cls) -> str:
-        return "slack"
 
     def blueprint(self, on_new_message: OnNewMessage) -> Blueprint:
         handle = guarded(on_new_message, trusted=True)
-        bridge = Blueprint("slack_bridge", __name__)
+        channel = self.name()
+        bridge = Blueprint(f"{channel}_bridge", __name__)
 
         @bridge.route("/", methods=["GET"])
         async def health(_request: Request) -> response.HTTPResponse:
@@ -171,12 +169,28 @@ class SlackBridgeInput(RestInput):
                 return response.json({"error": "bad request"}, status=400)
             collector = CollectingOutputChannel()
             try:
-                await handle(UserMessage(text, collector, sender, input_channel="slack", metadata=metadata))
+                await handle(UserMessage(text, collector, sender, input_channel=channel, metadata=metadata))
             except Exception:  # the connector still gets an answer; the details stay in our log
-                log.exception("slack bridge: message from %s failed", sender_ref(sender))
+                log.exception("%s bridge: message from %s failed", channel, sender_ref(sender))
             return response.json(collector.messages)
 
         return bridge
+
+
+class SlackBridgeInput(SignedBridgeInput):
+    """Staff on Slack, through `connectors/slack`: `/webhooks/slack/webhook`."""
+
+    @classmethod
+    def name(cls) -> str:
+        return "slack"
+
+
+class TelegramBridgeInput(SignedBridgeInput):
+    """Parents on Telegram, through `connectors/telegram`: `/webhooks/telegram/webhook`."""
+
+    @classmethod
+    def name(cls) -> str:
+        return "telegram"
 
 
 class GuardedSocketIOInput(SocketIOInput):

@@ -17,9 +17,9 @@ from aiohttp import web
 from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 
 from bot.settings import Settings, get_settings
+from connectors.bridge_client import RasaClient, bridge_url
 from connectors.slack.app import build_app, web_client
 from connectors.slack.config import mode, why_off
-from connectors.slack.rasa_client import RasaClient
 
 log = logging.getLogger("connectors.slack")
 
@@ -30,7 +30,7 @@ async def serve(settings: Settings) -> None:
     chosen = mode(settings)
     if chosen is None:
         raise SystemExit(why_off(settings))
-    rasa = RasaClient(f"http://127.0.0.1:{settings.rasa_port}/webhooks/slack/webhook", settings.bridge_secret)
+    rasa = RasaClient(bridge_url(settings.rasa_port, "slack"), settings.bridge_secret)
     client = web_client(settings.slack_bot_token, settings.slack_api_url)
     app = build_app(
         client=client, rasa=rasa, signing_secret=settings.slack_signing_secret if chosen == "http" else None

@@ -20,9 +20,10 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
+from connectors.bridge_client import RasaClient
 from connectors.privacy import sender_ref
 from connectors.slack.blocks import BUTTON_ACTION_PREFIX, Rendered, clicked_payload, render
-from connectors.slack.rasa_client import RasaClient, SlackSender
+from connectors.slack.sender import SlackSender
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +83,7 @@ def build_app(
     )
 
     async def converse(sender: SlackSender, text: str, client: AsyncWebClient) -> None:
-        replies = await rasa.send(sender, text)
+        replies = await rasa.send(sender.sender_id, text, sender.metadata())
         try:
             await deliver(client, sender, render(replies))
         except Exception:  # one failed post must not stop the connector

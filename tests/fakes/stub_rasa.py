@@ -40,7 +40,7 @@ class StubRasa:
         self._loop = asyncio.get_running_loop()
         self._stop = asyncio.Event()
         app = web.Application()
-        app.router.add_post("/webhooks/slack/webhook", self._webhook)
+        app.router.add_post("/webhooks/{channel}/webhook", self._webhook)
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
         site = web.TCPSite(runner, "127.0.0.1", 0)
