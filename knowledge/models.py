@@ -498,3 +498,104 @@ class DigestRun(Base):
     day = Column(Date, nullable=False)
     status = Column(String(16), nullable=False, default="sending")  # sending | sent | failed
     at = Column(UTCDateTime(), nullable=False, default=utcnow)
+
+
+# --- Parents and staff who receive broadcasts; the SENCo's broadcasts; the outbox ----------
+
+
+class Subscriber(Base):
+    """Someone the bot can message on one channel, and whether they want the SENCo's reminders.
+
+    Parents opt in on Telegram (or a parent channel) and may stop at any time; staff are
+    reached on Slack through the roster. `opted_in` is read at send time, so an opt-out
+    stops messages already queued.
+    """
+
+    __tablename__ = "subscribers"
+    __table_args__ = (UniqueConstraint("school_ref", "channel", "address"),)
+
+    id = Column(Integer, primary_key=True)
+    school_ref = Column(String(64), nullable=False, index=True)
+    channel = Column(String(16), nullable=False)  # telegram | slack
+    address = Column(String(64), nullable=False)  # Telegram chat id, Slack user id
+    kind = Column(String(16), nullable=False, default="parent")  # parent | staff
+    opted_in = Column(Boolean, nullable=False, default=False)
+    year_groups = Column(JSON, nullable=False, default=list)  # e.g. ["Reception", "Year 3"]
+    interests = Column(JSON, nullable=False, default=list)  # e.g. ["workshops", "coffee mornings"]
+    privacy_notice_at = Column(UTCDateTime(), nullable=True)
+    opted_in_at = Column(UTCDateTime(), nullable=True)
+    opted_out_at = Column(UTCDateTime(), nullable=True)
+    unreachable_at = Column(UTCDateTime(), nullable=True)  # blocked the bot / chat gone
+    created_at = Column(UTCDateTime(), nullable=False, default=utcnow)
+
+
+class Broadcast(Base):
+    """A message from the SENCo (or an admin) to an audience, now or before an event."""
+
+    __tablename__ = "broadcasts"
+
+    id = Column(Integer, primary_key=True)
+    school_ref = Column(String(64), nullable=False, index=True)
+    text = Column(Text, nullable=False)
+    event_at = Column(UTCDateTime(), nullable=True)
+    offsets_minutes = Column(JSON, nullable=False, default=list)  # e.g. [1440, 60]; [] = send now
+    audience = Column(JSON, nullable=False, default=dict)
+    status = Column(String(16), nullable=False, default="draft")  # draft | scheduled | done | cancelled
+    created_by = Column(Integer, ForeignKey("staff.id"), nullable=False)
+    created_at = Column(UTCDateTime(), nullable=False, default=utcnow)
+    updated_at = Column(UTCDateTime(), nullable=False, default=utcnow, onupdate=utcnow)
+    summary_sent_at = Column(UTCDateTime(), nullable=True)
+
+
+class BroadcastSend(Base):
+    """One sending of a broadcast: the announcement, or one reminder before the event."""
+
+    __tablename__ = "broadcast_sends"
+    __table_args__ = (UniqueConstraint("broadcast_id", "offset_minutes"),)
+
+    id = Column(Integer, primary_key=True)
+    broadcast_id = Column(Integer, ForeignKey("broadcasts.id"), nullable=False, index=True)
+    offset_minutes = Column(Integer, nullable=False)  # before the event; -1 = as soon as confirmed
+    due_at = Column(UTCDateTime(), nullable=False, index=True)
+    status = Column(String(16), nullable=False, default="pending")  # pending | queued | cancelled
+    queued_at = Column(UTCDateTime(), nullable=True)
+
+
+class OutboxMessage(Base):
+    """One message to one person: the durable unit of delivery.
+
+    Rows are made once per send and recipient (the unique constraint makes a resumed or
+    repeated expansion harmless); a sender claims a row (queued -> sending) before the
+    network call and records the outcome after it.
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (UniqueConstraint("send_id", "channel", "address"),)
+
+    id = Column(Integer, primary_key=True)
+    send_id = Column(Integer, ForeignKey("broadcast_sends.id"), nullable=False, index=True)
+    broadcast_id = Column(Integer, ForeignKey("broadcasts.id"), nullable=False, index=True)
+    school_ref = Column(String(64), nullable=False)
+    channel = Column(String(16), nullable=False)
+    address = Column(String(64), nullable=False)
+    text = Column(Text, nullable=False)
+    not_before = Column(UTCDateTime(), nullable=False, index=True)  # quiet hours move this
+    status = Column(String(24), nullable=False, default="queued", index=True)
+    # queued | sending | sent | failed | skipped_opted_out | unknown
+    attempts = Column(Integer, nullable=False, default=0)
+    last_error = Column(String(300), nullable=True)
+    claimed_at = Column(UTCDateTime(), nullable=True)
+    sent_at = Column(UTCDateTime(), nullable=True)
+
+
+class BroadcastAudit(Base):
+    """Who created, confirmed, edited or cancelled which broadcast, and when."""
+
+    __tablename__ = "broadcast_audit"
+
+    id = Column(Integer, primary_key=True)
+    broadcast_id = Column(Integer, ForeignKey("broadcasts.id"), nullable=True)
+    at = Column(UTCDateTime(), nullable=False, default=utcnow)
+    staff_id = Column(Integer, ForeignKey("staff.id"), nullable=False)
+    action = Column(String(32), nullable=False)  # create | confirm | edit | cancel
+    detail = Column(String(500), nullable=True)
