@@ -41,6 +41,7 @@ class FakeSlack:
         self.uploads: dict[str, bytes] = {}
         self.acks: list[str] = []
         self.rate_limit_next: dict[str, int] = {}  # method -> how many 429s to answer first
+        self.gone_users: set[str] = set()  # conversations.open answers user_not_found for these
         self._ts = itertools.count(1)
         self._lock = threading.Lock()
         self._outbox: asyncio.Queue | None = None
@@ -128,6 +129,8 @@ class FakeSlack:
             return {"ok": True, "channel": body.get("channel"), "ts": ts, "message": message}
         if method == "chat.postEphemeral":
             return {"ok": True, "message_ts": ts}
+        if method == "conversations.open" and body.get("users") in self.gone_users:
+            return {"ok": False, "error": "user_not_found"}
         if method == "conversations.open":
             return {"ok": True, "channel": {"id": "D" + str(body.get("users", "")).lstrip("U")}}
         if method == "files.getUploadURLExternal":

@@ -266,3 +266,24 @@ def test_the_shipped_slack_manifest_asks_for_what_the_connector_uses():
         "im:write",
         "files:write",
     }
+
+
+def test_the_broadcast_transport_maps_slacks_answers_onto_the_outbox_outcomes(slack):
+    import asyncio
+
+    from connectors.slack.transport import SlackTransport
+    from knowledge.delivery import PermanentFailure, RateLimited
+
+    transport = SlackTransport("xoxb-broadcast", slack.api_url)
+    asyncio.run(transport.send(TEACHER, "Reminder: autism awareness training, Thursday 3:30pm."))
+    sent = slack.of("chat.postMessage")[-1]
+    assert sent.body["channel"] == "D0EXTEACH1" and sent.body["text"].startswith("Reminder:")
+
+    slack.rate_limit_next["conversations.open"] = 1
+    with pytest.raises(RateLimited) as limited:
+        asyncio.run(transport.send(TEACHER, "again"))
+    assert limited.value.retry_after == 0
+
+    slack.gone_users.add("U0LEFT0001")
+    with pytest.raises(PermanentFailure, match="user_not_found"):
+        asyncio.run(transport.send("U0LEFT0001", "hello"))
