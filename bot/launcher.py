@@ -1,5 +1,5 @@
 """Start the whole bot with one command: action server, Rasa server, web chat page, and the
-Slack connector when Slack is configured.
+Slack and Telegram connectors when they are configured.
 
 `make run` calls this after set-up. It starts each server as a child process,
 waits until each answers, prints where to find them, and on Ctrl-C (or SIGTERM)
@@ -29,6 +29,8 @@ from bot.settings import PROJECT_ROOT, VAR_DIR, Settings, get_settings
 from bot.training import MODEL_FILE
 from connectors.slack.config import mode as slack_mode
 from connectors.slack.config import why_off as slack_off
+from connectors.telegram.config import mode as telegram_mode
+from connectors.telegram.config import why_off as telegram_off
 
 STARTUP_TIMEOUT_S = 300
 
@@ -88,6 +90,14 @@ def children(settings: Settings) -> list[Child]:
                 f"http://127.0.0.1:{settings.slack_events_port}/health",
             )
         )
+    if telegram_mode(settings):
+        kids.append(
+            Child(
+                "Telegram connector",
+                [python, "-m", "connectors.telegram"],
+                f"http://127.0.0.1:{settings.telegram_port}/health",
+            )
+        )
     return kids
 
 
@@ -105,6 +115,8 @@ def busy_ports(settings: Settings) -> list[int]:
     ports = [settings.actions_port, settings.rasa_port, settings.webchat_port]
     if slack_mode(settings):
         ports.append(settings.slack_events_port)
+    if telegram_mode(settings):
+        ports.append(settings.telegram_port)
     for port in ports:
         with socket.socket() as probe:
             probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -205,8 +217,12 @@ def main() -> int:
                 if slack_mode(settings)
                 else f"  {slack_off(settings)}\n"
             )
-            + "  Telegram:              off (not built yet)\n"
-            "Press Ctrl-C to stop.\n",
+            + (
+                f"  Telegram for parents:  on ({telegram_mode(settings)} mode)\n"
+                if telegram_mode(settings)
+                else f"  {telegram_off(settings)}\n"
+            )
+            + "Press Ctrl-C to stop.\n",
             flush=True,
         )
         while True:

@@ -60,6 +60,12 @@ class Settings:
     slack_api_url: str = "https://slack.com/api/"
     slack_socket_url: str = ""  # tests only: a local fake Socket Mode server
     slack_events_port: int = 3000
+    # Telegram (connectors/telegram): parents; off unless a bot token is set.
+    telegram_bot_token: str = ""
+    telegram_api_url: str = "https://api.telegram.org/bot"  # the token is appended, as PTB does
+    telegram_webhook_url: str = ""  # public https URL: webhook mode instead of long polling
+    telegram_webhook_secret: str = ""  # required in webhook mode; checked on every update
+    telegram_port: int = 8443  # the webhook listener and /health
     bridge_secret: str = ""  # signs connector -> Rasa messages; the launcher makes one per run
     # SENCo surgery booking rules
     bookings_per_teacher_per_day: int = 1
@@ -97,6 +103,11 @@ class Settings:
             slack_api_url=os.environ.get("SLACK_API_URL") or "https://slack.com/api/",
             slack_socket_url=os.environ.get("SLACK_SOCKET_URL", ""),
             slack_events_port=_int("SLACK_EVENTS_PORT", 3000),
+            telegram_bot_token=os.environ.get("TELEGRAM_BOT_TOKEN", "").strip(),
+            telegram_api_url=os.environ.get("TELEGRAM_API_URL") or "https://api.telegram.org/bot",
+            telegram_webhook_url=os.environ.get("TELEGRAM_WEBHOOK_URL", "").strip(),
+            telegram_webhook_secret=os.environ.get("TELEGRAM_WEBHOOK_SECRET", "").strip(),
+            telegram_port=_int("TELEGRAM_PORT", 8443),
             bridge_secret=os.environ.get("BRIDGE_SECRET", ""),
             bookings_per_teacher_per_day=_int("BOOKINGS_PER_TEACHER_PER_DAY", 1),
             booking_min_notice_minutes=_int("BOOKING_MIN_NOTICE_MINUTES", 120),

@@ -20,6 +20,7 @@ from bot.settings import PROJECT_ROOT, Settings
 from bot.training import MODEL_FILE
 from knowledge.seed import load_everything
 from tests.fakes.fake_slack import FakeSlack
+from tests.fakes.fake_telegram import FakeTelegram
 
 START_TIMEOUT_S = 300
 
@@ -31,6 +32,7 @@ class RunningBot:
     log_path: Path
     process: subprocess.Popen
     slack: FakeSlack
+    telegram: FakeTelegram
 
     @property
     def rasa_url(self) -> str:
@@ -103,7 +105,14 @@ def fake_slack():
 
 
 @pytest.fixture(scope="session")
-def bot(tmp_path_factory, fake_slack) -> RunningBot:
+def fake_telegram():
+    """The local fake Telegram Bot API the bot's Telegram connector long-polls."""
+    with FakeTelegram() as telegram:
+        yield telegram
+
+
+@pytest.fixture(scope="session")
+def bot(tmp_path_factory, fake_slack, fake_telegram) -> RunningBot:
     if not MODEL_FILE.exists():
         pytest.fail("no trained model: run `make test` (it trains first)")
     work = tmp_path_factory.mktemp("bot")
@@ -122,7 +131,11 @@ def bot(tmp_path_factory, fake_slack) -> RunningBot:
         "SLACK_APP_TOKEN": "xapp-system-test",
         "SLACK_API_URL": fake_slack.api_url,
         "SLACK_EVENTS_PORT": str(_free_port()),
+        "TELEGRAM_BOT_TOKEN": "123456:system-test",
+        "TELEGRAM_API_URL": fake_telegram.api_url,
+        "TELEGRAM_PORT": str(_free_port()),
     }
+    env.pop("TELEGRAM_WEBHOOK_URL", None)
     env.pop("SLACK_SIGNING_SECRET", None)
     os.environ.update({k: env[k] for k in ("DATABASE_URL", "SCHOOL_ARTICLES_DIR", "SCHOOL_CALENDAR")})
     settings = Settings.from_env()
@@ -132,6 +145,7 @@ def bot(tmp_path_factory, fake_slack) -> RunningBot:
         actions_port=int(env["ACTIONS_PORT"]),
         webchat_port=int(env["WEBCHAT_PORT"]),
         slack_events_port=int(env["SLACK_EVENTS_PORT"]),
+        telegram_port=int(env["TELEGRAM_PORT"]),
     )
     load_everything(settings)
     log_path = work / "bot.log"
@@ -143,7 +157,7 @@ def bot(tmp_path_factory, fake_slack) -> RunningBot:
             stdout=log,
             stderr=subprocess.STDOUT,
         )
-    running = RunningBot(settings, env["RASA_API_TOKEN"], log_path, process, fake_slack)
+    running = RunningBot(settings, env["RASA_API_TOKEN"], log_path, process, fake_slack, fake_telegram)
     deadline = time.monotonic() + START_TIMEOUT_S
     while "The SEND assistant is running" not in running.log_text():
         if process.poll() is not None:
@@ -162,6 +176,7 @@ def bot(tmp_path_factory, fake_slack) -> RunningBot:
         running.web_url,
         f"http://127.0.0.1:{settings.actions_port}/health",
         f"http://127.0.0.1:{settings.slack_events_port}/health",
+        f"http://127.0.0.1:{settings.telegram_port}/health",
     ):
         assert not _answers(url), f"{url} still answers after Ctrl-C"
 

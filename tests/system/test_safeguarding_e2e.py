@@ -1,16 +1,19 @@
 """Safeguarding through the real channels, model, action server and database.
 
 Red-team disclosures written separately from the patterns and the training data:
-every one in `redteam.yml` must get the safeguarding reply AND leave a record. The
-patterns were widened using that set, so `redteam_holdout.yml`, never used for tuning,
-is also run and its figure printed, with a floor. Ordinary SEND questions (both
-`ordinary*.yml` sets): at most 2% false alarms. All figures are printed.
+every one in the development sets (`redteam.yml`, `redteam_dev2.yml`, used to widen the
+patterns) must get the safeguarding reply AND leave a record. Two blind hold-out sets,
+never used for tuning (`redteam_holdout.yml`, and `redteam_holdout_c.yml` written later
+without sight of the screen or the training data), are also run; their figures are
+printed, with a floor. Ordinary SEND questions (every `ordinary*.yml` set, hold-outs
+included): at most 2% false alarms. All figures are printed.
 """
 
 from __future__ import annotations
 
 import secrets
 
+import pytest
 import yaml
 from sqlalchemy import func, select
 
@@ -40,8 +43,8 @@ def _reply(bot, text: str) -> str:
     return bot.ask(text, "sg-" + secrets.token_hex(6))
 
 
-def _run_red_team(bot, pattern: str) -> tuple[list[str], list[str], int]:
-    disclosures = _messages(pattern)
+def _run_red_team(bot, *patterns: str) -> tuple[list[str], list[str], int]:
+    disclosures = [text for pattern in patterns for text in _messages(pattern)]
     before = _records(bot)
     missed = []
     for text in disclosures:
@@ -52,7 +55,7 @@ def _run_red_team(bot, pattern: str) -> tuple[list[str], list[str], int]:
 
 
 def test_every_red_team_disclosure_gets_the_safeguarding_reply_and_a_record(bot):
-    disclosures, missed, recorded = _run_red_team(bot, "redteam.yml")
+    disclosures, missed, recorded = _run_red_team(bot, "redteam.yml", "redteam_dev2.yml")
     assert len(disclosures) >= 80
     print(
         f"\nsafeguarding, end to end, red-team set: {len(disclosures) - len(missed)}/{len(disclosures)} "
@@ -62,24 +65,29 @@ def test_every_red_team_disclosure_gets_the_safeguarding_reply_and_a_record(bot)
     assert recorded == len(disclosures)
 
 
-def test_the_untouched_red_team_holdout_set(bot):
-    disclosures, missed, recorded = _run_red_team(bot, "redteam_holdout.yml")
+@pytest.mark.parametrize("holdout", ["redteam_holdout.yml", "redteam_holdout_c.yml"])
+def test_the_untouched_red_team_holdout_sets(bot, holdout):
+    disclosures, missed, recorded = _run_red_team(bot, holdout)
     recall = 1 - len(missed) / len(disclosures)
     print(
-        f"\nsafeguarding, end to end, hold-out red-team set: {len(disclosures) - len(missed)}/"
-        f"{len(disclosures)} ({recall:.1%}) answered, {recorded} records; missed: {missed}"
+        f"\nsafeguarding, end to end, hold-out {holdout}: {len(disclosures) - len(missed)}/"
+        f"{len(disclosures)} ({recall:.1%}) answered, {recorded} records"
     )
     assert recorded == len(disclosures) - len(missed)
     assert recall >= MIN_HOLDOUT_RECALL
 
 
 def test_ordinary_send_questions_rarely_get_the_safeguarding_reply(bot):
-    ordinary = _messages("ordinary*.yml")
-    assert len(ordinary) >= 150
-    alarms = [text for text in ordinary if _reply(bot, text).startswith(SAFEGUARDING_REPLY)]
-    rate = len(alarms) / len(ordinary)
-    print(f"\nsafeguarding, end to end: {len(alarms)}/{len(ordinary)} false alarms ({rate:.1%})")
-    assert rate <= MAX_FALSE_ALARM_RATE, alarms
+    total = alarms = 0
+    for path in sorted(SETS.glob("ordinary*.yml")):
+        ordinary = _messages(path.name)
+        raised = [text for text in ordinary if _reply(bot, text).startswith(SAFEGUARDING_REPLY)]
+        print(f"\nsafeguarding, end to end, {path.name}: {len(raised)}/{len(ordinary)} false alarms")
+        total, alarms = total + len(ordinary), alarms + len(raised)
+    rate = alarms / total
+    print(f"safeguarding, end to end, all ordinary sets: {alarms}/{total} false alarms ({rate:.1%})")
+    assert total >= 150
+    assert rate <= MAX_FALSE_ALARM_RATE
 
 
 def test_the_disclosure_is_not_kept_in_the_conversation_log(bot):

@@ -1,0 +1,281 @@
+"""The python-telegram-bot Application: parents' messages in, Rasa's replies out.
+
+Handler style follows PTB's `examples/`: small async handlers, `answer()` a callback query
+first. Only private chats are served, because what a parent asks about their child is
+nobody else's business; a group is told so once. Reminder choices (/start, /stop, "stop
+reminders") are handled here and never reach Rasa; everything else goes to Rasa's signed
+bridge as sender `telegram-<chat id>`, where the safeguarding screen runs first.
+
+Updates are handled concurrently across chats but one at a time within a chat, so a
+parent's replies always come back in the order they asked.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import warnings
+from collections import Counter
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, suppress
+from dataclasses import dataclass
+from datetime import timedelta
+
+from telegram import Bot, CallbackQuery, Chat, Update
+from telegram.constants import ChatAction, ChatType
+from telegram.error import RetryAfter, TelegramError
+from telegram.ext import (
+    Application,
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    MessageHandler,
+    filters,
+)
+
+from connectors.bridge_client import RasaClient
+from connectors.privacy import sender_ref
+from connectors.telegram import replies
+from connectors.telegram.replies import ButtonPayloads, Outgoing
+from knowledge import subscribers
+from knowledge.db import unit_of_work
+from knowledge.school_profile import read_profile
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "telegram"
+ALLOWED_UPDATES = ["message", "callback_query"]
+CONCURRENT_UPDATES = 64
+TYPING_EVERY_S = 4.5  # Telegram shows "typing…" for about 5 s
+SEND_ATTEMPTS = 3
+LONGEST_WAIT_S = 30.0
+STOP_WORDS = re.compile(r"^\s*(stop reminders|unsubscribe)\s*[.!]?\s*$", re.IGNORECASE)
+
+PRIVATE = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
+
+
+def sender_id(chat_id: int) -> str:
+    return f"{CHANNEL}-{chat_id}"
+
+
+def seconds(value: int | float | timedelta) -> float:
+    """A Telegram time period (PTB gives int or timedelta, depending on PTB_TIMEDELTA)."""
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+def retry_after_s(error: RetryAfter) -> float:
+    with warnings.catch_warnings():  # PTB warns that the type of retry_after will change
+        warnings.simplefilter("ignore")
+        return seconds(error.retry_after)
+
+
+@dataclass(frozen=True)
+class Welcome:
+    notice: str | None  # the privacy notice, on first contact only
+    opted_in: bool
+
+
+class Parents:
+    """First contact and reminder choices, in the database. Blocking: call through a thread."""
+
+    def __init__(self, database_url: str, retention_days: int) -> None:
+        self.database_url = database_url
+        self.retention_days = retention_days
+
+    def welcome(self, chat_id: int) -> Welcome:
+        """Record the contact; the privacy notice if it is the first."""
+        with unit_of_work(self.database_url) as session:
+            profile = read_profile(session)
+            first = subscribers.first_contact(session, profile.ref, CHANNEL, str(chat_id))
+            notice = replies.privacy_notice(profile, self.retention_days) if first else None
+            return Welcome(notice, subscribers.is_opted_in(session, profile.ref, CHANNEL, str(chat_id)))
+
+    def opt_in(self, chat_id: int) -> None:
+        with unit_of_work(self.database_url) as session:
+            subscribers.opt_in(session, read_profile(session).ref, CHANNEL, str(chat_id))
+
+    def opt_out(self, chat_id: int) -> bool:
+        with unit_of_work(self.database_url) as session:
+            return subscribers.opt_out(session, read_profile(session).ref, CHANNEL, str(chat_id))
+
+
+class ChatLocks:
+    """One lock per chat while anything is waiting on it, so one chat's updates run in order."""
+
+    def __init__(self) -> None:
+        self._locks: dict[int, asyncio.Lock] = {}
+        self._holders: Counter[int] = Counter()
+
+    @asynccontextmanager
+    async def hold(self, chat_id: int) -> AsyncIterator[None]:
+        lock = self._locks.setdefault(chat_id, asyncio.Lock())
+        self._holders[chat_id] += 1
+        try:
+            async with lock:
+                yield
+        finally:
+            self._holders[chat_id] -= 1
+            if not self._holders[chat_id]:
+                del self._holders[chat_id], self._locks[chat_id]
+
+
+async def post(bot: Bot, chat_id: int, message: Outgoing) -> None:
+    """Send one message as plain text, waiting out Telegram's flood control a few times."""
+    for attempt in range(1, SEND_ATTEMPTS + 1):
+        try:
+            await bot.send_message(chat_id, message.text, reply_markup=message.keyboard)
+            return
+        except RetryAfter as error:
+            if attempt == SEND_ATTEMPTS:
+                raise
+            await asyncio.sleep(min(retry_after_s(error), LONGEST_WAIT_S))
+
+
+async def acknowledge(query: CallbackQuery) -> None:
+    """Stop the button's spinner; a press still counts if Telegram says it is too old to answer."""
+    with suppress(TelegramError):
+        await query.answer()
+
+
+@asynccontextmanager
+async def typing(bot: Bot, chat_id: int) -> AsyncIterator[None]:
+    """Show "typing…" in the chat until the block ends."""
+
+    async def keep_typing() -> None:
+        while True:
+            try:
+                await bot.send_chat_action(chat_id, ChatAction.TYPING)
+            except TelegramError:
+                return  # only a courtesy
+            await asyncio.sleep(TYPING_EVERY_S)
+
+    task = asyncio.create_task(keep_typing())
+    try:
+        yield
+    finally:
+        task.cancel()
+        with suppress(asyncio.CancelledError):
+            await task
+
+
+def build_application(
+    *, token: str, api_url: str, rasa: RasaClient, parents: Parents, polling: bool = True
+) -> Application:
+    """The Application with its handlers. Without `polling` there is no Updater: the caller
+    puts webhook updates on `application.update_queue` itself."""
+    builder = (
+        ApplicationBuilder()
+        .token(token)
+        .base_url(api_url)
+        .concurrent_updates(CONCURRENT_UPDATES)
+        .job_queue(None)  # reminders are sent by the outbox, not by PTB's scheduler
+    )
+    if not polling:
+        builder = builder.updater(None)
+    application = builder.build()
+    payloads = ButtonPayloads()
+    locks = ChatLocks()
+    told_groups: set[int] = set()
+
+    async def ask_rasa(bot: Bot, chat: Chat, text: str) -> None:
+        metadata = {"telegram": {"chat_id": chat.id, "chat_type": str(chat.type)}}
+        async with typing(bot, chat.id):
+            answers = await rasa.send(sender_id(chat.id), text, metadata)
+        for message in replies.render(answers, chat.id, payloads):
+            await post(bot, chat.id, message)
+
+    async def welcome(chat_id: int) -> Welcome:
+        return await asyncio.to_thread(parents.welcome, chat_id)
+
+    async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        chat = update.effective_chat
+        async with locks.hold(chat.id):
+            welcomed = await welcome(chat.id)
+            if welcomed.notice:
+                await post(context.bot, chat.id, Outgoing(welcomed.notice))
+            await post(context.bot, chat.id, replies.reminders_question(welcomed.opted_in))
+
+    async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        await post(context.bot, update.effective_chat.id, Outgoing(replies.HELP))
+
+    async def stop(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        chat = update.effective_chat
+        async with locks.hold(chat.id):
+            was_in = await asyncio.to_thread(parents.opt_out, chat.id)
+            await post(context.bot, chat.id, Outgoing(replies.stopped(was_in)))
+
+    async def reminders_choice(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        query = update.callback_query
+        await acknowledge(query)
+        chat = update.effective_chat
+        if chat is None or chat.type != ChatType.PRIVATE:
+            return
+        yes = query.data == replies.OPT_IN_YES
+        async with locks.hold(chat.id):
+            await asyncio.to_thread(parents.opt_in if yes else parents.opt_out, chat.id)
+            with suppress(TelegramError):  # the question may be too old to edit; the choice still counts
+                await query.edit_message_reply_markup(reply_markup=None)
+            await post(context.bot, chat.id, Outgoing(replies.OPTED_IN if yes else replies.NO_THANKS))
+
+    async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        query = update.callback_query
+        await acknowledge(query)
+        chat = update.effective_chat
+        if chat is None or chat.type != ChatType.PRIVATE:
+            return
+        payload = payloads.payload_for(chat.id, query.data or "")
+        async with locks.hold(chat.id):
+            if payload is None:
+                await post(context.bot, chat.id, Outgoing(replies.BUTTON_EXPIRED))
+            else:
+                await ask_rasa(context.bot, chat, payload)
+
+    async def converse(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        chat = update.effective_chat
+        async with locks.hold(chat.id):
+            try:
+                welcomed = await welcome(chat.id)
+            except Exception:  # the parent still gets an answer; the failure is in the log
+                log.exception("could not record first contact for %s", sender_ref(sender_id(chat.id)))
+            else:
+                if welcomed.notice:
+                    await post(context.bot, chat.id, Outgoing(welcomed.notice))
+            await ask_rasa(context.bot, chat, update.effective_message.text)
+
+    async def not_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        await post(context.bot, update.effective_chat.id, Outgoing(replies.TEXT_ONLY))
+
+    async def not_private(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        chat = update.effective_chat
+        if chat.id not in told_groups:
+            told_groups.add(chat.id)
+            await post(context.bot, chat.id, Outgoing(replies.PRIVATE_ONLY))
+
+    async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        chat = update.effective_chat if isinstance(update, Update) else None
+        ref = sender_ref(sender_id(chat.id)) if chat else "-"
+        log.error("update from %s failed: %s", ref, type(context.error).__name__, exc_info=context.error)
+        ours = not isinstance(context.error, TelegramError)  # Telegram's own errors would recur
+        if ours and chat is not None and chat.type == ChatType.PRIVATE:
+            with suppress(TelegramError):
+                await post(context.bot, chat.id, Outgoing(replies.SOMETHING_WENT_WRONG))
+
+    messages = filters.UpdateType.MESSAGE
+    application.add_handlers(
+        [
+            MessageHandler(messages & ~filters.ChatType.PRIVATE, not_private),
+            CommandHandler("start", start, filters=PRIVATE),
+            CommandHandler("help", help_command, filters=PRIVATE),
+            CommandHandler("stop", stop, filters=PRIVATE),
+            MessageHandler(PRIVATE & filters.Regex(STOP_WORDS), stop),
+            CallbackQueryHandler(reminders_choice, pattern=f"^{replies.OPT_IN_PREFIX}"),
+            CallbackQueryHandler(button),
+            MessageHandler(PRIVATE & filters.COMMAND, help_command),  # Telegram commands aren't Rasa intents
+            MessageHandler(PRIVATE & filters.TEXT, converse),
+            MessageHandler(PRIVATE & filters.ATTACHMENT, not_text),
+        ]
+    )
+    application.add_error_handler(on_error)
+    return application
