@@ -11,7 +11,7 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 export PYTHONDONTWRITEBYTECODE := 1
 export RASA_TELEMETRY_ENABLED := false
 
-.PHONY: help run test setup venv model db lint format bench bench-booking chromium clean
+.PHONY: help run test setup venv model db lint format bench bench-booking bench-broadcast chromium clean
 
 help:
 	@echo "make run    set up (venv, install, spaCy pipeline, train if needed, database) and start the bot"
@@ -70,6 +70,9 @@ bench: setup
 
 bench-booking: setup
 	$(PY) -m bench.booking
+
+bench-broadcast: setup
+	$(PY) -m bench.broadcast
 
 clean:
 	rm -rf build models var .pytest_cache .ruff_cache

@@ -39,7 +39,7 @@ STARTUP_TIMEOUT_S = 300
 class Child:
     name: str
     command: list[str]
-    health_url: str
+    health_url: str | None  # None: ready once started (no HTTP side)
     process: subprocess.Popen | None = None
 
 
@@ -98,6 +98,8 @@ def children(settings: Settings) -> list[Child]:
                 f"http://127.0.0.1:{settings.telegram_port}/health",
             )
         )
+    if slack_mode(settings) or telegram_mode(settings):
+        kids.append(Child("broadcast sender", [python, "-m", "bot.sender"], None))
     return kids
 
 
@@ -148,7 +150,7 @@ def wait_until_ready(kids: list[Child], timeout_s: float = STARTUP_TIMEOUT_S) ->
                 raise RuntimeError(
                     f"the {child.name} stopped during start-up (exit {child.process.returncode})"
                 )
-            if _answers(child.health_url):
+            if child.health_url is None or _answers(child.health_url):
                 print(f"The {child.name} is ready.", flush=True)
                 waiting.remove(child)
         if time.monotonic() > deadline:

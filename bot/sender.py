@@ -41,6 +41,7 @@ import inspect
 import logging
 import math
 import signal
+import sys
 import time
 from dataclasses import dataclass
 from typing import Callable, Mapping, Protocol
@@ -397,3 +398,48 @@ async def serve(
     return await deliver(
         database_url, transports, stop_event=stop, notify_manager=notify_manager, hours=hours, options=options
     )
+
+
+def transports_from(settings) -> dict[str, Transport]:
+    """The channels this deployment can send on: Slack (staff) and Telegram (parents)."""
+    found: dict[str, Transport] = {}
+    if settings.slack_bot_token:
+        from connectors.slack.transport import SlackTransport
+
+        found["slack"] = SlackTransport(settings.slack_bot_token, settings.slack_api_url)
+    if settings.telegram_bot_token:
+        from connectors.telegram.transport import TelegramTransport
+
+        found["telegram"] = TelegramTransport(settings.telegram_bot_token, settings.telegram_api_url)
+    return found
+
+
+def main() -> int:
+    """`python -m bot.sender`: deliver broadcasts until SIGTERM (the launcher starts it)."""
+    from bot.settings import get_settings
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    settings = get_settings()
+    transports = transports_from(settings)
+    if not transports:
+        print("Broadcast sender is off: neither Slack nor Telegram is configured.", file=sys.stderr)
+        return 2
+    notify = None
+    if settings.slack_bot_token:
+        from connectors.slack.notify import SlackNotifier
+
+        notify = SlackNotifier(settings).dm
+    asyncio.run(
+        serve(
+            settings.database_url,
+            transports,
+            notify_manager=notify,
+            hours=outbox.SendHours.from_settings(settings),
+            options=SenderOptions(tz=settings.timezone),
+        )
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -72,6 +72,9 @@ class Settings:
     booking_min_notice_minutes: int = 120
     cancel_min_notice_minutes: int = 60
     digest_time: str = "07:30"  # UK time, school days
+    # Broadcasts: parents get nothing in these hours (sent next morning); staff only in these.
+    parent_quiet_hours: str = "20:00-07:30"
+    staff_send_hours: str = ""  # e.g. "07:30-18:00"; empty: any time
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -113,6 +116,8 @@ class Settings:
             booking_min_notice_minutes=_int("BOOKING_MIN_NOTICE_MINUTES", 120),
             cancel_min_notice_minutes=_int("CANCEL_MIN_NOTICE_MINUTES", 60),
             digest_time=os.environ.get("DIGEST_TIME") or "07:30",
+            parent_quiet_hours=os.environ.get("PARENT_QUIET_HOURS") or "20:00-07:30",
+            staff_send_hours=os.environ.get("STAFF_SEND_HOURS", "").strip(),
         )
 
 
