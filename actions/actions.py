@@ -21,6 +21,7 @@ from connectors.privacy import sender_ref
 from knowledge import privacy
 from knowledge.answers import Reply
 from knowledge.assistant import Assistant, topic_of_intent
+from knowledge.broadcast_desk import BroadcastDesk
 from knowledge.safeguarding_alerts import acknowledge_from_slack
 from knowledge.surgery_desk import SurgeryDesk
 
@@ -29,7 +30,7 @@ log = logging.getLogger(__name__)
 # Entities that only button payloads carry (see knowledge.surgery_desk).
 SURGERY_ENTITIES = (
     "slot_id", "topic", "note", "move", "booking_id", "confirm",
-    "pattern", "day", "start", "end", "never_mind", "extra",
+    "pattern", "day", "start", "end", "never_mind", "extra", "broadcast_id",
 )  # fmt: skip
 
 SORRY = (
@@ -231,6 +232,9 @@ class ActionSurgery(Action):
     def name(self) -> str:
         return "action_surgery"
 
+    def desk(self, settings) -> SurgeryDesk | BroadcastDesk:
+        return SurgeryDesk(settings)
+
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
     ) -> List[Dict[str, Any]]:
@@ -241,7 +245,7 @@ class ActionSurgery(Action):
             for e in message.get("entities") or ()
             if e.get("entity") in SURGERY_ENTITIES
         }
-        desk = SurgeryDesk(get_settings())
+        desk = self.desk(get_settings())
         try:
             reply = await asyncio.to_thread(
                 desk.handle, intent_name(tracker), question_text(tracker), entities, slack_user_id
@@ -252,6 +256,16 @@ class ActionSurgery(Action):
             return []
         send(dispatcher, reply)
         return []
+
+
+class ActionBroadcast(ActionSurgery):
+    """The SENCo's broadcasts (send, list, edit, cancel), answered by `knowledge.broadcast_desk`."""
+
+    def name(self) -> str:
+        return "action_broadcast"
+
+    def desk(self, settings) -> SurgeryDesk | BroadcastDesk:
+        return BroadcastDesk(settings)
 
 
 class ActionAcknowledgeConcern(Action):
