@@ -18,6 +18,7 @@ help:
 	@echo "make test   the same set-up, then lint and the whole test suite"
 	@echo "make bench  latency, throughput, memory and start-up figures against a stock Rasa assistant"
 	@echo "make bench-booking  surgery booking: listing and booking latency, bookings/s, no double bookings"
+	@echo "make bench-broadcast  a broadcast to 1,000 Telegram parents through a rate-limited fake: time vs the 30/s bound"
 
 # --- set-up ----------------------------------------------------------------------------
 
