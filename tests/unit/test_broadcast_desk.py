@@ -7,13 +7,14 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
+from collections import Counter
 from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
 
 from bot.sender import SenderOptions, deliver
-from knowledge import subscribers
+from knowledge import outbox, subscribers
 from knowledge.broadcast_desk import BroadcastDesk
 from knowledge.db import unit_of_work
 from knowledge.models import BroadcastAudit, OutboxMessage
@@ -125,3 +126,60 @@ def test_a_broadcast_to_staff_and_opted_in_parents_is_delivered_once_each_and_su
     assert statuses == {"sent"}
     ((to, text),) = summaries
     assert to == SENCO and "delivered" in text
+
+
+def test_through_the_fake_slack_and_telegram_apis_parents_wait_for_the_morning_staff_do_not(desk, settings):
+    from connectors.slack.transport import SlackTransport
+    from connectors.telegram.transport import TelegramTransport
+    from tests.fakes.fake_slack import FakeSlack
+    from tests.fakes.fake_telegram import FakeTelegram
+
+    with unit_of_work(settings.database_url) as session:
+        for chat in ("9101", "9102", "9103"):
+            subscribers.opt_in(session, SCHOOL, "telegram", chat)
+    evening = dt.datetime(2026, 11, 23, 21, 0, tzinfo=UK).astimezone(dt.timezone.utc)
+    at_nine = BroadcastDesk(settings, clock=lambda: evening)
+    preview = at_nine.handle(
+        "send_broadcast", "tell parents and staff now: SEND coffee morning tomorrow", {}, SENCO
+    )
+    assert "3 on Telegram" in preview.text
+    at_nine.handle("send_broadcast", "", entities_of(preview.buttons[0].payload), SENCO)
+    outbox.expand_due_sends(settings.database_url, evening)  # queued for everyone ...
+    with unit_of_work(settings.database_url) as session:  # ... then a parent opts out
+        subscribers.opt_out(session, SCHOOL, "telegram", "9103")
+
+    with FakeSlack() as fake_slack, FakeTelegram() as fake_telegram:
+        transports = {
+            "slack": SlackTransport("xoxb-broadcast", fake_slack.api_url),
+            "telegram": TelegramTransport("123456:broadcast", fake_telegram.api_url),
+        }
+        clock = VirtualClock(evening)
+
+        def run() -> None:
+            asyncio.run(
+                deliver(
+                    settings.database_url,
+                    transports,
+                    clock=clock,
+                    hours=outbox.SendHours.from_settings(settings),
+                    options=SenderOptions(poll_interval_s=0.5),
+                    until_idle=True,
+                )
+            )
+
+        run()
+        staff_dms = {c.body["channel"] for c in fake_slack.of("chat.postMessage")}
+        assert "D0EXTEACH1" in staff_dms and "D0EXSENCO1" in staff_dms
+        assert fake_telegram.of("sendMessage") == []  # 9pm: parents' quiet hours
+
+        clock.advance(
+            (
+                dt.datetime(2026, 11, 24, 7, 31, tzinfo=UK) - dt.datetime(2026, 11, 23, 21, 0, tzinfo=UK)
+            ).total_seconds()
+        )
+        run()
+        got = Counter(str(c.body["chat_id"]) for c in fake_telegram.of("sendMessage"))
+        assert got == {"9101": 1, "9102": 1}  # the parent who opted out is skipped
+    with unit_of_work(settings.database_url) as session:
+        statuses = Counter(session.execute(select(OutboxMessage.status)).scalars())
+    assert statuses["skipped_opted_out"] == 1 and statuses["queued"] == 0
