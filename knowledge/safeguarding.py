@@ -5,14 +5,27 @@ High recall comes first: the pattern list (knowledge/content/safeguarding_patter
 is deliberately broad, and the NLU model's `safeguarding_concern` intent catches the
 wordings the patterns miss. A concern is recorded verbatim in its own table and the
 designated safeguarding lead (DSL) is alerted; see `knowledge/safeguarding_records.py`.
+
+The pattern file has three parts, all applied to the lower-cased message:
+- `spellings`: text-speak and common misspellings rewritten to one spelling first
+  ("stpdad" -> "stepdad", "hittin" -> "hitting", "any1" -> "anyone"), so the patterns
+  need only be written once;
+- `words`: named word lists (people, harm verbs, ...) that patterns use as `{name}`;
+- `patterns`: named regular expressions grouped by kind, each with optional `unless`
+  phrases that make a match harmless.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+
+try:  # the regular-expression parser, used only to find the words a pattern needs
+    from re import _parser as _sre_parse  # Python 3.11+
+except ImportError:  # pragma: no cover - Python 3.10
+    import sre_parse as _sre_parse
 
 import yaml
 
@@ -31,6 +44,11 @@ _CHILD_VOICE = re.compile(
 )
 _PARENT_VOICE = re.compile(r"\bmy (son|daughter|child|kid|boy|girl|children|kids|ds|dd|little one)s?\b")
 
+# `{name}` in a pattern stands for the word list `name`; regex repetition braces hold digits.
+_WORD_REF = re.compile(r"\{([a-z_]+)\}")
+# Letters typed three or more times over ("sooo", "pleeease") count once.
+_REPEATED_LETTERS = re.compile(r"([a-z])\1{2,}")
+
 
 @dataclass(frozen=True)
 class Pattern:
@@ -38,18 +56,159 @@ class Pattern:
     kind: str
     match: tuple[re.Pattern, ...]
     unless: tuple[re.Pattern, ...]
+    # For each `match` expression, strings of which any match must contain at least one
+    # (None: no such strings known). Only a shortcut: an expression is skipped when the
+    # message contains none of them, which cannot change the outcome.
+    needs: tuple[frozenset[str] | None, ...] = field(default=(), compare=False)
+    unless_needs: tuple[frozenset[str] | None, ...] = field(default=(), compare=False)
 
-    def hits(self, text: str) -> bool:
-        if not any(p.search(text) for p in self.match):
+    def hits(self, text: str, present: frozenset[str] | None = None) -> bool:
+        """Does the (normalised) text match? `present`: which needed strings it contains."""
+        if present is None:
+            present = _needed_strings((self,)).present(text)
+        candidates = [
+            expression
+            for expression, needed in zip(self.match, self.needs or (None,) * len(self.match), strict=True)
+            if needed is None or not needed.isdisjoint(present)
+        ]
+        if not any(p.search(text) for p in candidates):
             return False
         if not self.unless:
             return True
         # A harmless phrase only excuses the match if no other wording in the message
         # still matches once the harmless phrases are taken out.
         remainder = text
-        for harmless in self.unless:
-            remainder = harmless.sub(" ", remainder)
-        return any(p.search(remainder) for p in self.match)
+        for harmless, needed in zip(
+            self.unless, self.unless_needs or (None,) * len(self.unless), strict=True
+        ):
+            if needed is None or not needed.isdisjoint(present):
+                remainder = harmless.sub(" ", remainder)
+        return any(p.search(remainder) for p in candidates)
+
+
+# --- which strings must a match contain? -------------------------------------------------
+# A small version of the "required literals" analysis that fast regex engines use: walk the
+# parsed expression and collect, for each part, either every string it can match (when
+# there are few) or a set of strings one of which any match must contain.
+_MAX_STRINGS = 64
+_PREFIX = 5
+
+
+def _needs(expression: str) -> frozenset[str] | None:
+    try:
+        exact, needed = _sequence(_sre_parse.parse(expression).data)
+    except Exception:  # anything unexpected: no shortcut, always run the expression
+        return None
+    best = _best([c for c in (exact, needed) if c])
+    if not best or any(len(x) < 2 and x in _COMMON_TEXT for x in best):
+        return None
+    # "hit" already covers "hits" and "hitting": keep only the shortest strings.
+    kept = sorted(best, key=len)
+    minimal: list[str] = []
+    for s in kept:
+        if not any(m in s for m in minimal):
+            minimal.append(s)
+    return frozenset(minimal)
+
+
+# Everyday wording of ordinary messages: a needed string found here ("her ", "when ") is
+# in nearly every message, so it makes a poor shortcut and another one is preferred.
+_COMMON_TEXT = (
+    " my son is 9 and has autism and adhd, my daughter is 12. he has meltdowns at home when he is"
+    " tired and she gets anxious in the morning before school. can i book a meeting with the senco"
+    " about his ehcp, her sen support plan and their annual review? we are waiting to hear about the"
+    " ehc needs assessment and the school is helpful. what time does the club start, is there a quiet"
+    " room, who do i ask, how long does it take, will the council pay for transport to the new"
+    " school? thanks, that's really helpful. i'm worried he won't cope with the change and she can't"
+    " sleep. they have been good with us, we have had a lot of help from the teacher and the ta in his"
+    " class. could you tell me when the next parents evening is and whether i can bring my partner?"
+    " it was a hard day, she was upset after lunch, the noise in the hall was too much for her."
+    " our little one starts reception in september; his dad and i would like to visit with him."
+)
+
+
+def _best(candidates: list[set[str]]) -> set[str] | None:
+    # A prefix of a needed string is needed too ("hitting me" -> "hitti"); shortening makes
+    # the sets much smaller, and cheaper to look for, at little cost in selectivity.
+    usable = [{x[:_PREFIX] for x in c} for c in candidates if c and "" not in c]
+    if not usable:
+        return None
+    # Prefer strings that everyday messages do not contain, then longer ones (up to four
+    # letters), then fewer of them.
+    return max(
+        usable,
+        key=lambda c: (-sum(x in _COMMON_TEXT for x in c), min(4, min(map(len, c))), -len(c)),
+    )
+
+
+def _sequence(items) -> tuple[set[str] | None, set[str] | None]:
+    """(every string the sequence can match, or None; strings one of which it must contain)."""
+    candidates: list[set[str]] = []
+    run: set[str] | None = {""}
+    all_exact = True
+    for op, av in items:
+        exact, needed = _node(str(op), av)
+        if exact is not None and run is not None and len(run) * len(exact) <= _MAX_STRINGS:
+            run = {a + b for a in run for b in exact}
+            continue
+        all_exact = False
+        if run is not None:
+            candidates.append(run)
+        if exact is not None:
+            run = exact
+        else:
+            run = {""}
+            if needed:
+                candidates.append(needed)
+    if all_exact:
+        return run, run
+    if run:
+        candidates.append(run)
+    return None, _best(candidates)
+
+
+def _node(op: str, av) -> tuple[set[str] | None, set[str] | None]:
+    if op == "LITERAL":
+        return {chr(av)}, {chr(av)}
+    if op in ("AT", "ASSERT", "ASSERT_NOT"):
+        return {""}, None
+    if op == "SUBPATTERN":
+        return _sequence(av[-1].data)
+    if op == "IN":
+        chars: set[str] = set()
+        for kind, value in av:
+            kind = str(kind)
+            if kind == "LITERAL":
+                chars.add(chr(value))
+            elif kind == "RANGE" and value[1] - value[0] < 10:
+                chars.update(chr(c) for c in range(value[0], value[1] + 1))
+            else:
+                return None, None
+        return (chars, chars) if len(chars) <= 10 else (None, None)
+    if op == "BRANCH":
+        results = [_sequence(branch.data) for branch in av[1]]
+        if all(exact is not None for exact, _ in results):
+            union = set().union(*(exact for exact, _ in results))
+            if len(union) <= _MAX_STRINGS:
+                return union, union
+        needed: set[str] = set()
+        for exact, need in results:
+            best = _best([c for c in (exact, need) if c])
+            if best is None:
+                return None, None
+            needed |= best
+        return None, needed
+    if op in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"):
+        low, high, inner = av
+        exact, needed = _sequence(inner.data)
+        if low == 0:
+            if high == 1 and exact is not None:
+                return exact | {""}, None
+            return None, None
+        if low == high == 1:
+            return exact, needed
+        return None, _best([c for c in (exact, needed) if c])
+    return None, None
 
 
 @dataclass(frozen=True)
@@ -62,6 +221,29 @@ class Screening:
     child_voice: bool = False
 
 
+_TOKEN = re.compile(r"(?<!['a-z0-9])[a-z0-9]+")  # a word, not the 's or 't after an apostrophe
+
+
+@dataclass(frozen=True)
+class Spellings:
+    """Rewrites applied before matching: whole words, phrases, and regex rules."""
+
+    canonical: dict[str, str]  # one word -> its spelling
+    phrases: re.Pattern | None  # variants of more than one word ("step dad", "no-one")
+    phrase_canonical: dict[str, str]
+    rules: tuple[tuple[re.Pattern, str], ...]
+
+    def apply(self, text: str) -> str:
+        text = _REPEATED_LETTERS.sub(r"\1", text)
+        if self.phrases is not None:
+            text = self.phrases.sub(lambda m: self.phrase_canonical[m.group(0)], text)
+        canonical = self.canonical
+        text = _TOKEN.sub(lambda m: canonical.get(m.group(0), m.group(0)), text)
+        for rule, replacement in self.rules:
+            text = rule.sub(replacement, text)
+        return text
+
+
 def normalise(text: str) -> str:
     """Lower case, straight quotes, single spaces: the form patterns are written for."""
     text = text[:MAX_SCREENED_CHARS].lower()
@@ -69,18 +251,145 @@ def normalise(text: str) -> str:
     return " ".join(text.split())
 
 
+_PLAIN = re.compile(r"[a-z0-9' :-]+")
+
+
+def _top_level_alternatives(expression: str) -> list[str]:
+    """Split `a|b(c|d)|e` into ["a", "b(c|d)", "e"]."""
+    parts, depth, start, escaped = [], 0, 0, False
+    for i, c in enumerate(expression):
+        if escaped:
+            escaped = False
+        elif c == "\\":
+            escaped = True
+        elif c in "([":
+            depth += 1
+        elif c in ")]":
+            depth -= 1
+        elif c == "|" and depth == 0:
+            parts.append(expression[start:i])
+            start = i + 1
+    parts.append(expression[start:])
+    return parts
+
+
+def _alternation(items: list[str]) -> str:
+    """A word list as one group. Plain words are merged into a trie ("dad|daddy|dance" ->
+    "da(?:d(?:dy)?|nce)"): the same words, but the regex engine tries far fewer branches."""
+    alternatives = [a for item in items for a in _top_level_alternatives(item)]
+    plain = sorted({a for a in alternatives if _PLAIN.fullmatch(a)})
+    other = [a for a in alternatives if not _PLAIN.fullmatch(a)]
+    branches = ([_trie(plain)] if plain else []) + other
+    return "(?:" + "|".join(branches) + ")"
+
+
+def _expand(pattern: str, words: dict[str, str], depth: int = 0) -> str:
+    """Replace each `{name}` with its word list, as a non-capturing group."""
+    if depth > 5:
+        raise ValueError(f"word lists nested too deeply in {pattern!r}")
+
+    def one(m: re.Match) -> str:
+        if m.group(1) not in words:
+            raise KeyError(f"unknown word list {{{m.group(1)}}} in {pattern!r}")
+        return _expand(words[m.group(1)], words, depth + 1)
+
+    return _WORD_REF.sub(one, pattern)
+
+
 @lru_cache(maxsize=4)
-def load_patterns(path: Path = PATTERNS_FILE) -> tuple[Pattern, ...]:
+def _load(path: Path) -> tuple[tuple[Pattern, ...], Spellings, _Needed]:
     raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    return tuple(
+    words = {name: _alternation(alternatives) for name, alternatives in (raw.get("words") or {}).items()}
+
+    def compiled(p: str) -> re.Pattern:
+        return re.compile(_expand(p, words))
+
+    patterns = tuple(
         Pattern(
             name=item["name"],
             kind=item["kind"],
-            match=tuple(re.compile(p) for p in item["match"]),
-            unless=tuple(re.compile(p) for p in item.get("unless") or ()),
+            match=tuple(compiled(p) for p in item["match"]),
+            unless=tuple(compiled(p) for p in item.get("unless") or ()),
+            needs=tuple(_needs(_expand(p, words)) for p in item["match"]),
+            unless_needs=tuple(_needs(_expand(p, words)) for p in item.get("unless") or ()),
         )
         for item in raw["patterns"]
     )
+    spellings = raw.get("spellings") or {}
+    canonical = {
+        variant: word for word, variants in (spellings.get("words") or {}).items() for variant in variants
+    }
+    for stem in spellings.get("dropped_g") or ():
+        canonical.setdefault(stem + "in", stem + "ing")
+    single = {v: w for v, w in canonical.items() if _TOKEN.fullmatch(v)}
+    phrases = {v: w for v, w in canonical.items() if v not in single}
+    phrases_re = None
+    if phrases:
+        longest_first = sorted(phrases, key=len, reverse=True)
+        phrases_re = re.compile(r"(?<![\w'])(?:" + "|".join(map(re.escape, longest_first)) + r")(?!\w)")
+    rules = tuple((compiled(rule["match"]), rule["to"]) for rule in spellings.get("rules") or ())
+    return (
+        patterns,
+        Spellings(canonical=single, phrases=phrases_re, phrase_canonical=phrases, rules=rules),
+        _needed_strings(patterns),
+    )
+
+
+@dataclass(frozen=True)
+class _Needed:
+    """Every string some expression needs, and one expression that finds them all.
+
+    The expression is a trie of the strings (common beginnings shared), run once over the
+    message: at each position it takes the longest needed string starting there, and every
+    needed string that begins that one is then present too. One pass, whatever the number
+    of strings, so a 20,000-character message costs little more than a short one."""
+
+    strings: frozenset[str]
+    finder: re.Pattern | None
+
+    def present(self, text: str) -> frozenset[str]:
+        if self.finder is None:
+            return frozenset()
+        found: set[str] = set()
+        strings = self.strings
+        for m in self.finder.finditer(text):
+            longest = m.group(1)
+            if longest in found:
+                continue
+            found.update(longest[:k] for k in range(1, len(longest) + 1) if longest[:k] in strings)
+        return frozenset(found)
+
+
+def _trie(strings: list[str]) -> str:
+    """A regular expression matching the longest of `strings` at a position."""
+    children: dict[str, list[str]] = {}
+    ends = False
+    for x in strings:
+        if x:
+            children.setdefault(x[0], []).append(x[1:])
+        else:
+            ends = True
+    if not children:
+        return ""
+    branches = [re.escape(c) + _trie(rest) for c, rest in sorted(children.items())]
+    body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+    return "(?:" + body + ")?" if ends else body
+
+
+def _needed_strings(patterns: tuple[Pattern, ...]) -> _Needed:
+    strings = frozenset(
+        s for p in patterns for needed in (*p.needs, *p.unless_needs) if needed for s in needed
+    )
+    finder = re.compile("(?=(" + _trie(sorted(strings)) + "))") if strings else None
+    return _Needed(strings=strings, finder=finder)
+
+
+def load_patterns(path: Path = PATTERNS_FILE) -> tuple[Pattern, ...]:
+    return _load(path)[0]
+
+
+def load_spellings(path: Path = PATTERNS_FILE) -> Spellings:
+    return _load(path)[1]
 
 
 def looks_like_a_child_writing(text: str) -> bool:
@@ -93,8 +402,14 @@ def screen(text: object, patterns: tuple[Pattern, ...] | None = None) -> Screeni
     """Screen one message (any length, any type) against the safeguarding patterns."""
     if not isinstance(text, str) or not text.strip():
         return Screening(concern=False)
-    lowered = normalise(text)
-    matched = [p for p in (patterns or load_patterns()) if p.hits(lowered)]
+    loaded, spellings, needed = _load(PATTERNS_FILE)
+    lowered = spellings.apply(normalise(text))
+    if patterns is None:
+        patterns = loaded
+    else:
+        needed = _needed_strings(patterns)
+    present = needed.present(lowered)
+    matched = [p for p in patterns if p.hits(lowered, present)]
     if not matched:
         return Screening(concern=False)
     return Screening(

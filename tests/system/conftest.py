@@ -134,6 +134,7 @@ def bot(tmp_path_factory, fake_slack, fake_telegram) -> RunningBot:
         "TELEGRAM_BOT_TOKEN": "123456:system-test",
         "TELEGRAM_API_URL": fake_telegram.api_url,
         "TELEGRAM_PORT": str(_free_port()),
+        "PARENT_QUIET_HOURS": "00:00-00:00",  # the tests must not depend on the time they run
     }
     env.pop("TELEGRAM_WEBHOOK_URL", None)
     env.pop("SLACK_SIGNING_SECRET", None)

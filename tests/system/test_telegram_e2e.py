@@ -81,3 +81,38 @@ def test_a_disclosure_on_telegram_gets_the_safeguarding_reply_and_a_record(bot):
             .first()
         )
         assert record.channel == "telegram" and "stepdad" in record.message
+
+
+def test_the_senco_broadcasts_from_slack_to_opted_in_parents_and_staff_and_gets_the_summary(bot):
+    from tests.system.test_slack_e2e import SENCO, StaffMemberOnSlack, button, text_of
+
+    parents = [ParentOnTelegram(bot.telegram) for _ in range(3)]
+    for parent in parents[:2]:
+        welcome = parent.say("/start", "reminders")
+        yes = next(data for label, data in keyboard(welcome[-1]) if label.lower().startswith("yes"))
+        parent.press(yes, "/stop")
+    parents[2].say("/start", "reminders")  # never says yes
+
+    senco = StaffMemberOnSlack(bot.slack, SENCO)
+    preview = senco.say(
+        "tell parents and staff now: the SEND coffee morning is this Friday at 9am", "not sent yet"
+    )
+    assert "SEND coffee morning" in text_of(preview)
+    senco.click(button(preview, "Send it"), expect="Confirmed")
+
+    for parent in parents[:2]:
+        bot.telegram.wait_for(
+            lambda t, p=parent: [c for c in t.sent_to(p.chat_id) if "coffee morning" in c.body["text"]]
+        )
+    summary = bot.slack.wait_for(
+        lambda s: [
+            c
+            for c in s.of("chat.postMessage")
+            if c.body.get("channel") == "D0EXSENCO1" and "delivered" in c.body.get("text", "")
+        ],
+        timeout=90,
+    )
+    assert "of" in summary[0].body["text"]
+    assert not [c for c in bot.telegram.sent_to(parents[2].chat_id) if "coffee morning" in c.body["text"]]
+    teacher_dms = [c for c in bot.slack.of("chat.postMessage") if c.body.get("channel") == "D0EXTEACH1"]
+    assert any("coffee morning" in c.body.get("text", "") for c in teacher_dms)
