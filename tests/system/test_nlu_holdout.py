@@ -30,7 +30,17 @@ def _examples(path) -> list[tuple[str, str]]:
     ]
 
 
-def holdout() -> list[tuple[str, str]]:
+# Sets gated at MIN_MACRO_F1. The broadcast hold-out (tests/nlu/holdout_broadcasts.yml,
+# written deliberately in other words than the training data) is measured and printed on
+# its own: on 2026-11-23 the model got only 14 of its 48 right, mostly sending them to
+# out_of_scope. Its floor below only stops it getting worse; raising it is open work
+# (issue 5), and the figure is in the issue notes.
+GATED = ("holdout.yml", "holdout_staff.yml", "holdout_staff_b.yml")
+BROADCASTS = ("holdout_broadcasts.yml",)
+MIN_BROADCAST_ACCURACY = 0.25
+
+
+def holdout(sets: tuple[str, ...] = GATED) -> list[tuple[str, str]]:
     """Hold-out messages, minus any that also appear word for word in the training data
     (short ones such as "hi" or "thank you" can coincide although written separately)."""
     training = {
@@ -39,6 +49,7 @@ def holdout() -> list[tuple[str, str]]:
     everything = [
         example
         for path in sorted((PROJECT_ROOT / "tests/nlu").glob("holdout*.yml"))
+        if path.name in sets
         for example in _examples(path)
     ]
     return [(text, intent) for text, intent in everything if text.lower() not in training]
@@ -85,3 +96,17 @@ def test_intent_macro_f1_on_the_holdout_set(bot):
     print(f"\nNLU hold-out: {len(examples)} messages, intent macro-F1 = {macro_f1:.3f}\n{report}")
     print("Most common confusions:", errors.most_common(8))
     assert macro_f1 >= MIN_MACRO_F1
+
+
+def test_the_broadcast_holdout_is_measured_and_does_not_get_worse(bot):
+    examples = holdout(BROADCASTS)
+    right = 0
+    with httpx.Client(timeout=30) as client:
+        for text, intent in examples:
+            response = client.post(
+                f"{bot.rasa_url}/model/parse", params={"token": bot.api_token}, json={"text": text}
+            )
+            right += response.json()["intent"]["name"] == intent
+    accuracy = right / len(examples)
+    print(f"\nNLU broadcast hold-out: {right}/{len(examples)} right ({accuracy:.1%})")
+    assert accuracy >= MIN_BROADCAST_ACCURACY

@@ -113,6 +113,8 @@ def test_the_senco_broadcasts_from_slack_to_opted_in_parents_and_staff_and_gets_
         timeout=90,
     )
     assert "of" in summary[0].body["text"]
-    assert not [c for c in bot.telegram.sent_to(parents[2].chat_id) if "coffee morning" in c.body["text"]]
+    assert not [
+        c for c in bot.telegram.sent_to(parents[2].chat_id) if "SEND coffee morning" in c.body["text"]
+    ]
     teacher_dms = [c for c in bot.slack.of("chat.postMessage") if c.body.get("channel") == "D0EXTEACH1"]
     assert any("coffee morning" in c.body.get("text", "") for c in teacher_dms)
