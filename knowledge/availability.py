@@ -27,6 +27,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from knowledge.booking import free_slots_query
 from knowledge.models import Booking, BookingAudit, StaffMember, SurgeryBlockout, SurgeryPattern, SurgerySlot
 from knowledge.school_calendar import SchoolCalendar, Term, UnknownTerm
 from knowledge.staff import require_slot_manager
@@ -658,19 +659,6 @@ def unblock(
 # --- what is free, and who is booked ---------------------------------------------------
 
 
-def _free_query(school_ref: str, after: dt.datetime):
-    return (
-        select(SurgerySlot)
-        .where(
-            SurgerySlot.school_ref == school_ref,
-            SurgerySlot.status == "open",
-            SurgerySlot.booked < SurgerySlot.capacity,
-            SurgerySlot.starts_at > after,
-        )
-        .order_by(SurgerySlot.starts_at)
-    )
-
-
 def free_slots_between(
     session: Session,
     school_ref: str,
@@ -681,7 +669,7 @@ def free_slots_between(
     limit: int = 10,
 ) -> list[SurgerySlot]:
     """Open slots with room, starting after `now` and inside [start, end) when given, soonest first."""
-    query = _free_query(school_ref, now)
+    query = free_slots_query(school_ref, now)
     if start is not None:
         query = query.where(SurgerySlot.starts_at >= start)
     if end is not None:
@@ -693,7 +681,7 @@ def next_free_after(
     session: Session, school_ref: str, *, now: dt.datetime, after: dt.datetime, limit: int = 3
 ) -> list[SurgerySlot]:
     """The next free slots after `after` (e.g. the slot that was just taken), never in the past."""
-    return list(session.execute(_free_query(school_ref, max(now, after)).limit(limit)).scalars())
+    return list(session.execute(free_slots_query(school_ref, max(now, after)).limit(limit)).scalars())
 
 
 def bookings_on_day(

@@ -115,21 +115,23 @@ def uk_day_bounds(moment: dt.datetime, tz: str = "Europe/London") -> tuple[dt.da
     return start.astimezone(dt.timezone.utc), end.astimezone(dt.timezone.utc)
 
 
+def free_slots_query(school_ref: str, after: dt.datetime):
+    """Open slots with room starting after `after`, soonest first: the one definition of "free"."""
+    return (
+        select(SurgerySlot)
+        .where(
+            SurgerySlot.school_ref == school_ref,
+            SurgerySlot.status == "open",
+            SurgerySlot.booked < SurgerySlot.capacity,
+            SurgerySlot.starts_at > after,
+        )
+        .order_by(SurgerySlot.starts_at)
+    )
+
+
 def free_slots(session: Session, school_ref: str, now: dt.datetime, limit: int = 10) -> list[SurgerySlot]:
     """Open slots with room, in the future, soonest first. Slots in the past are never offered."""
-    return list(
-        session.execute(
-            select(SurgerySlot)
-            .where(
-                SurgerySlot.school_ref == school_ref,
-                SurgerySlot.status == "open",
-                SurgerySlot.booked < SurgerySlot.capacity,
-                SurgerySlot.starts_at > now,
-            )
-            .order_by(SurgerySlot.starts_at)
-            .limit(limit)
-        ).scalars()
-    )
+    return list(session.execute(free_slots_query(school_ref, now).limit(limit)).scalars())
 
 
 def _check_notice(slot: SurgerySlot, now: dt.datetime, rules: BookingRules) -> None:
