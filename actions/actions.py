@@ -11,19 +11,20 @@ from __future__ import annotations
 import asyncio
 import logging
 from abc import ABCMeta, abstractmethod
-from typing import Any, Callable, Dict, List
+from typing import Any, Dict, List
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.settings import get_settings
 from connectors.privacy import sender_ref
-from knowledge import privacy
+from knowledge import answers, privacy
 from knowledge.answers import Reply
 from knowledge.assistant import Assistant, topic_of_intent
 from knowledge.broadcast_desk import BroadcastDesk
 from knowledge.safeguarding_alerts import acknowledge_from_slack
 from knowledge.surgery_desk import SurgeryDesk
+from knowledge.tenancy import school_for_message
 
 log = logging.getLogger(__name__)
 
@@ -75,11 +76,23 @@ class AssistantAction(Action, metaclass=ABCMeta):
     @abstractmethod
     def reply(self, assistant: Assistant, tracker: Tracker) -> Reply: ...
 
+    # A parent in a trust deployment who came without their school's link is asked to use
+    # it: answers carry the school's own contacts, so they are never guessed.
+    needs_a_school = True
+
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
     ) -> List[Dict[str, Any]]:
-        assistant = Assistant(get_settings())
-        work: Callable[[], Reply] = lambda: self.reply(assistant, tracker)  # noqa: E731
+        settings = get_settings()
+
+        def work() -> Reply:
+            choice = school_for_message(
+                settings.database_url, tracker.latest_message.get("metadata"), staff_on_slack(tracker)
+            )
+            if choice.ref is None and not choice.known_are_theirs and self.needs_a_school:
+                return answers.choose_school_reply(choice.known)
+            return self.reply(Assistant(settings, choice.ref or choice.first_known), tracker)
+
         try:
             reply = await asyncio.to_thread(work)
         except Exception:  # the person gets an apology; the log gets the details
@@ -100,7 +113,7 @@ class ActionAnswerTopic(AssistantAction):
         slack_user_id = staff_on_slack(tracker)
         if slack_user_id and intent_name(tracker) == "ask_contact_senco":
             # Staff asking to see the SENCo mean her surgery: offer its free slots.
-            return SurgeryDesk(assistant.settings).handle(
+            return SurgeryDesk(assistant.settings, school_ref=assistant.school_ref).handle(
                 "book_surgery", question_text(tracker), {}, slack_user_id
             )
         topic = topic_of_intent(intent_name(tracker))
@@ -129,7 +142,7 @@ class ActionAnswerUnknown(AssistantAction):
     def reply(self, assistant: Assistant, tracker: Tracker) -> Reply:
         slack_user_id = staff_on_slack(tracker)
         if slack_user_id:
-            desk = SurgeryDesk(assistant.settings)
+            desk = SurgeryDesk(assistant.settings, school_ref=assistant.school_ref)
             menu = desk.menu_if_about_surgery(question_text(tracker), slack_user_id)
             if menu is not None:
                 return menu
@@ -169,6 +182,8 @@ class ActionBadInput(AssistantAction):
 
 class ActionSafeguarding(AssistantAction):
     """A possible safeguarding concern: record it (if the input guard has not) and reply."""
+
+    needs_a_school = False  # the safeguarding reply comes first, school known or not
 
     def name(self) -> str:
         return "action_safeguarding"
@@ -232,8 +247,8 @@ class ActionSurgery(Action):
     def name(self) -> str:
         return "action_surgery"
 
-    def desk(self, settings) -> SurgeryDesk | BroadcastDesk:
-        return SurgeryDesk(settings)
+    def desk(self, settings, school_ref: str | None) -> SurgeryDesk | BroadcastDesk:
+        return SurgeryDesk(settings, school_ref=school_ref)
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
@@ -245,11 +260,18 @@ class ActionSurgery(Action):
             for e in message.get("entities") or ()
             if e.get("entity") in SURGERY_ENTITIES
         }
-        desk = self.desk(get_settings())
+        settings = get_settings()
+
+        def work() -> Reply:
+            text = question_text(tracker)
+            choice = school_for_message(settings.database_url, message.get("metadata"), slack_user_id, text)
+            if choice.ref is None and choice.known_are_theirs:
+                return answers.staff_choose_school_reply(choice.known)
+            desk = self.desk(settings, choice.ref)
+            return desk.handle(intent_name(tracker), text, entities, slack_user_id)
+
         try:
-            reply = await asyncio.to_thread(
-                desk.handle, intent_name(tracker), question_text(tracker), entities, slack_user_id
-            )
+            reply = await asyncio.to_thread(work)
         except Exception:
             log.exception("action %s failed (sender %s)", self.name(), sender_ref(tracker.sender_id))
             dispatcher.utter_message(text=SORRY)
@@ -264,8 +286,8 @@ class ActionBroadcast(ActionSurgery):
     def name(self) -> str:
         return "action_broadcast"
 
-    def desk(self, settings) -> SurgeryDesk | BroadcastDesk:
-        return BroadcastDesk(settings)
+    def desk(self, settings, school_ref: str | None) -> SurgeryDesk | BroadcastDesk:
+        return BroadcastDesk(settings, school_ref=school_ref)
 
 
 class ActionAcknowledgeConcern(Action):
@@ -285,9 +307,8 @@ class ActionAcknowledgeConcern(Action):
             return []
         settings = get_settings()
         try:
-            school_ref = await asyncio.to_thread(Assistant(settings).school_ref_or_default)
             text = await asyncio.to_thread(
-                acknowledge_from_slack, settings.database_url, school_ref, int(record_id), slack_user_id
+                acknowledge_from_slack, settings.database_url, int(record_id), slack_user_id
             )
         except Exception:
             log.exception("action %s failed (sender %s)", self.name(), sender_ref(tracker.sender_id))

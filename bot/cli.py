@@ -84,7 +84,7 @@ def _safeguarding(args: argparse.Namespace) -> int:
     url = get_settings().database_url
     try:
         if args.action == "list":
-            views = records.list_records(url, args.who, open_only=args.open)
+            views = records.list_records(url, args.who, open_only=args.open, school_ref=args.school)
             if not views:
                 print("No safeguarding records.")
             for view in views:
@@ -96,9 +96,9 @@ def _safeguarding(args: argparse.Namespace) -> int:
             print("Give the record number, e.g. `safeguarding show 3 --as 'Mr B. Example'`.", file=sys.stderr)
             return 2
         if args.action == "show":
-            view = records.show_record(url, args.id, args.who)
+            view = records.show_record(url, args.id, args.who, args.school)
         else:
-            view = records.acknowledge(url, args.id, args.who)
+            view = records.acknowledge(url, args.id, args.who, args.school)
             print(f"Record #{view.id} acknowledged by {view.acknowledged_by}.")
             return 0
     except records.NotTheDSL as refusal:
@@ -181,6 +181,7 @@ def main(argv: list[str] | None = None) -> int:
     guard.add_argument("id", nargs="?", type=int)
     guard.add_argument("--as", dest="who", required=True, help="your name as in the school profile")
     guard.add_argument("--open", action="store_true", help="list only records not yet acknowledged")
+    guard.add_argument("--school", help="your school's ref (needed when the bot serves several schools)")
     guard.set_defaults(run=_safeguarding)
     purge = commands.add_parser("purge", help="delete conversations past the retention period")
     purge.add_argument("--days", type=int, help="override CHAT_LOG_RETENTION_DAYS")

@@ -20,10 +20,12 @@ from typing import Callable
 
 from bot.settings import Settings
 from knowledge import reminders
+from knowledge.db import unit_of_work
 from knowledge.privacy import process_erasures, purge_chat_logs
 from knowledge.safeguarding_alerts import SlackAlerter, send_new_alerts
 from knowledge.safeguarding_records import escalate_unacknowledged
 from knowledge.school_calendar import SchoolCalendar
+from knowledge.tenancy import school_calendar
 
 log = logging.getLogger(__name__)
 
@@ -73,14 +75,20 @@ def send_morning_digests(settings: Settings, now: dt.datetime) -> object:
     notifier = _notifier(settings)
     if notifier is None:
         return 0
-    calendar = SchoolCalendar.load(settings.school_calendar)
+    default = SchoolCalendar.load(settings.school_calendar)
+
+    def school_day(school_ref: str, day: dt.date) -> bool:
+        with unit_of_work(settings.database_url) as session:
+            calendar = school_calendar(session, school_ref) or default
+        return calendar.is_school_day(day)
+
     return reminders.send_digests(
         settings.database_url,
         now=now,
         send=lambda user, text: notifier.dm(user, text),
         digest_time=settings.digest_time,
-        calendar_is_school_day=calendar.is_school_day,
         tz=settings.timezone,
+        school_day=school_day,
     )
 
 

@@ -75,6 +75,8 @@ class Settings:
     # Broadcasts: parents get nothing in these hours (sent next morning); staff only in these.
     parent_quiet_hours: str = "20:00-07:30"
     staff_send_hours: str = ""  # e.g. "07:30-18:00"; empty: any time
+    # A trust: many schools listed in one file (knowledge/deployment.py); None: one school.
+    schools_file: Path | None = None
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -118,6 +120,7 @@ class Settings:
             digest_time=os.environ.get("DIGEST_TIME") or "07:30",
             parent_quiet_hours=os.environ.get("PARENT_QUIET_HOURS") or "20:00-07:30",
             staff_send_hours=os.environ.get("STAFF_SEND_HOURS", "").strip(),
+            schools_file=Path(os.environ["SCHOOLS_FILE"]) if os.environ.get("SCHOOLS_FILE") else None,
         )
 
 

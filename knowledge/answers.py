@@ -323,6 +323,48 @@ def safeguarding_reply(profile: SchoolProfile, *, child_voice: bool) -> Reply:
     return Reply("\n\n".join(lines))
 
 
+def safeguarding_reply_without_school(*, child_voice: bool) -> Reply:
+    """The safeguarding reply when a trust's bot does not know the school: no other school's names."""
+    others = [f"• NSPCC helpline: {NSPCC_HELPLINE}"]
+    if child_voice:
+        others.append(f"• Childline, free for children and young people, any time: {CHILDLINE}")
+    others.append("• Your local council's children's services (on the council's website)")
+    lines = [
+        "Thank you for telling us. If anyone is in danger right now, call 999.",
+        "I can't keep this private: your message is kept for the safeguarding team. I don't know "
+        "which school you are from, so please also tell the school's designated safeguarding lead "
+        "today, or use your school's own chat link.",
+        "You can also call:\n" + "\n".join(others),
+    ]
+    return Reply("\n\n".join(lines))
+
+
+def choose_school_reply(schools: Sequence[tuple[str, str]]) -> Reply:
+    """A trust's bot asked without a school's link: answers need the school's own contacts."""
+    text = (
+        "This assistant answers for several schools, and I don't know which one is yours. "
+        "Please open the chat from your school's website (or its Telegram link), so I can give "
+        "you the right people to contact."
+    )
+    if 0 < len(schools) <= 12:
+        text += " The schools are: " + ", ".join(name for _, name in schools) + "."
+    return Reply(text)
+
+
+def staff_choose_school_reply(schools: Sequence[tuple[str, str]]) -> Reply:
+    """Staff of several schools (a shared SENCo) asked about the surgery without saying which school."""
+    names = [re.sub(r"\s*\(.*?\)", "", name).strip() for _, name in schools]
+    example = names[-1] if names else "the school"
+    return Reply(
+        f"You work at {_and(names)}. Which school is this for? Say it in your message "
+        f"(for example “... at {example}”), or write in that school's own Slack channel."
+    )
+
+
+def _and(items: Sequence[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
 def staff_safeguarding_reply(profile: SchoolProfile) -> Reply:
     """For staff on Slack: the school's child protection procedure, and the concern goes to the DSL.
 

@@ -21,6 +21,7 @@ from knowledge.glossary import ENTITY_AREA_OF_NEED, ENTITY_SERVICE_TYPE, Glossar
 from knowledge.local_offer import search_services
 from knowledge.safeguarding_records import record_concern
 from knowledge.school_profile import read_profile
+from knowledge.tenancy import all_schools, local_offer_dataset
 
 log = logging.getLogger(__name__)
 
@@ -42,13 +43,6 @@ class Assistant:
     @property
     def glossary(self) -> Glossary:
         return load_glossary(self.settings.content_dir / "glossary.yml")
-
-    def school_ref_or_default(self) -> str:
-        """This assistant's school, or the deployment's only school."""
-        if self.school_ref:
-            return self.school_ref
-        with unit_of_work(self.settings.database_url) as session:
-            return read_profile(session).ref
 
     # --- questions ----------------------------------------------------------------------
 
@@ -85,6 +79,7 @@ class Assistant:
                 areas_of_need=[t.key for t in areas],
                 age=age,
                 text=text,
+                dataset=local_offer_dataset(session, profile.ref),
             )
             if service_types:
                 looking_for = f"a {service_types[0].label.lower()} service"
@@ -166,6 +161,8 @@ class Assistant:
                     "SAFEGUARDING concern from %s could NOT be recorded: check the database", sender_ref
                 )
         with unit_of_work(self.settings.database_url) as session:
+            if self.school_ref is None and len(all_schools(session)) > 1:
+                return answers.safeguarding_reply_without_school(child_voice=child_voice)
             profile = read_profile(session, self.school_ref)
             if channel == "slack":  # only staff reach the bot through the signed Slack bridge
                 return answers.staff_safeguarding_reply(profile)

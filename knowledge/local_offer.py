@@ -465,8 +465,11 @@ class _Candidate:
     codes: frozenset
 
 
-def _candidates(session: Session) -> list[_Candidate]:
-    """Active services for ranking, in two light queries (full details load only for the winners)."""
+def _candidates(session: Session, dataset: str | None = None) -> list[_Candidate]:
+    """Active services for ranking, in two light queries (full details load only for the winners).
+
+    `dataset` keeps a school to its own local authority's offer in a trust deployment.
+    """
     codes: dict[str, set[str]] = defaultdict(set)
     terms_of_services = (
         select(Attribute.link_id, TaxonomyTerm.code, TaxonomyTerm.name, TaxonomyTerm.id)
@@ -476,11 +479,14 @@ def _candidates(session: Session) -> list[_Candidate]:
     for link_id, code, name, term_id in session.execute(terms_of_services):
         codes[link_id].update(filter(None, (code, (name or "").lower(), term_id)))
     columns = select(Service.id, Service.name, Service.description, Service.minimum_age, Service.maximum_age)
+    columns = columns.where(Service.status == ACTIVE)
+    if dataset is not None:
+        columns = columns.where(Service.dataset == dataset)
     return [
         _Candidate(
             row.id, row.name, row.description, row.minimum_age, row.maximum_age, frozenset(codes[row.id])
         )
-        for row in session.execute(columns.where(Service.status == ACTIVE))
+        for row in session.execute(columns)
     ]
 
 
@@ -500,6 +506,7 @@ def search_services(
     age: int | None = None,
     text: str = "",
     limit: int = 3,
+    dataset: str | None = None,
 ) -> SearchOutcome:
     """Active services ranked by service type, area of need and words; filtered by age.
 
@@ -511,7 +518,7 @@ def search_services(
     wanted_areas = set(areas_of_need)
     words = _words(text)
     scored: list[tuple[float, _Candidate]] = []
-    for service in _candidates(session):
+    for service in _candidates(session, dataset):
         codes = service.codes
         if wanted_types and not wanted_types & codes:
             continue

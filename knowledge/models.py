@@ -71,6 +71,27 @@ class School(Base):
     is_example = Column(Boolean, nullable=False, default=False)
     profile = Column(JSON, nullable=False, default=dict)
     updated_at = Column(DateTime(timezone=True), nullable=False, default=utcnow, onupdate=utcnow)
+    # Which local authority's local offer (the `dataset` of its services) this school's
+    # parents are shown; NULL in a one-school deployment: every service loaded.
+    local_offer_dataset = Column(String(120), nullable=True)
+    # The school's term dates and closures (school_calendar.SchoolCalendar.from_dict).
+    calendar = Column(JSON, nullable=True)
+
+
+class SchoolRoute(Base):
+    """How a message finds its school: a Slack workspace or channel mapped to one school.
+
+    Parents reach a school by its ref (web page path, Telegram start link), so only
+    Slack needs a table. A value maps to one school at most.
+    """
+
+    __tablename__ = "school_routes"
+    __table_args__ = (UniqueConstraint("kind", "value", name="uq_school_routes_kind_value"),)
+
+    id = Column(Integer, primary_key=True)
+    school_ref = Column(String(64), nullable=False, index=True)
+    kind = Column(String(32), nullable=False)  # slack_team | slack_channel
+    value = Column(String(64), nullable=False)
 
 
 class Article(Base):

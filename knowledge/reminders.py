@@ -328,10 +328,12 @@ def send_digests(
     digest_time: str = "07:30",
     calendar_is_school_day: Callable[[dt.date], bool] | None = None,
     tz: str = "Europe/London",
+    school_day: Callable[[str, dt.date], bool] | None = None,
 ) -> int:
     """Each active SENCo gets today's bookings once, at or after `digest_time` UK time.
 
-    Returns how many digests were sent by this call.
+    `school_day(school_ref, day)` asks each school's own calendar (a trust's schools can
+    have different INSET days). Returns how many digests were sent by this call.
     """
     local_now = now.astimezone(ZoneInfo(tz))
     today = local_now.date()
@@ -340,7 +342,9 @@ def send_digests(
     if calendar_is_school_day is not None and not calendar_is_school_day(today):
         return 0
     sent = 0
-    for staff_id in _senco_ids(database_url):
+    for staff_id, school_ref in _senco_ids(database_url):
+        if school_day is not None and not school_day(school_ref, today):
+            continue
         claimed = _claim_digest(database_url, staff_id, today, now=now, tz=tz)
         if claimed is None:
             continue
@@ -355,15 +359,17 @@ def _parse_clock(value: str) -> dt.time:
     return dt.time(int(hours), int(minutes))
 
 
-def _senco_ids(database_url: str) -> list[int]:
+def _senco_ids(database_url: str) -> list[tuple[int, str]]:
+    """(staff id, school) of every active SENCo; a shared SENCo has one row per school."""
     with unit_of_work(database_url) as session:
-        return list(
-            session.execute(
-                select(StaffMember.id)
+        return [
+            (row.id, row.school_ref)
+            for row in session.execute(
+                select(StaffMember.id, StaffMember.school_ref)
                 .where(StaffMember.role == "senco", StaffMember.active.is_(True))
                 .order_by(StaffMember.id)
-            ).scalars()
-        )
+            )
+        ]
 
 
 def _claim_digest(

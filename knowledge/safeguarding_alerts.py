@@ -142,18 +142,26 @@ class SlackAlerter:
         _send_to(people, text, alert_blocks(record_id, text), self.send)
 
 
-def acknowledge_from_slack(database_url: str, school_ref: str, record_id: int, slack_user_id: str) -> str:
-    """The DSL or deputy clicked 'acknowledge' in Slack. Returns what to tell them."""
+def acknowledge_from_slack(database_url: str, record_id: int, slack_user_id: str) -> str:
+    """The DSL or deputy clicked 'acknowledge' in Slack. Returns what to tell them.
+
+    Checked against the roster of the record's own school, so a lead of another school
+    in the same trust cannot acknowledge (or learn anything about) it.
+    """
     with unit_of_work(database_url) as session:
+        record = session.get(SafeguardingRecord, record_id)
+        if record is None:
+            return f"There is no safeguarding concern #{record_id}."
+        school_ref = record.school_ref
         try:
             member = find_staff(session, school_ref, slack_user_id)
-        except UnknownStaff as refusal:
-            return str(refusal)
+        except UnknownStaff:
+            return f"There is no safeguarding concern #{record_id} for your school."
         name, role = member.name, member.role
     if role not in LEAD_ROLES:
         return "Only the designated safeguarding lead or deputy can acknowledge a safeguarding concern."
     try:
-        acknowledge(database_url, record_id, name)
+        acknowledge(database_url, record_id, name, school_ref)
     except (PermissionError, LookupError) as problem:
         return str(problem)
     return f"Thank you, {name}. Concern #{record_id} is acknowledged, so it won't be escalated."

@@ -21,8 +21,13 @@ from sqlalchemy import select
 from knowledge.db import unit_of_work
 from knowledge.models import SafeguardingAccess, SafeguardingRecord, utcnow
 from knowledge.school_profile import SchoolProfile, read_profile
+from knowledge.tenancy import all_schools, parent_school
 
 log = logging.getLogger("sendbot.safeguarding")
+
+# The school_ref of a concern that named no school in a trust deployment. Kept, and
+# listed for the trust's safeguarding lead with `bot.cli safeguarding list --school unassigned`.
+UNASSIGNED = "unassigned"
 
 
 class NotTheDSL(PermissionError):
@@ -76,9 +81,13 @@ def record_concern(
 ) -> int:
     """Store the concern verbatim and alert the DSL at once. Returns the record id."""
     with unit_of_work(database_url) as session:
-        profile = read_profile(session, school_ref)
+        choice = parent_school(session, {"school": school_ref})
+        if choice.ref is None:  # a trust, and no school named: never guess another school's DSL
+            log.warning(
+                "safeguarding concern from %s names no school: recorded as %s", sender_ref, UNASSIGNED
+            )
         record = SafeguardingRecord(
-            school_ref=profile.ref,
+            school_ref=choice.ref or UNASSIGNED,
             channel=channel or "unknown",
             sender_ref=sender_ref,
             message=message,
@@ -145,10 +154,20 @@ def _view(record: SafeguardingRecord) -> RecordView:
     )
 
 
-def list_records(database_url: str, who: str, *, open_only: bool = False) -> list[RecordView]:
+def _dsl_school(session, who: str, school_ref: str | None) -> SchoolProfile:
+    """The school whose records `who` asks for; in a trust the school must be named."""
+    if school_ref is None and len(all_schools(session)) > 1:
+        raise NotTheDSL("This deployment has several schools: name yours (--school REF).")
+    profile = read_profile(session, school_ref)
+    _check_dsl(profile, who)
+    return profile
+
+
+def list_records(
+    database_url: str, who: str, *, open_only: bool = False, school_ref: str | None = None
+) -> list[RecordView]:
     with unit_of_work(database_url) as session:
-        profile = read_profile(session)
-        _check_dsl(profile, who)
+        profile = _dsl_school(session, who, school_ref)
         query = select(SafeguardingRecord).where(SafeguardingRecord.school_ref == profile.ref)
         if open_only:
             query = query.where(SafeguardingRecord.acknowledged_at.is_(None))
@@ -157,10 +176,11 @@ def list_records(database_url: str, who: str, *, open_only: bool = False) -> lis
         return records
 
 
-def _record_for_dsl(session, record_id: int, who: str, action: str) -> SafeguardingRecord:
+def _record_for_dsl(
+    session, record_id: int, who: str, action: str, school_ref: str | None
+) -> SafeguardingRecord:
     """One record of this school, after checking `who` is the DSL; the access is audited."""
-    profile = read_profile(session)
-    _check_dsl(profile, who)
+    profile = _dsl_school(session, who, school_ref)
     record = session.get(SafeguardingRecord, record_id)
     if record is None or record.school_ref != profile.ref:
         raise LookupError(f"no safeguarding record #{record_id}")
@@ -168,14 +188,14 @@ def _record_for_dsl(session, record_id: int, who: str, action: str) -> Safeguard
     return record
 
 
-def show_record(database_url: str, record_id: int, who: str) -> RecordView:
+def show_record(database_url: str, record_id: int, who: str, school_ref: str | None = None) -> RecordView:
     with unit_of_work(database_url) as session:
-        return _view(_record_for_dsl(session, record_id, who, "show"))
+        return _view(_record_for_dsl(session, record_id, who, "show", school_ref))
 
 
-def acknowledge(database_url: str, record_id: int, who: str) -> RecordView:
+def acknowledge(database_url: str, record_id: int, who: str, school_ref: str | None = None) -> RecordView:
     with unit_of_work(database_url) as session:
-        record = _record_for_dsl(session, record_id, who, "acknowledge")
+        record = _record_for_dsl(session, record_id, who, "acknowledge", school_ref)
         if record.acknowledged_at is None:
             record.acknowledged_at = utcnow()
             record.acknowledged_by = who

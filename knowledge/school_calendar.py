@@ -38,6 +38,18 @@ _NoTimestampLoader.yaml_implicit_resolvers = {
 }
 
 
+def read_calendar_file(path: Path) -> Any:
+    """The calendar file as plain data, dates left as text (so it can be stored as JSON)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise CalendarError(f"The school calendar file {path} was not found.") from None
+    try:
+        return yaml.load(text, Loader=_NoTimestampLoader) or {}
+    except yaml.YAMLError as error:
+        raise CalendarError(f"{path.name} is not valid YAML: {error}") from None
+
+
 @dataclass(frozen=True)
 class Term:
     name: str
@@ -74,15 +86,7 @@ class SchoolCalendar:
     @classmethod
     def load(cls, path: Path | str) -> SchoolCalendar:
         path = Path(path)
-        try:
-            text = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise CalendarError(f"The school calendar file {path} was not found.") from None
-        try:
-            raw = yaml.load(text, Loader=_NoTimestampLoader) or {}
-        except yaml.YAMLError as error:
-            raise CalendarError(f"{path.name} is not valid YAML: {error}") from None
-        return cls.from_dict(raw, source=path.name)
+        return cls.from_dict(read_calendar_file(path), source=path.name)
 
     @classmethod
     def from_dict(cls, raw: Any, *, source: str = "calendar") -> SchoolCalendar:

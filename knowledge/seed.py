@@ -9,13 +9,18 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 
+from sqlalchemy.orm import Session
+
 from bot.settings import Settings
 from knowledge.articles import load_article_files, sync_articles
 from knowledge.db import unit_of_work
+from knowledge.deployment import DeploymentError, SchoolSource, check_ref, load_deployment
 from knowledge.local_offer import import_oruk_file
 from knowledge.migrate import upgrade
-from knowledge.school_profile import load_profile_file, store_profile
+from knowledge.school_calendar import SchoolCalendar, read_calendar_file
+from knowledge.school_profile import SchoolProfile, load_profile_file, store_profile
 from knowledge.staff import load_roster, sync_roster
+from knowledge.tenancy import sync_routes
 
 log = logging.getLogger(__name__)
 
@@ -23,6 +28,7 @@ log = logging.getLogger(__name__)
 @dataclass
 class LoadReport:
     school: str = ""
+    schools: int = 1
     product_articles: int = 0
     school_articles: int = 0
     services: int = 0
@@ -31,32 +37,55 @@ class LoadReport:
 
     def lines(self) -> list[str]:
         lines = [
-            f"school: {self.school}",
-            f"articles: {self.product_articles} SEND articles, {self.school_articles} from the school",
+            f"school: {self.school}"
+            if self.schools == 1
+            else f"schools: {self.schools} ({self.school}, ...)",
+            f"articles: {self.product_articles} SEND articles, {self.school_articles} from the school"
+            + ("" if self.schools == 1 else "s"),
             f"local offer: {self.services} services",
-            f"staff: {self.staff} on the roster",
+            f"staff: {self.staff} on the roster" + ("" if self.schools == 1 else "s"),
         ]
         lines += [f"  skipped: {reason}" for reason in self.skipped_services]
         return lines
 
 
 def load_everything(settings: Settings) -> LoadReport:
-    """Migrate the schema, then load every content file in one transaction."""
+    """Migrate the schema, then load every school's files and the shared content in one transaction."""
     upgrade(settings.database_url)
-    profile = load_profile_file(settings.school_profile)
+    deployment = load_deployment(settings)
     product = load_article_files(settings.content_dir / "articles")
-    school_own = load_article_files(settings.school_articles_dir)
-    report = LoadReport(school=profile.name)
+    sources = [(source, load_profile_file(source.profile)) for source in deployment.schools]
+    refs = [profile.ref for _, profile in sources]
+    if len(set(refs)) != len(refs):
+        raise DeploymentError(f"two schools share a ref: {sorted(r for r in refs if refs.count(r) > 1)[0]}")
+    report = LoadReport(school=sources[0][1].name, schools=len(sources))
     with unit_of_work(settings.database_url) as session:
-        store_profile(session, profile)
         report.product_articles = sync_articles(session, product, origin="product", school_ref=None)
-        report.school_articles = sync_articles(session, school_own, origin="school", school_ref=profile.ref)
-        if settings.staff_roster.exists():
-            report.staff = sync_roster(session, profile.ref, load_roster(settings.staff_roster))
-        if settings.local_offer_file.exists():
-            imported = import_oruk_file(session, settings.local_offer_file)
-            report.services = imported.imported
-            report.skipped_services = imported.skipped
-        else:
-            log.warning("no local offer file at %s", settings.local_offer_file)
+        for source, profile in sources:
+            if deployment.several:
+                check_ref(profile.ref, source.profile.name)
+            _load_school(session, source, profile, deployment.several, report)
+        for path in deployment.local_offers:
+            if not path.exists():
+                log.warning("no local offer file at %s", path)
+                continue
+            imported = import_oruk_file(session, path)
+            report.services += imported.imported
+            report.skipped_services += imported.skipped
     return report
+
+
+def _load_school(
+    session: Session, source: SchoolSource, profile: SchoolProfile, several: bool, report: LoadReport
+) -> None:
+    school = store_profile(session, profile)
+    school.local_offer_dataset = source.local_offer_dataset if several else None
+    school.calendar = read_calendar_file(source.calendar) if source.calendar else None
+    if school.calendar is not None:
+        SchoolCalendar.from_dict(school.calendar, source=source.calendar.name)  # fail on a bad file now
+    if source.articles is not None:
+        own = load_article_files(source.articles)
+        report.school_articles += sync_articles(session, own, origin="school", school_ref=profile.ref)
+    if source.staff is not None and source.staff.exists():
+        report.staff += sync_roster(session, profile.ref, load_roster(source.staff))
+    sync_routes(session, profile.ref, slack_teams=source.slack_teams, slack_channels=source.slack_channels)

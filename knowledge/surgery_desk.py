@@ -29,6 +29,7 @@ from knowledge.models import Booking, SurgerySlot, utcnow
 from knowledge.school_calendar import SchoolCalendar
 from knowledge.school_profile import SchoolProfile, read_profile
 from knowledge.staff import NotAllowed, UnknownStaff, find_staff
+from knowledge.tenancy import school_calendar
 
 log = logging.getLogger(__name__)
 
@@ -346,7 +347,12 @@ class SurgeryDesk:
 
     # --- the SENCo: opening slots, blocking out, who is booked ---------------------------
 
-    def _calendar_file(self) -> SchoolCalendar:
+    def _calendar_file(self, session=None, school_ref: str | None = None) -> SchoolCalendar:
+        """The school's own calendar as loaded from its file; the settings' file before any load."""
+        if session is not None and school_ref:
+            stored = school_calendar(session, school_ref)
+            if stored is not None:
+                return stored
         return SchoolCalendar.load(self.settings.school_calendar)
 
     def _open_surgery(self, session, profile, member, text, entities) -> Reply:
@@ -354,7 +360,7 @@ class SurgeryDesk:
 
         require_slot_manager(member)
         today = self.clock().astimezone(self.tz).date()
-        calendar = self._calendar_file()
+        calendar = self._calendar_file(session, profile.ref)
         if entities.get("pattern"):
             request = availability.SurgeryRequest(**json.loads(entities["pattern"]))
             try:

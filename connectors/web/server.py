@@ -9,13 +9,17 @@ Run: python -m connectors.web.server
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from pathlib import Path
 
 from aiohttp import web
 
 from bot.settings import Settings, get_settings
-from knowledge.school_profile import ProfileError, load_profile_file
+from knowledge.db import unit_of_work
+from knowledge.deployment import REF_FORMAT
+from knowledge.school_profile import ProfileError, SchoolProfile, load_profile_file, read_profile
+from knowledge.tenancy import school_exists
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 
@@ -41,8 +45,11 @@ async def security_headers(request: web.Request, handler):
     return response
 
 
-def page_config(settings: Settings, request_host: str) -> dict:
-    """What chat.js needs: where Rasa's socket.io is, limits, the school's name and notice."""
+def page_config(settings: Settings, request_host: str, school: str | None = None) -> dict | None:
+    """What chat.js needs: where Rasa's socket.io is, limits, the school's name and notice.
+
+    `school`: a trust's page for one school (`/s/<ref>/`); None when no such school exists.
+    """
     socket_url = settings.public_rasa_url
     if not socket_url:
         host = request_host.rsplit(":", 1)[0] if request_host.count(":") == 1 else request_host
@@ -54,6 +61,14 @@ def page_config(settings: Settings, request_host: str) -> dict:
         "schoolName": "",
         "privacyNoticeUrl": "",
     }
+    if school is not None:
+        profile = _stored_profile(settings, school)
+        if profile is None:
+            return None
+        config["school"] = profile.ref
+        config["schoolName"] = profile.name
+        config["privacyNoticeUrl"] = profile.privacy_notice_url
+        return config
     try:
         profile = load_profile_file(settings.school_profile)
         config["schoolName"] = profile.name
@@ -61,6 +76,17 @@ def page_config(settings: Settings, request_host: str) -> dict:
     except ProfileError:
         log.warning("school profile could not be read for the web page")
     return config
+
+
+def _stored_profile(settings: Settings, ref: str) -> SchoolProfile | None:
+    if not REF_FORMAT.match(ref):
+        return None
+    try:
+        with unit_of_work(settings.database_url) as session:
+            return read_profile(session, ref) if school_exists(session, ref) else None
+    except Exception:  # the page still loads; the bot itself will say what is wrong
+        log.exception("school %s could not be read for the web page", ref)
+        return None
 
 
 def make_app(settings: Settings) -> web.Application:
@@ -75,9 +101,30 @@ def make_app(settings: Settings) -> web.Application:
     async def health(_request: web.Request) -> web.Response:
         return web.json_response({"status": "ok"})
 
+    # A trust: each school's parents have their own page, /s/<ref>/, with relative links,
+    # so the same static files serve it and config.json names the school.
+    async def school_config(request: web.Request) -> web.Response:
+        found = await asyncio.to_thread(page_config, settings, request.host, request.match_info["school"])
+        if found is None:
+            raise web.HTTPNotFound(text="There is no school at this address. Check the link on its website.")
+        return web.json_response(found)
+
+    async def school_file(request: web.Request) -> web.StreamResponse:
+        name = request.match_info.get("file") or "index.html"
+        path = (STATIC_DIR / name).resolve()
+        if not path.is_file() or STATIC_DIR.resolve() not in path.parents:
+            raise web.HTTPNotFound()
+        return web.FileResponse(path)
+
+    async def school_root(request: web.Request) -> web.Response:
+        raise web.HTTPFound(f"/s/{request.match_info['school']}/")
+
     app.router.add_get("/", index)
     app.router.add_get("/config.json", config)
     app.router.add_get("/health", health)
+    app.router.add_get("/s/{school}", school_root)
+    app.router.add_get("/s/{school}/config.json", school_config)
+    app.router.add_get("/s/{school}/{file:.*}", school_file)
     app.router.add_static("/", STATIC_DIR, show_index=False, follow_symlinks=False)
     return app
 

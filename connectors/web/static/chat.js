@@ -528,7 +528,11 @@
     if (!state.ready || !state.socket || !state.sessionId) {
       return false;
     }
-    state.socket.emit("user_uttered", { message: message, session_id: state.sessionId });
+    var uttered = { message: message, session_id: state.sessionId };
+    if (state.config.school) {
+      uttered.customData = { school: state.config.school };
+    }
+    state.socket.emit("user_uttered", uttered);
     showMessage({ who: "user", text: shown, buttons: [] });
     showTyping();
     return true;
@@ -707,7 +711,9 @@
     state.config = {
       socketUrl: resolveSocketUrl(cfg.socketUrl),
       socketPath: resolveSocketPath(cfg.socketPath),
-      maxMessageChars: resolveMaxChars(cfg.maxMessageChars)
+      maxMessageChars: resolveMaxChars(cfg.maxMessageChars),
+      // The school this page is for (a trust's page at /s/<ref>/); sent with each message.
+      school: /^[a-z0-9][a-z0-9-]{1,62}$/.test(toText(cfg.school)) ? toText(cfg.school) : ""
     };
 
     var school = toText(cfg.schoolName).trim().slice(0, 200);
