@@ -224,3 +224,20 @@ def test_each_school_has_its_own_web_page_and_an_unknown_school_none(trust):
             assert moved.status == 302 and moved.headers["Location"] == "/s/example-primary/"
 
     asyncio.run(visit())
+
+
+def test_the_shared_senco_gets_each_schools_digest_on_that_schools_own_school_days(trust):
+    from knowledge import reminders
+    from tests.unit.test_reminders import Outbox
+
+    tuesday_0730 = dt.datetime(2026, 11, 24, 7, 30, tzinfo=dt.timezone.utc)
+    outbox = Outbox()
+    inset_at_the_academy = lambda school, day: school != ACADEMY  # noqa: E731
+    sent = reminders.send_digests(
+        trust.database_url, now=tuesday_0730, send=outbox, school_day=inset_at_the_academy
+    )
+    assert sent == 1 and [user for user, _ in outbox.sent] == [SHARED_SENCO]
+    sent = reminders.send_digests(
+        trust.database_url, now=tuesday_0730, send=outbox, school_day=lambda s, d: True
+    )
+    assert sent == 1 and len(outbox.sent) == 2  # the academy's, now; the primary's is not sent twice
