@@ -18,8 +18,11 @@ written, so a parent who opted out (or a teacher who left) in the meantime is no
 - Parents are `Subscriber` rows of kind "parent" that are opted in and reachable, on the
   channel they opted in on. With a year-group or interest filter, a parent is included
   when they chose at least one of the named year groups (and at least one of the named
-  interests, when both are given). A parent who chose no year groups hears only the
-  broadcasts meant for all parents: we never guess which class their child is in.
+  interests, when both are given). Choosing is optional (the Telegram connector offers it
+  after opting in, and "All year groups" / "Skip"), so a parent who chose no year groups
+  counts as wanting all year groups, and one who chose no interests as wanting every kind
+  of reminder: opting in to the SENCo's reminders and not narrowing them down must never
+  mean missing the ones about their own child's class.
 """
 
 from __future__ import annotations
@@ -250,13 +253,14 @@ def _parents(session: Session, school_ref: str, parents: str | dict) -> list[Rec
 
 
 def _matches(subscriber: Subscriber, wanted: dict) -> bool:
-    """True when the parent chose one of the wanted year groups (and one of the wanted interests)."""
+    """True when the parent chose one of the wanted year groups (and one of the wanted interests);
+    a parent who chose none of a kind wants all of that kind."""
     if wanted.get("year_groups"):
         theirs = {year_group_name(str(y)) for y in subscriber.year_groups or ()}
-        if not theirs & set(wanted["year_groups"]):
+        if theirs and not theirs & set(wanted["year_groups"]):
             return False
     if wanted.get("interests"):
         theirs = {str(i).strip().lower() for i in subscriber.interests or ()}
-        if not theirs & set(wanted["interests"]):
+        if theirs and not theirs & set(wanted["interests"]):
             return False
     return True

@@ -2,6 +2,10 @@
 
 A school edits one YAML file (`SCHOOL_PROFILE`, default the example school); it is
 loaded into the `schools` table so that every record can point at its school.
+
+Its optional `reminders` section lists what a parent may choose when they opt in to the
+SENCo's reminders (`year_groups`, `interests`), in the words the SENCo uses for an audience
+("Year 3", "coffee mornings"). A list the school leaves out is not asked about.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from knowledge.models import School
+from knowledge.subscribers import CHOICE_CHARS, MAX_CHOICES
 
 
 class ProfileError(ValueError):
@@ -60,6 +65,8 @@ class SchoolProfile:
     privacy_notice_url: str = ""
     local_offer_url: str = ""
     child_protection_policy_url: str = ""
+    reminder_year_groups: tuple[str, ...] = ()  # what parents may choose, in the school's order
+    reminder_interests: tuple[str, ...] = ()
     raw: dict = field(default_factory=dict, compare=False, repr=False)
 
 
@@ -71,6 +78,23 @@ def _person(raw: dict | None) -> Person:
 def _service(raw: dict | None) -> Service:
     raw = raw or {}
     return Service(**{k: str(raw.get(k) or "").strip() for k in Service.__dataclass_fields__})
+
+
+def _choices(raw: dict, key: str, where: str) -> tuple[str, ...]:
+    """One list of the `reminders` section: names, each once, short enough to store and show."""
+    section = raw.get("reminders") or {}
+    if not isinstance(section, dict):
+        raise ProfileError(f"{where}: 'reminders' must be a mapping with 'year_groups' and 'interests'")
+    items = section.get(key) or []
+    if not isinstance(items, list):
+        raise ProfileError(f"{where}: 'reminders.{key}' must be a list")
+    names = list(dict.fromkeys(" ".join(str(item).split()) for item in items if str(item).strip()))
+    too_long = [name for name in names if len(name) > CHOICE_CHARS]
+    if too_long:
+        raise ProfileError(f"{where}: 'reminders.{key}' names must be {CHOICE_CHARS} characters or fewer")
+    if len(names) > MAX_CHOICES:
+        raise ProfileError(f"{where}: 'reminders.{key}' may list at most {MAX_CHOICES}")
+    return tuple(names)
 
 
 def profile_from_dict(raw: dict, where: str = "school profile") -> SchoolProfile:
@@ -99,6 +123,8 @@ def profile_from_dict(raw: dict, where: str = "school profile") -> SchoolProfile
         privacy_notice_url=str(raw.get("privacy_notice_url") or ""),
         local_offer_url=str(raw.get("local_offer_url") or ""),
         child_protection_policy_url=str(raw.get("child_protection_policy_url") or ""),
+        reminder_year_groups=_choices(raw, "year_groups", where),
+        reminder_interests=_choices(raw, "interests", where),
         raw=raw,
     )
 

@@ -3,8 +3,9 @@
 Handler style follows PTB's `examples/`: small async handlers, `answer()` a callback query
 first. Only private chats are served, because what a parent asks about their child is
 nobody else's business; a group is told so once. Reminder choices (/start, /stop, "stop
-reminders") are handled here and never reach Rasa; everything else goes to Rasa's signed
-bridge as sender `telegram-<chat id>`, where the safeguarding screen runs first.
+reminders", /reminders and the year groups and kinds of reminder offered after opting in,
+see `reminder_menus`) are handled here and never reach Rasa; everything else goes to
+Rasa's signed bridge as sender `telegram-<chat id>`, where the safeguarding screen runs first.
 
 Updates are handled concurrently across chats but one at a time within a chat, so a
 parent's replies always come back in the order they asked.
@@ -22,9 +23,10 @@ from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
 from datetime import timedelta
 
-from telegram import Bot, CallbackQuery, Chat, Update
+from sqlalchemy.orm import Session
+from telegram import Bot, CallbackQuery, Chat, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ChatAction, ChatType
-from telegram.error import RetryAfter, TelegramError
+from telegram.error import BadRequest, RetryAfter, TelegramError
 from telegram.ext import (
     Application,
     ApplicationBuilder,
@@ -37,11 +39,12 @@ from telegram.ext import (
 
 from connectors.bridge_client import RasaClient
 from connectors.privacy import sender_ref
-from connectors.telegram import replies
+from connectors.telegram import reminder_menus, replies
+from connectors.telegram.reminder_menus import MENU, Menu, Menus, ReminderSettings
 from connectors.telegram.replies import ButtonPayloads, Outgoing
 from knowledge import subscribers
 from knowledge.db import unit_of_work
-from knowledge.school_profile import read_profile
+from knowledge.school_profile import SchoolProfile, read_profile
 
 log = logging.getLogger(__name__)
 
@@ -92,13 +95,39 @@ class Parents:
             notice = replies.privacy_notice(profile, self.retention_days) if first else None
             return Welcome(notice, subscribers.is_opted_in(session, profile.ref, CHANNEL, str(chat_id)))
 
-    def opt_in(self, chat_id: int) -> None:
+    def opt_in(self, chat_id: int) -> ReminderSettings:
         with unit_of_work(self.database_url) as session:
-            subscribers.opt_in(session, read_profile(session).ref, CHANNEL, str(chat_id))
+            profile = read_profile(session)
+            subscribers.opt_in(session, profile.ref, CHANNEL, str(chat_id))
+            return self._settings(session, profile, chat_id)
 
     def opt_out(self, chat_id: int) -> bool:
         with unit_of_work(self.database_url) as session:
             return subscribers.opt_out(session, read_profile(session).ref, CHANNEL, str(chat_id))
+
+    def reminders(self, chat_id: int) -> ReminderSettings:
+        """What this chat gets, and what the school offers to choose from (read fresh each time)."""
+        with unit_of_work(self.database_url) as session:
+            return self._settings(session, read_profile(session), chat_id)
+
+    def choose(self, chat_id: int, step: str, names: list[str]) -> ReminderSettings | None:
+        """Store one list (year groups or kinds of reminder); None when no longer opted in."""
+        field = "year_groups" if step == reminder_menus.YEAR_GROUPS else "interests"
+        with unit_of_work(self.database_url) as session:
+            profile = read_profile(session)
+            stored = subscribers.choose(session, profile.ref, CHANNEL, str(chat_id), **{field: names})
+            return None if stored is None else self._settings(session, profile, chat_id)
+
+    @staticmethod
+    def _settings(session: Session, profile: SchoolProfile, chat_id: int) -> ReminderSettings:
+        choices = subscribers.choices(session, profile.ref, CHANNEL, str(chat_id))
+        return ReminderSettings(
+            opted_in=choices.opted_in,
+            year_groups=choices.year_groups,
+            interests=choices.interests,
+            year_group_options=profile.reminder_year_groups,
+            interest_options=profile.reminder_interests,
+        )
 
 
 class ChatLocks:
@@ -121,22 +150,47 @@ class ChatLocks:
                 del self._holders[chat_id], self._locks[chat_id]
 
 
-async def post(bot: Bot, chat_id: int, message: Outgoing) -> None:
+async def post(bot: Bot, chat_id: int, message: Outgoing) -> Message:
     """Send one message as plain text, waiting out Telegram's flood control a few times."""
     for attempt in range(1, SEND_ATTEMPTS + 1):
         try:
-            await bot.send_message(chat_id, message.text, reply_markup=message.keyboard)
+            return await bot.send_message(chat_id, message.text, reply_markup=message.keyboard)
+        except RetryAfter as error:
+            if attempt == SEND_ATTEMPTS:
+                raise
+            await asyncio.sleep(min(retry_after_s(error), LONGEST_WAIT_S))
+    raise AssertionError("unreachable")
+
+
+async def edit(query: CallbackQuery, text: str, keyboard: InlineKeyboardMarkup | None = None) -> None:
+    """Change the message a button is under (its buttons go when `keyboard` is None).
+
+    Waits out flood control like `post`. A message Telegram won't edit (too old, deleted,
+    unchanged) is left as it is: what the parent chose still counts.
+    """
+    for attempt in range(1, SEND_ATTEMPTS + 1):
+        try:
+            await query.edit_message_text(text, reply_markup=keyboard)
             return
         except RetryAfter as error:
             if attempt == SEND_ATTEMPTS:
                 raise
             await asyncio.sleep(min(retry_after_s(error), LONGEST_WAIT_S))
+        except BadRequest as error:
+            log.info("could not edit a message: %s", error.message)
+            return
 
 
-async def acknowledge(query: CallbackQuery) -> None:
-    """Stop the button's spinner; a press still counts if Telegram says it is too old to answer."""
+async def take_buttons_away(query: CallbackQuery) -> None:
+    with suppress(TelegramError):  # the message may be too old to edit; that's fine
+        await query.edit_message_reply_markup(reply_markup=None)
+
+
+async def acknowledge(query: CallbackQuery, text: str | None = None) -> None:
+    """Stop the button's spinner (showing `text` briefly, if given); a press still counts if
+    Telegram says it is too old to answer."""
     with suppress(TelegramError):
-        await query.answer()
+        await query.answer(text)
 
 
 @asynccontextmanager
@@ -176,6 +230,7 @@ def build_application(
         builder = builder.updater(None)
     application = builder.build()
     payloads = ButtonPayloads()
+    menus = Menus()
     locks = ChatLocks()
     told_groups: set[int] = set()
 
@@ -203,8 +258,15 @@ def build_application(
     async def stop(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         chat = update.effective_chat
         async with locks.hold(chat.id):
+            menus.close(chat.id)
             was_in = await asyncio.to_thread(parents.opt_out, chat.id)
             await post(context.bot, chat.id, Outgoing(replies.stopped(was_in)))
+
+    async def offer(bot: Bot, chat_id: int, settings: ReminderSettings, step: str, then: str | None) -> None:
+        """Send one list to choose from (ticked as stored) and make it the chat's open menu."""
+        ticked = list(settings.chosen(step))
+        sent = await post(bot, chat_id, replies.choice_step(step, settings.options(step), ticked))
+        menus.open(chat_id, Menu(sent.message_id, step, ticked, then))
 
     async def reminders_choice(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         query = update.callback_query
@@ -214,10 +276,93 @@ def build_application(
             return
         yes = query.data == replies.OPT_IN_YES
         async with locks.hold(chat.id):
-            await asyncio.to_thread(parents.opt_in if yes else parents.opt_out, chat.id)
-            with suppress(TelegramError):  # the question may be too old to edit; the choice still counts
-                await query.edit_message_reply_markup(reply_markup=None)
+            menus.close(chat.id)
+            settings = await asyncio.to_thread(parents.opt_in if yes else parents.opt_out, chat.id)
+            await take_buttons_away(query)
             await post(context.bot, chat.id, Outgoing(replies.OPTED_IN if yes else replies.NO_THANKS))
+            first = settings.first_step() if yes else None
+            if first is not None:  # optional: every list has Skip, and none chosen means all
+                await offer(context.bot, chat.id, settings, first, settings.step_after(first))
+
+    async def reminders_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        chat = update.effective_chat
+        async with locks.hold(chat.id):
+            settings = await asyncio.to_thread(parents.reminders, chat.id)
+            menus.close(chat.id)
+            sent = await post(context.bot, chat.id, replies.reminder_settings(settings))
+            if settings.opted_in:
+                menus.open(chat.id, Menu(sent.message_id, MENU))
+
+    async def stale(bot: Bot, chat_id: int, query: CallbackQuery, settings: ReminderSettings) -> None:
+        await take_buttons_away(query)
+        said = replies.MENU_OUT_OF_DATE if settings.opted_in else replies.NOT_GETTING_REMINDERS
+        await post(bot, chat_id, Outgoing(said))
+
+    async def reminder_menu(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """A press under a list of year groups or kinds of reminder, or under /reminders."""
+        query = update.callback_query
+        chat = update.effective_chat
+        if chat is None or chat.type != ChatType.PRIVATE:
+            await acknowledge(query)
+            return
+        press = reminder_menus.parse(query.data)
+        message_id = query.message.message_id if query.message else None
+        bot = context.bot
+        async with locks.hold(chat.id):
+            settings = await asyncio.to_thread(parents.reminders, chat.id)
+            menu = menus.current(chat.id, message_id, press.step) if press else None
+            if menu is None or not settings.opted_in:
+                await acknowledge(query)
+                if not settings.opted_in:
+                    menus.close(chat.id)
+                await stale(bot, chat.id, query, settings)
+                return
+            if press.step == MENU:
+                await acknowledge(query)
+                await settings_menu(bot, chat.id, query, press.action, settings)
+                return
+            options = settings.options(press.step)
+            if press.action == reminder_menus.TOGGLE:
+                name = reminder_menus.named(options, press.key)
+                if name is None:  # the school no longer offers it
+                    await acknowledge(query)
+                    await stale(bot, chat.id, query, settings)
+                    return
+                ticked = menu.toggle(name, options)
+                await acknowledge(query, replies.toggled(name, ticked))
+                now = replies.choice_step(press.step, options, menu.chosen)
+                await edit(query, now.text, now.keyboard)
+                return
+            await acknowledge(query)
+            if press.action != reminder_menus.SKIP:
+                chosen = [] if press.action == reminder_menus.ALL else menu.chosen
+                stored = await asyncio.to_thread(parents.choose, chat.id, press.step, chosen)
+                if stored is None:  # stopped meanwhile
+                    menus.close(chat.id)
+                    await stale(bot, chat.id, query, ReminderSettings(opted_in=False))
+                    return
+                settings = stored
+            await edit(query, replies.step_record(press.step, settings.chosen(press.step)))
+            if menu.then is not None and settings.options(menu.then):
+                await offer(bot, chat.id, settings, menu.then, settings.step_after(menu.then))
+            else:
+                menus.close(chat.id)
+                await post(bot, chat.id, Outgoing(replies.all_set(settings)))
+
+    async def settings_menu(
+        bot: Bot, chat_id: int, query: CallbackQuery, action: str, settings: ReminderSettings
+    ) -> None:
+        """A press under /reminders: change one list, stop, or keep things as they are."""
+        await take_buttons_away(query)
+        if action == reminder_menus.STOP:
+            menus.close(chat_id)
+            was_in = await asyncio.to_thread(parents.opt_out, chat_id)
+            await post(bot, chat_id, Outgoing(replies.stopped(was_in)))
+        elif action in reminder_menus.STEPS and settings.options(action):
+            await offer(bot, chat_id, settings, action, None)  # one list, then what they get
+        else:  # "Keep as it is", or a list the school no longer offers
+            menus.close(chat_id)
+            await post(bot, chat_id, Outgoing(replies.NOTHING_CHANGED))
 
     async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         query = update.callback_query
@@ -257,6 +402,8 @@ def build_application(
         chat = update.effective_chat if isinstance(update, Update) else None
         ref = sender_ref(sender_id(chat.id)) if chat else "-"
         log.error("update from %s failed: %s", ref, type(context.error).__name__, exc_info=context.error)
+        if isinstance(update, Update) and update.callback_query is not None:
+            await acknowledge(update.callback_query)  # no spinner left turning (a second answer is ignored)
         ours = not isinstance(context.error, TelegramError)  # Telegram's own errors would recur
         if ours and chat is not None and chat.type == ChatType.PRIVATE:
             with suppress(TelegramError):
@@ -269,8 +416,10 @@ def build_application(
             CommandHandler("start", start, filters=PRIVATE),
             CommandHandler("help", help_command, filters=PRIVATE),
             CommandHandler("stop", stop, filters=PRIVATE),
+            CommandHandler(["reminders", "settings"], reminders_command, filters=PRIVATE),
             MessageHandler(PRIVATE & filters.Regex(STOP_WORDS), stop),
             CallbackQueryHandler(reminders_choice, pattern=f"^{replies.OPT_IN_PREFIX}"),
+            CallbackQueryHandler(reminder_menu, pattern=f"^{reminder_menus.PREFIX}"),
             CallbackQueryHandler(button),
             MessageHandler(PRIVATE & filters.COMMAND, help_command),  # Telegram commands aren't Rasa intents
             MessageHandler(PRIVATE & filters.TEXT, converse),

@@ -5,8 +5,9 @@ HTML or Markdown. Rasa's buttons become an inline keyboard, one button per row. 
 button's callback_data may hold at most 64 bytes, so a longer Rasa payload is kept in
 memory under a short per-chat key, and the key is what Telegram carries.
 
-The connector's own texts (privacy notice, reminders question, /help, /stop) live here
-too, so they can be read and changed in one place.
+The connector's own texts (privacy notice, reminders question, choosing year groups and
+kinds of reminder, /reminders, /help, /stop) live here too, so they can be read and
+changed in one place.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
+from connectors.telegram import reminder_menus as menus
+from connectors.telegram.reminder_menus import INTERESTS, MENU, YEAR_GROUPS, ReminderSettings
 from knowledge.school_profile import SchoolProfile
 
 TEXT_LIMIT = 4096  # Telegram's longest message
@@ -31,7 +34,8 @@ HELP = (
     "• answer questions about SEND: SEN support, EHCPs, deadlines and appeals\n"
     "• find services near you in the local offer\n"
     "• tell you how to contact our SENCo\n"
-    "• send you the SENCo's reminders: /start to turn them on, /stop to turn them off"
+    "• send you the SENCo's reminders: /start to turn them on, /reminders to choose which ones, "
+    "/stop to turn them off"
 )
 OPTED_IN = (
     "Thank you: you'll get the SENCo's reminders here. "
@@ -47,6 +51,32 @@ BUTTON_EXPIRED = "Sorry, that button has expired. Please ask your question again
 TEXT_ONLY = "Sorry, I can only read typed messages. Please type your question."
 SOMETHING_WENT_WRONG = "Sorry, something went wrong on my side. Please try again in a minute."
 CHOOSE = "Please choose:"
+MENU_OUT_OF_DATE = (
+    "Sorry, those buttons are out of date. Send /reminders to see your choices and change them."
+)
+NOT_GETTING_REMINDERS = (
+    "You're not getting the SENCo's reminders at the moment, so there's nothing to choose. "
+    "Send /start if you'd like them."
+)
+NOTHING_CHANGED = "OK, nothing has changed. Send /reminders whenever you'd like to change it."
+TICK = "\u2713"  # ✓, a text character (not an emoji): "check mark" to a screen reader
+STEP_WORDS = {
+    # step: (what is chosen, the question, one of them, all of them, none chosen means)
+    YEAR_GROUPS: (
+        "Year groups",
+        "Which year groups would you like reminders for?",
+        "a year group",
+        "All year groups",
+        "all year groups",
+    ),
+    INTERESTS: (
+        "Kinds of reminder",
+        "Which kinds of reminder would you like?",
+        "one",
+        "All kinds",
+        "all kinds",
+    ),
+}
 
 
 @dataclass(frozen=True)
@@ -85,6 +115,116 @@ def reminders_question(opted_in: bool) -> Outgoing:
     return Outgoing(ask, keyboard)
 
 
+def _listed(names: tuple[str, ...] | list[str], when_none: str) -> str:
+    names = list(names)
+    if not names:
+        return when_none
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def choice_step(step: str, options: tuple[str, ...], ticked: list[str]) -> Outgoing:
+    """One list to choose from: toggles (ticked ones marked), then All / Done / Skip.
+
+    The text says what is ticked too, so the keyboard's state never depends on seeing the ticks.
+    """
+    _, question, one, all_label, everything = STEP_WORDS[step]
+    now = _listed(ticked, f"none, so you'd get reminders for {everything}")
+    text = (
+        f"{question} You can choose more than one, or skip this.\n"
+        f"Tap {one} to tick it, tap it again to untick it, then tap Done.\n"
+        f"Ticked now: {now}."
+    )
+    buttons = [
+        InlineKeyboardButton(
+            f"{TICK} {name}" if name in ticked else name, callback_data=menus.toggle_data(step, name)
+        )
+        for name in options
+    ]
+    per_row = 2 if step == YEAR_GROUPS else 1  # year groups are short; kinds of reminder may not be
+    rows = [buttons[i : i + per_row] for i in range(0, len(buttons), per_row)]
+    rows.append([InlineKeyboardButton(all_label, callback_data=menus.action_data(step, menus.ALL))])
+    rows.append(
+        [
+            InlineKeyboardButton("Done", callback_data=menus.action_data(step, menus.DONE)),
+            InlineKeyboardButton("Skip", callback_data=menus.action_data(step, menus.SKIP)),
+        ]
+    )
+    return Outgoing(text, InlineKeyboardMarkup(rows))
+
+
+def toggled(name: str, ticked: bool) -> str:
+    """The short note Telegram shows when a toggle is tapped."""
+    return f"{name}: ticked" if ticked else f"{name}: unticked"
+
+
+def step_record(step: str, stored: tuple[str, ...]) -> str:
+    """What a finished list's message is changed to: the choice, in words, without buttons."""
+    what, *_, everything = STEP_WORDS[step]
+    return f"{what}: {_listed(stored, everything)}."
+
+
+def _choice_lines(settings: ReminderSettings) -> list[str]:
+    return [
+        step_record(step, settings.chosen(step))
+        for step in (YEAR_GROUPS, INTERESTS)
+        if settings.options(step)
+    ]
+
+
+def all_set(settings: ReminderSettings) -> str:
+    """After the last list: what they'll get, and how to change or stop it."""
+    return "\n".join(
+        [
+            "All set. You'll get the SENCo's reminders for:",
+            *_choice_lines(settings),
+            'To change this, send /reminders. To stop reminders, send /stop or "stop reminders".',
+        ]
+    )
+
+
+def reminder_settings(settings: ReminderSettings) -> Outgoing:
+    """/reminders: what they get and the ways to change it; or, if they get none, the offer."""
+    if not settings.opted_in:
+        question = reminders_question(False)
+        return Outgoing(
+            f"You're not getting the SENCo's reminders at the moment.\n{question.text}", question.keyboard
+        )
+    rows = []
+    if settings.year_group_options:
+        rows.append(
+            [
+                InlineKeyboardButton(
+                    "Change year groups", callback_data=menus.action_data(MENU, menus.CHANGE_YEAR_GROUPS)
+                )
+            ]
+        )
+    if settings.interest_options:
+        rows.append(
+            [
+                InlineKeyboardButton(
+                    "Change kinds of reminder", callback_data=menus.action_data(MENU, menus.CHANGE_INTERESTS)
+                )
+            ]
+        )
+    rows.append([InlineKeyboardButton("Stop reminders", callback_data=menus.action_data(MENU, menus.STOP))])
+    rows.append([InlineKeyboardButton("Keep as it is", callback_data=menus.action_data(MENU, menus.KEEP))])
+    changes = " or ".join(
+        what
+        for what, offered in (
+            ("your year groups", settings.year_group_options),
+            ("kinds of reminder", settings.interest_options),
+        )
+        if offered
+    )
+    change = (
+        f"You can change {changes}, stop reminders, or keep it as it is."
+        if changes
+        else ("You can stop reminders, or keep them as they are.")
+    )
+    text = "\n".join(["You're getting the SENCo's reminders.", *_choice_lines(settings), change])
+    return Outgoing(text, InlineKeyboardMarkup(rows))
+
+
 def stopped(was_opted_in: bool) -> str:
     if was_opted_in:
         return "Done: you won't get any more reminders from the SENCo. Send /start if you'd like them again."
@@ -106,7 +246,7 @@ class ButtonPayloads:
     def data_for(self, chat_id: int, payload: str) -> str:
         """The callback_data for a button: the payload itself when it fits and can't be mistaken."""
         fits = 0 < len(payload.encode()) <= CALLBACK_DATA_LIMIT
-        if fits and not payload.startswith((KEY_PREFIX, OPT_IN_PREFIX)):
+        if fits and not payload.startswith((KEY_PREFIX, OPT_IN_PREFIX, menus.PREFIX)):
             return payload
         self._next += 1
         key = f"{KEY_PREFIX}{self._next}"

@@ -44,6 +44,7 @@ class Call:
     token: str
     body: dict[str, Any]
     at: float = field(default_factory=time.monotonic)
+    result: Any = None  # what the fake answered (e.g. the sent message, with its message_id)
 
 
 @dataclass
@@ -168,12 +169,14 @@ class FakeTelegram:
             return web.Response(status=499)
         with self._lock:
             refusal = self._refusal(method, body)
-            self.calls.append(Call(method if refusal is None else f"{method}:{refusal[0]}", token, body))
+            answer = None if refusal is not None or method == "getUpdates" else self._answer(method, body)
+            name = method if refusal is None else f"{method}:{refusal[0]}"
+            self.calls.append(Call(name, token, body, result=answer))
         if refusal is not None:
             return web.json_response(refusal[1], status=refusal[0])
         if method == "getUpdates":
             return web.json_response({"ok": True, "result": await self._poll(body)})
-        return web.json_response({"ok": True, "result": self._answer(method, body)})
+        return web.json_response({"ok": True, "result": answer})
 
     def _refusal(self, method: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]] | None:
         """A queued failure, or a flood-limit 429; None to answer normally. Holds the lock."""

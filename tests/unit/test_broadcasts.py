@@ -190,31 +190,33 @@ def test_parents_are_only_those_opted_in_and_reachable_on_their_own_channel(db):
         ]
 
 
-def test_a_year_group_filter_keeps_parents_who_chose_it_and_a_parent_with_no_choice_only_hears_all_parents(
+def test_a_year_group_filter_keeps_parents_who_chose_it_and_a_parent_with_no_choice_counts_as_all_year_groups(
     db,
 ):
     add_parent(db, "y3", year_groups=["Year 3"])
     add_parent(db, "y3y5", year_groups=["Year 5", "year 3"])
     add_parent(db, "y4", year_groups=["Year 4"])
-    add_parent(db, "none")
+    add_parent(db, "none")  # opted in and chose no year group ("All year groups" or Skip)
     with unit_of_work(db) as session:
         year_3 = resolve(session, SCHOOL, {"parents": {"year_groups": ["Y3"]}})
         everyone = resolve(session, SCHOOL, {"parents": "all"})
-    assert [r.address for r in year_3] == ["y3", "y3y5"]
+    assert [r.address for r in year_3] == ["none", "y3", "y3y5"]
     assert [r.address for r in everyone] == ["none", "y3", "y3y5", "y4"]
 
 
-def test_an_interest_filter_keeps_parents_who_chose_that_interest(db):
+def test_an_interest_filter_keeps_parents_who_chose_that_interest_or_chose_none(db):
     add_parent(db, "coffee", interests=["Coffee mornings"])
     add_parent(db, "workshops", interests=["workshops"])
     add_parent(db, "y3-coffee", year_groups=["Year 3"], interests=["coffee mornings"])
+    add_parent(db, "y4-any", year_groups=["Year 4"])
+    add_parent(db, "y3-any", year_groups=["Year 3"])
     with unit_of_work(db) as session:
         coffee = resolve(session, SCHOOL, {"parents": {"interests": ["coffee mornings"]}})
         year_3_coffee = resolve(
             session, SCHOOL, {"parents": {"year_groups": ["Year 3"], "interests": ["coffee mornings"]}}
         )
-    assert [r.address for r in coffee] == ["coffee", "y3-coffee"]
-    assert [r.address for r in year_3_coffee] == ["y3-coffee"]
+    assert [r.address for r in coffee] == ["coffee", "y3-any", "y3-coffee", "y4-any"]
+    assert [r.address for r in year_3_coffee] == ["coffee", "y3-any", "y3-coffee"]
 
 
 def test_staff_and_parents_together_list_each_person_once(db):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import secrets
 import socket
 import subprocess
@@ -22,23 +23,27 @@ from dataclasses import dataclass
 
 import httpx
 import pytest
+import yaml
 
 from bot.settings import PROJECT_ROOT, Settings
 from connectors.privacy import sender_ref
 from connectors.telegram import replies
 from connectors.telegram.config import mode, why_off
+from connectors.telegram.reminder_menus import INTERESTS, YEAR_GROUPS, ReminderSettings, key, named, parse
 from connectors.telegram.transport import TelegramTransport
 from knowledge import subscribers
 from knowledge.db import unit_of_work
 from knowledge.delivery import PermanentFailure, RateLimited, TemporaryFailure
-from knowledge.school_profile import read_profile
+from knowledge.school_profile import SchoolProfile, read_profile
 from knowledge.seed import load_everything
+from knowledge.subscribers import MAX_CHOICES, Choices
 from tests.conftest import make_settings
 from tests.fakes.fake_telegram import (
     BLOCKED,
     CHAT_NOT_FOUND,
     SERVER_ERROR,
     TOO_MANY_REQUESTS,
+    Call,
     FakeTelegram,
     message_update,
 )
@@ -48,6 +53,7 @@ TOKEN = "123456:TEST-token"
 PRIVACY_URL = "https://example.org/school/privacy"  # school_data/example_school.yml
 WEBHOOK_URL = "https://bot.example.org/telegram/webhook"
 WEBHOOK_SECRET = "test-webhook-secret_123"
+TICK = "\u2713"
 LONG_PAYLOAD = '/choose_service{"service_id": "an-identifier-long-enough-to-go-past-sixty-four-bytes"}'
 
 
@@ -205,7 +211,7 @@ def test_start_again_asks_about_reminders_without_repeating_the_privacy_notice(s
 def test_pressing_yes_please_stores_the_opt_in_and_says_how_to_stop(settings, telegram, rasa, polling):
     known_chat(settings, 1003)
     telegram.push_callback(1003, "optin:yes", message_id=77)
-    (confirmation,) = replies_to(telegram, 1003, 1)
+    confirmation, _year_groups = replies_to(telegram, 1003, 2)
 
     assert opted_in(settings, 1003)
     assert "/stop" in confirmation["text"] and "stop reminders" in confirmation["text"]
@@ -242,6 +248,343 @@ def test_help_says_what_the_bot_can_do_in_a_few_lines(telegram, polling):
     (answer,) = replies_to(telegram, 1021, 1)
     assert 3 <= len(answer["text"].splitlines()) <= 5
     assert "SENCo" in answer["text"] and "local offer" in answer["text"] and "/stop" in answer["text"]
+    assert "/reminders" in answer["text"]
+
+
+# --- choosing year groups and kinds of reminder ---------------------------------------
+def profile(settings: Settings) -> SchoolProfile:
+    with unit_of_work(settings.database_url) as session:
+        return read_profile(session)
+
+
+def stored(settings: Settings, chat_id: int) -> Choices:
+    with unit_of_work(settings.database_url) as session:
+        return subscribers.choices(session, school_ref(settings), "telegram", str(chat_id))
+
+
+def sent(telegram: FakeTelegram, chat_id: int, count: int) -> list[Call]:
+    """The sendMessage calls to a chat (each with the message_id the fake gave it), once there are `count`."""
+    return telegram.wait_for(lambda t: len(t.sent_to(chat_id)) >= count and t.sent_to(chat_id))
+
+
+def labels(body: dict) -> list[str]:
+    return [b["text"] for row in body.get("reply_markup", {}).get("inline_keyboard", []) for b in row]
+
+
+def press(telegram: FakeTelegram, chat_id: int, message: Call, label: str) -> int:
+    """Tap the button labelled `label` (ticked or not) under the bot's `message`; returns the update id."""
+    (data,) = [
+        b["callback_data"]
+        for row in keyboard(message.body)
+        for b in row
+        if b["text"] in (label, f"{TICK} {label}")
+    ]
+    return telegram.push_callback(chat_id, data, message_id=message.result["message_id"])
+
+
+def edits(
+    telegram: FakeTelegram, chat_id: int, message: Call, count: int, method="editMessageText"
+) -> list[Call]:
+    """The edits of one of the bot's messages, once there are `count`."""
+
+    def found(t: FakeTelegram) -> list[Call]:
+        mine = [
+            c
+            for c in t.of(method)
+            if str(c.body.get("chat_id")) == str(chat_id)
+            and str(c.body.get("message_id")) == str(message.result["message_id"])
+        ]
+        return mine if len(mine) >= count else []
+
+    return telegram.wait_for(found)
+
+
+def toast(telegram: FakeTelegram, update_id: int) -> str | None:
+    """What Telegram showed briefly when a button was tapped."""
+    calls = telegram.wait_for(
+        lambda t: [
+            c for c in t.of("answerCallbackQuery") if c.body["callback_query_id"] == f"cbq-{update_id}"
+        ]
+    )
+    return calls[0].body.get("text")
+
+
+def opted_in_and_asked(settings: Settings, telegram: FakeTelegram, chat_id: int) -> Call:
+    """A parent presses Yes please; returns the year-group list they are then offered."""
+    known_chat(settings, chat_id)
+    telegram.push_callback(chat_id, "optin:yes")
+    _confirmation, year_groups = sent(telegram, chat_id, 2)
+    return year_groups
+
+
+def test_after_yes_please_the_parent_is_offered_the_schools_year_groups_to_tick_with_all_done_and_skip(
+    settings, telegram, polling
+):
+    question = opted_in_and_asked(settings, telegram, 1101)
+
+    assert labels(question.body) == [
+        *profile(settings).reminder_year_groups,
+        "All year groups",
+        "Done",
+        "Skip",
+    ]
+    text = question.body["text"]
+    assert "Which year groups" in text and "skip this" in text and "then tap Done" in text
+    assert "Ticked now: none, so you'd get reminders for all year groups." in text
+    assert "parse_mode" not in question.body
+    for row in keyboard(question.body):
+        for button in row:
+            assert button["callback_data"].startswith("rem:")
+            assert len(button["callback_data"].encode()) <= 64
+    assert stored(settings, 1101) == Choices(opted_in=True)
+
+
+def test_ticking_year_groups_shows_ticks_in_buttons_and_words_and_done_stores_them_then_asks_about_kinds(
+    settings, telegram, polling
+):
+    question = opted_in_and_asked(settings, telegram, 1102)
+
+    tapped = press(telegram, 1102, question, "Year 3")
+    (after_one,) = edits(telegram, 1102, question, 1)
+    assert toast(telegram, tapped) == "Year 3: ticked"
+    assert f"{TICK} Year 3" in labels(after_one.body) and "Year 5" in labels(after_one.body)
+    assert "Ticked now: Year 3." in after_one.body["text"]
+
+    press(telegram, 1102, question, "Year 5")
+    edits(telegram, 1102, question, 2)
+    press(telegram, 1102, question, "Year 1")
+    assert "Ticked now: Year 1, Year 3 and Year 5." in edits(telegram, 1102, question, 3)[-1].body["text"]
+    untapped = press(telegram, 1102, question, "Year 1")
+    after_untick = edits(telegram, 1102, question, 4)[-1]
+    assert toast(telegram, untapped) == "Year 1: unticked"
+    assert "Ticked now: Year 3 and Year 5." in after_untick.body["text"]
+    assert "Year 1" in labels(after_untick.body) and f"{TICK} Year 1" not in labels(after_untick.body)
+    assert stored(settings, 1102).year_groups == ()  # nothing is stored until Done
+
+    press(telegram, 1102, question, "Done")
+    kinds = sent(telegram, 1102, 3)[-1]
+    record = edits(telegram, 1102, question, 5)[-1]
+    assert record.body["text"] == "Year groups: Year 3 and Year 5."
+    assert "reply_markup" not in record.body  # the finished list keeps no buttons
+    assert stored(settings, 1102) == Choices(True, ("Year 3", "Year 5"), ())
+    assert labels(kinds.body) == [*profile(settings).reminder_interests, "All kinds", "Done", "Skip"]
+    assert "Which kinds of reminder" in kinds.body["text"]
+
+    press(telegram, 1102, kinds, "Coffee mornings")
+    assert "Ticked now: Coffee mornings." in edits(telegram, 1102, kinds, 1)[-1].body["text"]
+    press(telegram, 1102, kinds, "Done")
+    summary = sent(telegram, 1102, 4)[-1].body["text"]
+    assert stored(settings, 1102) == Choices(True, ("Year 3", "Year 5"), ("Coffee mornings",))
+    assert "Year groups: Year 3 and Year 5." in summary
+    assert "Kinds of reminder: Coffee mornings." in summary
+    assert "/reminders" in summary and "/stop" in summary
+
+
+def test_all_year_groups_then_skip_leaves_the_parent_with_every_year_group_and_every_kind(
+    settings, telegram, polling
+):
+    question = opted_in_and_asked(settings, telegram, 1103)
+    press(telegram, 1103, question, "Year 2")
+    edits(telegram, 1103, question, 1)
+
+    press(telegram, 1103, question, "All year groups")
+    kinds = sent(telegram, 1103, 3)[-1]
+    assert edits(telegram, 1103, question, 2)[-1].body["text"] == "Year groups: all year groups."
+    assert stored(settings, 1103) == Choices(opted_in=True)
+
+    press(telegram, 1103, kinds, "Skip")
+    summary = sent(telegram, 1103, 4)[-1].body["text"]
+    assert "Year groups: all year groups." in summary and "Kinds of reminder: all kinds." in summary
+    assert stored(settings, 1103) == Choices(opted_in=True)
+
+
+def test_reminders_says_what_the_parent_gets_and_changing_year_groups_keeps_their_kinds_of_reminder(
+    settings, telegram, polling
+):
+    known_chat(settings, 1104)
+    with unit_of_work(settings.database_url) as session:
+        subscribers.opt_in(
+            session, school_ref(settings), "telegram", "1104", year_groups=["Year 3"], interests=["Workshops"]
+        )
+    telegram.push_message(1104, "/reminders")
+    (menu,) = sent(telegram, 1104, 1)
+    text = menu.body["text"]
+    assert "You're getting the SENCo's reminders." in text
+    assert "Year groups: Year 3." in text and "Kinds of reminder: Workshops." in text
+    assert labels(menu.body) == [
+        "Change year groups",
+        "Change kinds of reminder",
+        "Stop reminders",
+        "Keep as it is",
+    ]
+
+    press(telegram, 1104, menu, "Change year groups")
+    year_groups = sent(telegram, 1104, 2)[-1]
+    assert edits(telegram, 1104, menu, 1, method="editMessageReplyMarkup")  # the menu's buttons go
+    assert f"{TICK} Year 3" in labels(year_groups.body) and "Ticked now: Year 3." in year_groups.body["text"]
+    press(telegram, 1104, year_groups, "Year 3")
+    edits(telegram, 1104, year_groups, 1)
+    press(telegram, 1104, year_groups, "Reception")
+    edits(telegram, 1104, year_groups, 2)
+    press(telegram, 1104, year_groups, "Done")
+
+    summary = sent(telegram, 1104, 3)[-1].body["text"]
+    assert stored(settings, 1104) == Choices(True, ("Reception",), ("Workshops",))
+    assert "Year groups: Reception." in summary and "Kinds of reminder: Workshops." in summary
+
+
+@pytest.mark.parametrize(("chat_id", "command"), [(1105, "/reminders"), (1106, "/settings")])
+def test_reminders_or_settings_for_a_parent_who_gets_none_offers_them(
+    settings, telegram, polling, chat_id, command
+):
+    known_chat(settings, chat_id)
+    telegram.push_message(chat_id, command)
+    (answer,) = sent(telegram, chat_id, 1)
+    assert "not getting the SENCo's reminders" in answer.body["text"]
+    assert [[b["callback_data"] for b in row] for row in keyboard(answer.body)] == [["optin:yes", "optin:no"]]
+
+
+def test_stop_reminders_in_the_reminders_menu_opts_out_and_forgets_the_choices(settings, telegram, polling):
+    known_chat(settings, 1107)
+    with unit_of_work(settings.database_url) as session:
+        subscribers.opt_in(session, school_ref(settings), "telegram", "1107", year_groups=["Year 4"])
+    telegram.push_message(1107, "/reminders")
+    (menu,) = sent(telegram, 1107, 1)
+    press(telegram, 1107, menu, "Stop reminders")
+    answer = sent(telegram, 1107, 2)[-1]
+    assert "won't get any more reminders" in answer.body["text"]
+    assert stored(settings, 1107) == Choices(opted_in=False, year_groups=(), interests=())
+
+
+def test_keep_as_it_is_changes_nothing_and_says_so(settings, telegram, polling):
+    known_chat(settings, 1108)
+    with unit_of_work(settings.database_url) as session:
+        subscribers.opt_in(session, school_ref(settings), "telegram", "1108", interests=["Coffee mornings"])
+    telegram.push_message(1108, "/reminders")
+    (menu,) = sent(telegram, 1108, 1)
+    press(telegram, 1108, menu, "Keep as it is")
+    assert sent(telegram, 1108, 2)[-1].body["text"] == replies.NOTHING_CHANGED
+    assert stored(settings, 1108) == Choices(True, (), ("Coffee mornings",))
+
+
+def test_a_press_on_an_older_list_says_the_buttons_are_out_of_date_and_changes_nothing(
+    settings, telegram, polling
+):
+    question = opted_in_and_asked(settings, telegram, 1109)
+    press(telegram, 1109, question, "Done")
+    kinds = sent(telegram, 1109, 3)[-1]
+
+    press(telegram, 1109, question, "Year 3")  # from the list that was already finished
+    assert sent(telegram, 1109, 4)[-1].body["text"] == replies.MENU_OUT_OF_DATE
+    assert stored(settings, 1109) == Choices(opted_in=True)
+    assert edits(telegram, 1109, question, 1, method="editMessageReplyMarkup")
+    press(telegram, 1109, kinds, "Workshops")  # the current list still works
+    assert "Ticked now: Workshops." in edits(telegram, 1109, kinds, 1)[-1].body["text"]
+
+
+def test_when_the_same_list_was_opened_twice_only_the_newest_message_counts(settings, telegram, polling):
+    known_chat(settings, 1115, opt_in=True)
+    lists = []
+    for count in (2, 4):
+        telegram.push_message(1115, "/reminders")
+        menu = sent(telegram, 1115, count - 1)[-1]
+        press(telegram, 1115, menu, "Change year groups")
+        lists.append(sent(telegram, 1115, count)[-1])
+    older, newer = lists
+
+    press(telegram, 1115, older, "Year 6")
+    assert sent(telegram, 1115, 5)[-1].body["text"] == replies.MENU_OUT_OF_DATE
+    press(telegram, 1115, newer, "Year 6")
+    assert "Ticked now: Year 6." in edits(telegram, 1115, newer, 1)[-1].body["text"]
+    assert not [
+        c
+        for c in telegram.of("editMessageText")
+        if str(c.body.get("message_id")) == str(older.result["message_id"])
+    ]
+
+
+def test_a_press_on_a_list_after_stop_says_reminders_are_off_and_stores_nothing(settings, telegram, polling):
+    question = opted_in_and_asked(settings, telegram, 1110)
+    telegram.push_message(1110, "/stop")
+    sent(telegram, 1110, 3)
+
+    press(telegram, 1110, question, "Year 3")
+    assert sent(telegram, 1110, 4)[-1].body["text"] == replies.NOT_GETTING_REMINDERS
+    press(telegram, 1110, question, "Done")
+    assert sent(telegram, 1110, 5)[-1].body["text"] == replies.NOT_GETTING_REMINDERS
+    assert stored(settings, 1110) == Choices(opted_in=False)
+    texts = [c.body["text"] for c in telegram.sent_to(1110)]
+    assert replies.SOMETHING_WENT_WRONG not in texts
+
+
+@pytest.mark.parametrize(
+    ("chat_id", "data"),
+    [(1111, "rem:y:t:00000000"), (1112, "rem:y:frobnicate"), (1113, "rem:"), (1114, "rem:m:stop:extra")],
+)
+def test_a_reminder_button_the_connector_never_made_or_no_longer_offers_gets_a_friendly_reply(
+    settings, telegram, polling, chat_id, data
+):
+    question = opted_in_and_asked(settings, telegram, chat_id)
+    telegram.push_callback(chat_id, data, message_id=question.result["message_id"])
+    assert sent(telegram, chat_id, 3)[-1].body["text"] == replies.MENU_OUT_OF_DATE
+    assert stored(settings, chat_id) == Choices(opted_in=True)
+
+
+def test_the_lists_come_from_the_school_profile_and_a_list_the_school_leaves_out_is_not_asked(tmp_path):
+    raw = yaml.safe_load((PROJECT_ROOT / "school_data/example_school.yml").read_text())
+    raw["reminders"] = {"year_groups": ["Year 7", "Year 8", "Year 9"]}  # a secondary school, no interests
+    school_file = tmp_path / "our_school.yml"
+    school_file.write_text(yaml.safe_dump(raw))
+    own = dataclasses.replace(make_settings(tmp_path), school_profile=school_file)
+    load_everything(own)
+    with (
+        FakeTelegram() as own_telegram,
+        StubRasa(secrets.token_hex(16)) as own_rasa,
+        connector(own, own_telegram, own_rasa),
+    ):
+        question = opted_in_and_asked(own, own_telegram, 1201)
+        assert labels(question.body) == ["Year 7", "Year 8", "Year 9", "All year groups", "Done", "Skip"]
+        press(own_telegram, 1201, question, "Year 8")
+        edits(own_telegram, 1201, question, 1)
+        press(own_telegram, 1201, question, "Done")
+        summary = sent(own_telegram, 1201, 3)[-1].body["text"]
+        assert "Year groups: Year 8." in summary and "Kinds of reminder" not in summary
+        assert stored(own, 1201) == Choices(True, ("Year 8",), ())
+
+        del raw["reminders"]  # the school takes the lists out: read again at once, no restart
+        school_file.write_text(yaml.safe_dump(raw))
+        load_everything(own)
+        known_chat(own, 1202)
+        own_telegram.push_callback(1202, "optin:yes")
+        (confirmation,) = sent(own_telegram, 1202, 1)
+        time.sleep(0.5)
+        assert len(own_telegram.sent_to(1202)) == 1 and "/stop" in confirmation.body["text"]
+
+
+def test_every_reminder_button_fits_telegrams_64_bytes_and_names_its_choice_in_words():
+    names = tuple(f"Blwyddyn {n} – dosbarth Ŵy".ljust(40, "é") for n in range(MAX_CHOICES))  # 40 chars
+    settings = ReminderSettings(True, names[:2], (), year_group_options=names, interest_options=names)
+    for outgoing in (
+        replies.choice_step(YEAR_GROUPS, names, list(names[:3])),
+        replies.choice_step(INTERESTS, names, []),
+        replies.reminder_settings(settings),
+    ):
+        for row in outgoing.keyboard.inline_keyboard:
+            for button in row:
+                assert len(button.callback_data.encode()) <= 64
+                assert re.search(r"[A-Za-z]{2}", button.text)  # words, never a symbol or emoji alone
+    toggles = [b.callback_data for row in replies.choice_step(YEAR_GROUPS, names, []).keyboard.inline_keyboard
+               for b in row][: len(names)]  # fmt: skip
+    assert [named(names, parse(data).key) for data in toggles] == list(names)
+    assert named(names, key("a year group the school no longer has")) is None
+
+
+def test_the_words_of_a_list_say_what_is_ticked_so_the_keyboard_need_not_be_seen():
+    options = ("Reception", "Year 1", "Year 2", "Year 3")
+    step = replies.choice_step(YEAR_GROUPS, options, ["Year 1", "Year 3"])
+    assert "Ticked now: Year 1 and Year 3." in step.text
+    ticked = [b.text for row in step.keyboard.inline_keyboard for b in row if b.text.startswith(TICK)]
+    assert ticked == [f"{TICK} Year 1", f"{TICK} Year 3"]
 
 
 # --- conversations with Rasa ----------------------------------------------------------
