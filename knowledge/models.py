@@ -547,6 +547,9 @@ class Subscriber(Base):
     opted_in_at = Column(UTCDateTime(), nullable=True)
     opted_out_at = Column(UTCDateTime(), nullable=True)
     unreachable_at = Column(UTCDateTime(), nullable=True)  # blocked the bot / chat gone
+    # When this person last came in through this school's link (a trust's Telegram chat is
+    # answered for the school of its latest link).
+    linked_at = Column(UTCDateTime(), nullable=True)
     created_at = Column(UTCDateTime(), nullable=False, default=utcnow)
 
 

@@ -150,3 +150,32 @@ def mark_unreachable(session: Session, school_ref: str, channel: str, address: s
     """The person blocked the bot or the chat is gone: never retried until they come back."""
     subscriber = get_or_create(session, school_ref, channel, address)
     subscriber.unreachable_at = now
+
+
+def link(
+    session: Session, school_ref: str, channel: str, address: str, now: dt.datetime | None = None
+) -> None:
+    """This person came in through `school_ref`'s link: their chat is now that school's."""
+    get_or_create(session, school_ref, channel, address).linked_at = now or utcnow()
+    session.flush()
+
+
+def linked_school(session: Session, channel: str, address: str) -> str | None:
+    """The school of this person's latest link (a trust's parent may have used two)."""
+    return session.execute(
+        select(Subscriber.school_ref)
+        .where(Subscriber.channel == channel, Subscriber.address == address)
+        .order_by(Subscriber.linked_at.desc().nulls_last(), Subscriber.id.desc())
+        .limit(1)
+    ).scalar_one_or_none()
+
+
+def schools_of(session: Session, channel: str, address: str) -> list[str]:
+    """Every school this person has a row with (a trust's parent may have several)."""
+    return list(
+        session.execute(
+            select(Subscriber.school_ref)
+            .where(Subscriber.channel == channel, Subscriber.address == address)
+            .order_by(Subscriber.id)
+        ).scalars()
+    )

@@ -45,6 +45,7 @@ from connectors.telegram.replies import ButtonPayloads, Outgoing
 from knowledge import subscribers
 from knowledge.db import unit_of_work
 from knowledge.school_profile import SchoolProfile, read_profile
+from knowledge.tenancy import parent_school, school_exists
 
 log = logging.getLogger(__name__)
 
@@ -78,43 +79,77 @@ def retry_after_s(error: RetryAfter) -> float:
 class Welcome:
     notice: str | None  # the privacy notice, on first contact only
     opted_in: bool
+    school: str | None = None  # None: a trust's bot, and no school's link used yet
+
+
+NO_SCHOOL = ReminderSettings(False, (), (), (), ())
 
 
 class Parents:
-    """First contact and reminder choices, in the database. Blocking: call through a thread."""
+    """First contact and reminder choices, in the database. Blocking: call through a thread.
+
+    In a trust, a chat belongs to the school of the latest link the parent used
+    (`t.me/<bot>?start=<school ref>`); in a one-school deployment, to that school.
+    """
 
     def __init__(self, database_url: str, retention_days: int) -> None:
         self.database_url = database_url
         self.retention_days = retention_days
 
-    def welcome(self, chat_id: int) -> Welcome:
-        """Record the contact; the privacy notice if it is the first."""
+    def _profile(self, session: Session, chat_id: int) -> SchoolProfile | None:
+        ref = subscribers.linked_school(session, CHANNEL, str(chat_id))
+        if ref is None or not school_exists(session, ref):
+            ref = parent_school(session, {}).ref
+        return read_profile(session, ref) if ref else None
+
+    def school(self, chat_id: int) -> str | None:
         with unit_of_work(self.database_url) as session:
-            profile = read_profile(session)
+            profile = self._profile(session, chat_id)
+            return profile.ref if profile else None
+
+    def welcome(self, chat_id: int, link: str | None = None) -> Welcome:
+        """Record the contact (and the school's link, if used); the privacy notice on first contact."""
+        with unit_of_work(self.database_url) as session:
+            ref = (link or "").strip().lower()
+            if ref and school_exists(session, ref):
+                subscribers.link(session, ref, CHANNEL, str(chat_id))
+            profile = self._profile(session, chat_id)
+            if profile is None:
+                return Welcome(None, False, None)
             first = subscribers.first_contact(session, profile.ref, CHANNEL, str(chat_id))
             notice = replies.privacy_notice(profile, self.retention_days) if first else None
-            return Welcome(notice, subscribers.is_opted_in(session, profile.ref, CHANNEL, str(chat_id)))
+            opted_in = subscribers.is_opted_in(session, profile.ref, CHANNEL, str(chat_id))
+            return Welcome(notice, opted_in, profile.ref)
 
     def opt_in(self, chat_id: int) -> ReminderSettings:
         with unit_of_work(self.database_url) as session:
-            profile = read_profile(session)
+            profile = self._profile(session, chat_id)
+            if profile is None:
+                return NO_SCHOOL
             subscribers.opt_in(session, profile.ref, CHANNEL, str(chat_id))
             return self._settings(session, profile, chat_id)
 
     def opt_out(self, chat_id: int) -> bool:
+        """Stop reminders from every school this chat has opted in to."""
         with unit_of_work(self.database_url) as session:
-            return subscribers.opt_out(session, read_profile(session).ref, CHANNEL, str(chat_id))
+            stopped = False
+            for ref in subscribers.schools_of(session, CHANNEL, str(chat_id)):
+                stopped = subscribers.opt_out(session, ref, CHANNEL, str(chat_id)) or stopped
+            return stopped
 
     def reminders(self, chat_id: int) -> ReminderSettings:
         """What this chat gets, and what the school offers to choose from (read fresh each time)."""
         with unit_of_work(self.database_url) as session:
-            return self._settings(session, read_profile(session), chat_id)
+            profile = self._profile(session, chat_id)
+            return NO_SCHOOL if profile is None else self._settings(session, profile, chat_id)
 
     def choose(self, chat_id: int, step: str, names: list[str]) -> ReminderSettings | None:
         """Store one list (year groups or kinds of reminder); None when no longer opted in."""
         field = "year_groups" if step == reminder_menus.YEAR_GROUPS else "interests"
         with unit_of_work(self.database_url) as session:
-            profile = read_profile(session)
+            profile = self._profile(session, chat_id)
+            if profile is None:
+                return None
             stored = subscribers.choose(session, profile.ref, CHANNEL, str(chat_id), **{field: names})
             return None if stored is None else self._settings(session, profile, chat_id)
 
@@ -235,19 +270,26 @@ def build_application(
     told_groups: set[int] = set()
 
     async def ask_rasa(bot: Bot, chat: Chat, text: str) -> None:
-        metadata = {"telegram": {"chat_id": chat.id, "chat_type": str(chat.type)}}
+        metadata: dict = {"telegram": {"chat_id": chat.id, "chat_type": str(chat.type)}}
+        school = await asyncio.to_thread(parents.school, chat.id)
+        if school:
+            metadata["school"] = school
         async with typing(bot, chat.id):
             answers = await rasa.send(sender_id(chat.id), text, metadata)
         for message in replies.render(answers, chat.id, payloads):
             await post(bot, chat.id, message)
 
-    async def welcome(chat_id: int) -> Welcome:
-        return await asyncio.to_thread(parents.welcome, chat_id)
+    async def welcome(chat_id: int, link: str | None = None) -> Welcome:
+        return await asyncio.to_thread(parents.welcome, chat_id, link)
 
     async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         chat = update.effective_chat
+        link = context.args[0] if context.args else None  # t.me/<bot>?start=<school ref>
         async with locks.hold(chat.id):
-            welcomed = await welcome(chat.id)
+            welcomed = await welcome(chat.id, link)
+            if welcomed.school is None:
+                await post(context.bot, chat.id, Outgoing(replies.USE_YOUR_SCHOOLS_LINK))
+                return
             if welcomed.notice:
                 await post(context.bot, chat.id, Outgoing(welcomed.notice))
             await post(context.bot, chat.id, replies.reminders_question(welcomed.opted_in))

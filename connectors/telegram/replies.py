@@ -87,6 +87,14 @@ class Outgoing:
     keyboard: InlineKeyboardMarkup | None = None
 
 
+# A trust's bot, reached without a school's link: every answer needs the school's own people.
+USE_YOUR_SCHOOLS_LINK = (
+    "Hello. This assistant answers for several schools, and I don't know which one is yours yet. "
+    "Please open the Telegram link on your school's website: it tells me your school. "
+    "If you are worried about a child's safety, call 999 in an emergency or the NSPCC on 0808 800 5000."
+)
+
+
 def privacy_notice(profile: SchoolProfile, retention_days: int) -> str:
     """The two lines shown on a chat's first contact."""
     where = (

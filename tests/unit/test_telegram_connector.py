@@ -832,3 +832,35 @@ async def test_the_transport_reports_a_server_error_as_a_temporary_failure(teleg
     telegram.fail_next("sendMessage", 500, SERVER_ERROR)
     with pytest.raises(TemporaryFailure):
         await _send(telegram, "3004")
+
+
+def test_in_a_trust_the_start_link_picks_the_school_and_a_chat_without_one_is_asked_to_use_it(tmp_path):
+    trust = dataclasses.replace(
+        make_settings(tmp_path), schools_file=PROJECT_ROOT / "school_data/example_trust.yml"
+    )
+    load_everything(trust)
+    with (
+        FakeTelegram() as own_telegram,
+        StubRasa(secrets.token_hex(16)) as own_rasa,
+        connector(trust, own_telegram, own_rasa),
+    ):
+        own_telegram.push_message(1301, "/start example-academy")
+        notice, _question = replies_to(own_telegram, 1301, 2)
+        assert "https://example.org/academy/privacy" in notice["text"]
+        own_telegram.push_message(1301, "what is an ehcp")
+        replies_to(own_telegram, 1301, 3)  # the stub's echo: Rasa has had it
+        assert from_chat(own_rasa, 1301)[-1]["metadata"]["school"] == "example-academy"
+
+        own_telegram.push_message(1301, "/start example-primary")  # the parent's other child's school
+        replies_to(own_telegram, 1301, 5)  # the primary's privacy notice, and the reminders question
+        own_telegram.push_message(1301, "who is the senco")
+        replies_to(own_telegram, 1301, 6)
+        assert from_chat(own_rasa, 1301)[-1]["metadata"]["school"] == "example-primary"
+
+        own_telegram.push_message(1302, "/start")
+        (asked,) = replies_to(own_telegram, 1302, 1)
+        assert "Telegram link on your school's website" in asked["text"]
+        assert "Example Primary" not in asked["text"] and "Example Academy" not in asked["text"]
+        own_telegram.push_message(1302, "how do i get an ehcp")
+        replies_to(own_telegram, 1302, 2)
+        assert "school" not in from_chat(own_rasa, 1302)[-1]["metadata"]
