@@ -22,7 +22,9 @@ from sqlalchemy.pool import QueuePool
 def get_engine(database_url: str) -> Engine:
     """The process-wide engine for `database_url` (SQLite file folders are created)."""
     url = make_url(database_url)
-    kwargs: dict = {"future": True, "pool_pre_ping": True}
+    # hide_parameters: a database error never carries the values (chat ids, message text)
+    # into a log line or traceback.
+    kwargs: dict = {"future": True, "pool_pre_ping": True, "hide_parameters": True}
     if url.get_backend_name() == "sqlite":
         if url.database and url.database != ":memory:":
             Path(url.database).parent.mkdir(parents=True, exist_ok=True)

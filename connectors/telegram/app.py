@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import sys
 import warnings
 from collections import Counter
 from collections.abc import AsyncIterator
@@ -271,7 +272,14 @@ def build_application(
 
     async def ask_rasa(bot: Bot, chat: Chat, text: str) -> None:
         metadata: dict = {"telegram": {"chat_id": chat.id, "chat_type": str(chat.type)}}
-        school = await asyncio.to_thread(parents.school, chat.id)
+        try:
+            school = await asyncio.to_thread(parents.school, chat.id)
+        except Exception as error:  # the question still goes to Rasa, which answers for "no school known"
+            # No traceback: the database error would carry the chat id in its parameters.
+            log.error(
+                "the school of %s could not be read: %s", sender_ref(sender_id(chat.id)), type(error).__name__
+            )
+            school = None
         if school:
             metadata["school"] = school
         async with typing(bot, chat.id):
@@ -425,7 +433,12 @@ def build_application(
             try:
                 welcomed = await welcome(chat.id)
             except Exception:  # the parent still gets an answer; the failure is in the log
-                log.exception("could not record first contact for %s", sender_ref(sender_id(chat.id)))
+                # No traceback: a database error's parameters would carry the chat id.
+                log.error(
+                    "could not record first contact for %s: %s",
+                    sender_ref(sender_id(chat.id)),
+                    type(sys.exc_info()[1]).__name__,
+                )
             else:
                 if welcomed.notice:
                     await post(context.bot, chat.id, Outgoing(welcomed.notice))
