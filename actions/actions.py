@@ -200,6 +200,36 @@ class ActionSafeguarding(AssistantAction):
         )
 
 
+class ActionSafeguardingAnswer(AssistantAction):
+    """The sender's answer to "is a child at risk?" (a button, or a typed yes or no)."""
+
+    needs_a_school = False  # as for the safeguarding reply itself
+
+    def name(self) -> str:
+        return "action_safeguarding_answer"
+
+    def reply(self, assistant: Assistant, tracker: Tracker) -> Reply:
+        answer = next(tracker.get_latest_entity_values("answer"), None)
+        yes = answer == "yes" if answer else intent_name(tracker) == "affirm"
+        record_id = next(tracker.get_latest_entity_values("record_id"), None)
+        return assistant.safeguarding_answer(
+            sender_ref=sender_ref(tracker.sender_id),
+            yes=yes,
+            record_id=int(record_id) if str(record_id or "").isdigit() else None,
+            channel=tracker.get_latest_input_channel() or "unknown",
+            ranking=_checked_message_ranking(tracker),
+        )
+
+
+def _checked_message_ranking(tracker: Tracker) -> list[dict]:
+    """The model's intent ranking of the message the sender was asked about."""
+    for event in reversed(tracker.events):
+        parsed = event.get("parse_data") or {} if event.get("event") == "user" else {}
+        if (parsed.get("intent") or {}).get("name") == "safeguarding_concern":
+            return list(parsed.get("intent_ranking") or [])
+    return []
+
+
 class ActionMyData(AssistantAction):
     """What the bot holds about this person: a summary of this conversation."""
 

@@ -89,6 +89,8 @@ def _safeguarding(args: argparse.Namespace) -> int:
                 print("No safeguarding records.")
             for view in views:
                 state = f"acknowledged by {view.acknowledged_by}" if view.acknowledged_by else "OPEN"
+                if view.sender_answer == "no" and not view.acknowledged_by:
+                    state = "the sender said no child is at risk (not alerted)"
                 when = f"{view.created_at:%Y-%m-%d %H:%M} UTC"
                 print(f"#{view.id}  {when}  {view.channel:8} {view.kinds:30} {state}")
             return 0

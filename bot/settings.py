@@ -48,6 +48,9 @@ class Settings:
     tracker_db: Path = VAR_DIR / "rasa_tracker.db"
     rasa_api_token: str = ""
     safeguarding_escalate_minutes: int = 30
+    # A concern only the NLU model saw is checked with its sender first; unanswered, the DSL
+    # is alerted after this many minutes.
+    safeguarding_check_minutes: int = 10
     chat_log_retention_days: int = 30
     tracker_store_url: str = ""
     scheduler_interval_s: float = 20.0  # how often background jobs run (alerts, reminders)
@@ -97,6 +100,7 @@ class Settings:
             tracker_db=_path("TRACKER_DB", VAR_DIR / "rasa_tracker.db"),
             rasa_api_token=os.environ.get("RASA_API_TOKEN", ""),
             safeguarding_escalate_minutes=_int("SAFEGUARDING_ESCALATE_MINUTES", 30),
+            safeguarding_check_minutes=_int("SAFEGUARDING_CHECK_MINUTES", 10),
             chat_log_retention_days=_int("CHAT_LOG_RETENTION_DAYS", 30),
             tracker_store_url=os.environ.get("TRACKER_STORE_URL", ""),
             scheduler_interval_s=float(os.environ.get("SCHEDULER_INTERVAL_S") or 20),

@@ -323,6 +323,32 @@ def safeguarding_reply(profile: SchoolProfile, *, child_voice: bool) -> Reply:
     return Reply("\n\n".join(lines))
 
 
+SAFEGUARDING_CHECK = "Before I answer, can I check one thing"
+
+
+def safeguarding_check_reply(record_id: int, *, staff: bool = False) -> Reply:
+    """Only the NLU model read the message as a possible concern: ask, calmly, before alarming anyone.
+
+    Unanswered, it is treated as a concern: the DSL is alerted when the check time runs out.
+    """
+    who = "a child or young person" if staff else "a child"
+    text = (
+        f"{SAFEGUARDING_CHECK}: are you worried that {who} is being harmed or is not safe? "
+        "If anyone is in danger right now, call 999."
+    )
+
+    def payload(answer: str) -> str:
+        return f'/safeguarding_answer{{"answer": "{answer}", "record_id": "{record_id}"}}'
+
+    return Reply(
+        text,
+        (
+            Button("Yes, I'm worried about a child's safety", payload("yes")),
+            Button("No, it's an everyday question", payload("no")),
+        ),
+    )
+
+
 def safeguarding_reply_without_school(*, child_voice: bool) -> Reply:
     """The safeguarding reply when a trust's bot does not know the school: no other school's names."""
     others = [f"• NSPCC helpline: {NSPCC_HELPLINE}"]

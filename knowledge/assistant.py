@@ -8,6 +8,7 @@ message text.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from typing import Iterable
 
@@ -19,7 +20,7 @@ from knowledge.articles import visible_articles
 from knowledge.db import unit_of_work
 from knowledge.glossary import ENTITY_AREA_OF_NEED, ENTITY_SERVICE_TYPE, Glossary, load_glossary
 from knowledge.local_offer import search_services
-from knowledge.safeguarding_records import record_concern
+from knowledge.safeguarding_records import answer_check, record_concern
 from knowledge.school_profile import read_profile
 from knowledge.tenancy import all_schools, local_offer_dataset
 
@@ -145,9 +146,9 @@ class Assistant:
         """
         if child_voice is None:
             child_voice = safeguarding.looks_like_a_child_writing(text)
-        if not already_recorded:
+        if not already_recorded:  # only the NLU model saw it: check with the sender first
             try:
-                record_concern(
+                record_id = record_concern(
                     self.settings.database_url,
                     channel=channel,
                     sender_ref=sender_ref,
@@ -155,11 +156,43 @@ class Assistant:
                     detected_by="nlu",
                     child_voice=child_voice,
                     school_ref=self.school_ref,
+                    awaiting_answer=dt.timedelta(minutes=self.settings.safeguarding_check_minutes),
                 )
-            except Exception:
+                return answers.safeguarding_check_reply(record_id, staff=channel == "slack")
+            except Exception:  # no record to check against: give the full reply
                 log.exception(
                     "SAFEGUARDING concern from %s could NOT be recorded: check the database", sender_ref
                 )
+        return self._safeguarding_reply(channel, child_voice)
+
+    def safeguarding_answer(
+        self, *, sender_ref: str, yes: bool, record_id: int | None, channel: str, ranking: Iterable[dict] = ()
+    ) -> Reply:
+        """The sender answered "is a child at risk?": the full reply, or the answer to their question."""
+        outcome = answer_check(self.settings.database_url, sender_ref, yes=yes, record_id=record_id)
+        if yes:
+            child_voice = safeguarding.looks_like_a_child_writing(outcome.text) if outcome.text else False
+            return self._safeguarding_reply(channel, child_voice)
+        if outcome.record_id is None:
+            return Reply("Thank you. What would you like to know?")
+        answer = self._answer_without_safeguarding(outcome.text, ranking)
+        return Reply("Thank you for checking. Here is what I can tell you.\n\n" + answer.text, answer.buttons)
+
+    def _answer_without_safeguarding(self, text: str, ranking: Iterable[dict]) -> Reply:
+        """The model's best non-safeguarding reading of the message."""
+        for candidate in ranking:
+            name = str(candidate.get("name") or "")
+            if name in ("safeguarding_concern", "nlu_fallback", ""):
+                continue
+            topic = topic_of_intent(name)
+            if topic is not None:
+                return self.answer_topic(topic, text)
+            if name == "search_local_offer":
+                return self.answer_local_offer(text)
+            break
+        return self.answer_unknown(text)
+
+    def _safeguarding_reply(self, channel: str, child_voice: bool) -> Reply:
         with unit_of_work(self.settings.database_url) as session:
             if self.school_ref is None and len(all_schools(session)) > 1:
                 return answers.safeguarding_reply_without_school(child_voice=child_voice)

@@ -338,6 +338,11 @@ class SafeguardingRecord(Base):
     acknowledged_by = Column(String(200), nullable=True)
     # When the DSL and deputy were told by Slack DM (NULL: not yet; retried until done).
     slack_alerted_at = Column(DateTime(timezone=True), nullable=True)
+    # A concern only the NLU model saw: the sender is asked "is a child at risk?" first.
+    # The DSL is alerted when they say yes, or at `confirm_by` if they don't answer; a "no"
+    # keeps the record un-alerted, and it is deleted with the chat logs.
+    confirm_by = Column(DateTime(timezone=True), nullable=True)
+    sender_answer = Column(String(8), nullable=True)  # yes | no
 
 
 class SafeguardingAccess(Base):

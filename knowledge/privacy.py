@@ -84,6 +84,13 @@ def process_erasures(settings: Settings, now: dt.datetime) -> int:
 
 
 def purge_chat_logs(settings: Settings, now: dt.datetime) -> int:
-    """Delete conversation events older than CHAT_LOG_RETENTION_DAYS (safeguarding records stay)."""
+    """Delete conversation events older than CHAT_LOG_RETENTION_DAYS (safeguarding records stay).
+
+    A message the sender said was not a safeguarding matter is a chat log, not a record:
+    it goes at the same time.
+    """
+    from knowledge.safeguarding_records import purge_dismissed
+
     cutoff = now - dt.timedelta(days=settings.chat_log_retention_days)
+    purge_dismissed(settings.database_url, cutoff)
     return purge_older_than(tracker_store_url(settings), cutoff)

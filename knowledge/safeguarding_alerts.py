@@ -19,7 +19,7 @@ import logging
 from typing import Callable
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 
 from knowledge.db import unit_of_work
 from knowledge.models import SafeguardingRecord, StaffMember
@@ -85,6 +85,9 @@ def send_new_alerts(database_url: str, *, now: dt.datetime, send: Send, tz: str 
                 select(SafeguardingRecord.id).where(
                     SafeguardingRecord.slack_alerted_at.is_(None),
                     SafeguardingRecord.acknowledged_at.is_(None),
+                    # a concern being checked with its sender waits for a yes or for time to run out
+                    or_(SafeguardingRecord.confirm_by.is_(None), SafeguardingRecord.confirm_by <= now),
+                    or_(SafeguardingRecord.sender_answer.is_(None), SafeguardingRecord.sender_answer != "no"),
                 )
             ).scalars()
         )

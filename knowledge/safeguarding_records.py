@@ -16,7 +16,7 @@ import logging
 from dataclasses import dataclass
 from typing import Protocol
 
-from sqlalchemy import select
+from sqlalchemy import delete, or_, select
 
 from knowledge.db import unit_of_work
 from knowledge.models import SafeguardingAccess, SafeguardingRecord, utcnow
@@ -46,6 +46,7 @@ class RecordView:
     child_voice: bool
     acknowledged_by: str | None
     deputy_alerted: bool
+    sender_answer: str | None = None  # to "is a child at risk?": yes | no | None (not asked/no answer)
 
 
 class Alerter(Protocol):
@@ -78,8 +79,14 @@ def record_concern(
     child_voice: bool = False,
     school_ref: str | None = None,
     alerter: Alerter | None = None,
+    awaiting_answer: dt.timedelta | None = None,
 ) -> int:
-    """Store the concern verbatim and alert the DSL at once. Returns the record id."""
+    """Store the concern verbatim and alert the DSL at once. Returns the record id.
+
+    `awaiting_answer`: the sender is being asked whether a child is at risk (a concern only
+    the NLU model saw); the DSL is alerted when they say yes, or when this time runs out.
+    """
+    now = utcnow()
     with unit_of_work(database_url) as session:
         choice = parent_school(session, {"school": school_ref})
         if choice.ref is None:  # a trust, and no school named: never guess another school's DSL
@@ -94,13 +101,66 @@ def record_concern(
             detected_by=detected_by[:200],
             kinds=kinds[:300],
             child_voice=child_voice,
-            alerted_at=utcnow(),
+            alerted_at=now + awaiting_answer if awaiting_answer else now,
+            confirm_by=now + awaiting_answer if awaiting_answer else None,
         )
         session.add(record)
         session.flush()
         record_id = record.id
-    (alerter or LogAlerter()).alert(record_id, "designated safeguarding lead")
+    if awaiting_answer:
+        log.warning("possible safeguarding concern #%d: asking the sender before alerting", record_id)
+    else:
+        (alerter or LogAlerter()).alert(record_id, "designated safeguarding lead")
     return record_id
+
+
+@dataclass(frozen=True)
+class CheckAnswer:
+    record_id: int | None  # None: no open question for this sender
+    text: str  # the message the sender was asked about (to answer it on "no")
+    school_ref: str | None = None
+
+
+def answer_check(
+    database_url: str, sender_ref: str, *, yes: bool, record_id: int | None = None
+) -> CheckAnswer:
+    """The sender answered "is a child at risk?": yes alerts the DSL now, no stands the alert down.
+
+    Only the sender's own open question can be answered (a button from someone else's
+    conversation, or one already answered, finds nothing).
+    """
+    now = utcnow()
+    with unit_of_work(database_url) as session:
+        query = select(SafeguardingRecord).where(
+            SafeguardingRecord.sender_ref == sender_ref,
+            SafeguardingRecord.confirm_by.is_not(None),
+            SafeguardingRecord.sender_answer.is_(None),
+        )
+        if record_id is not None:
+            query = query.where(SafeguardingRecord.id == record_id)
+        record = session.execute(query.order_by(SafeguardingRecord.id.desc()).limit(1)).scalar_one_or_none()
+        if record is None:
+            return CheckAnswer(None, "")
+        record.sender_answer = "yes" if yes else "no"
+        if yes and record.slack_alerted_at is None:
+            record.confirm_by = record.alerted_at = now
+        found = CheckAnswer(record.id, record.message, record.school_ref)
+    if yes:
+        log.warning("safeguarding concern #%d confirmed by the sender: alerting", found.record_id)
+        LogAlerter().alert(found.record_id, "designated safeguarding lead")
+    else:
+        log.info("possible safeguarding concern #%d: the sender said no child is at risk", found.record_id)
+    return found
+
+
+def purge_dismissed(database_url: str, before: dt.datetime) -> int:
+    """Delete records the sender said were not a concern, once older than chat-log retention."""
+    with unit_of_work(database_url) as session:
+        return session.execute(
+            delete(SafeguardingRecord).where(
+                SafeguardingRecord.sender_answer == "no", SafeguardingRecord.created_at < before
+            )
+        ).rowcount
 
 
 def escalate_unacknowledged(
@@ -119,6 +179,7 @@ def escalate_unacknowledged(
                     SafeguardingRecord.acknowledged_at.is_(None),
                     SafeguardingRecord.deputy_alerted_at.is_(None),
                     SafeguardingRecord.alerted_at <= now - after,
+                    or_(SafeguardingRecord.sender_answer.is_(None), SafeguardingRecord.sender_answer != "no"),
                 )
             ).scalars()
         )
@@ -151,6 +212,7 @@ def _view(record: SafeguardingRecord) -> RecordView:
         child_voice=record.child_voice,
         acknowledged_by=record.acknowledged_by,
         deputy_alerted=record.deputy_alerted_at is not None,
+        sender_answer=record.sender_answer,
     )
 
 
@@ -170,7 +232,10 @@ def list_records(
         profile = _dsl_school(session, who, school_ref)
         query = select(SafeguardingRecord).where(SafeguardingRecord.school_ref == profile.ref)
         if open_only:
-            query = query.where(SafeguardingRecord.acknowledged_at.is_(None))
+            query = query.where(
+                SafeguardingRecord.acknowledged_at.is_(None),
+                or_(SafeguardingRecord.sender_answer.is_(None), SafeguardingRecord.sender_answer != "no"),
+            )
         records = [_view(r) for r in session.execute(query.order_by(SafeguardingRecord.id)).scalars()]
         session.add(SafeguardingAccess(who=who, action="list"))
         return records

@@ -30,14 +30,14 @@ def _examples(path) -> list[tuple[str, str]]:
     ]
 
 
-# Sets gated at MIN_MACRO_F1. The broadcast hold-out (tests/nlu/holdout_broadcasts.yml,
-# written deliberately in other words than the training data) is measured and printed on
-# its own: on 2026-11-23 the model got only 14 of its 48 right, mostly sending them to
-# out_of_scope. Its floor below only stops it getting worse; raising it is open work
-# (issue 5), and the figure is in the issue notes.
+# Sets gated at MIN_MACRO_F1. The broadcast hold-outs are scored on their own: set A
+# (tests/nlu/holdout_broadcasts.yml, written deliberately in other words than the training
+# data) went from 14/48 to 38/48 on 2026-11-23 once paraphrase families were added to the
+# training data (data/nlu/broadcasts_more.yml); set B (holdout_broadcasts_b.yml, written
+# blind by a helper afterwards) scored 71/80 at its first run. Never train on either.
 GATED = ("holdout.yml", "holdout_staff.yml", "holdout_staff_b.yml")
-BROADCASTS = ("holdout_broadcasts.yml",)
-MIN_BROADCAST_ACCURACY = 0.25
+BROADCASTS = ("holdout_broadcasts.yml", "holdout_broadcasts_b.yml")
+MIN_BROADCAST_ACCURACY = 0.75
 
 
 def holdout(sets: tuple[str, ...] = GATED) -> list[tuple[str, str]]:

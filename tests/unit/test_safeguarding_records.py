@@ -147,7 +147,7 @@ def test_a_concern_found_by_the_nlu_model_is_recorded_by_the_action(settings):
     assert stored.school_ref == "example-primary"
 
 
-def test_the_reply_is_given_even_when_the_record_cannot_be_written(settings, monkeypatch, caplog):
+def test_the_full_reply_is_given_when_the_record_for_a_check_cannot_be_written(settings, monkeypatch, caplog):
     import knowledge.assistant as assistant_module
 
     def broken(*_args, **_kwargs):
@@ -159,3 +159,98 @@ def test_the_reply_is_given_even_when_the_record_cannot_be_written(settings, mon
     )
     assert reply.text.startswith("Thank you for telling us")
     assert "could NOT be recorded" in caplog.text
+
+
+# --- a concern only the NLU model saw: checked with the sender first ------------------------
+
+CHECKED = "she's scared of what he does at night"
+
+
+def _checked(settings, sender: str = "r1") -> tuple[object, int]:
+    reply = Assistant(settings).safeguarding(
+        already_recorded=False, text=CHECKED, channel="socketio", sender_ref=sender
+    )
+    with unit_of_work(settings.database_url) as session:
+        record_id = session.execute(
+            select(SafeguardingRecord.id).order_by(SafeguardingRecord.id.desc())
+        ).scalar()
+    return reply, record_id
+
+
+def _alerts_sent(settings, now: dt.datetime) -> list[str]:
+    from knowledge.safeguarding_alerts import send_new_alerts
+
+    told: list[str] = []
+    send_new_alerts(settings.database_url, now=now, send=lambda user, text, blocks: told.append(user))
+    return told
+
+
+def test_the_sender_is_asked_calmly_with_999_and_two_buttons_and_nobody_is_alerted_yet(settings):
+    reply, record_id = _checked(settings)
+    assert reply.text.startswith("Before I answer, can I check one thing") and "999" in reply.text
+    assert not reply.text.startswith("Thank you for telling us")
+    assert [b.payload for b in reply.buttons] == [
+        f'/safeguarding_answer{{"answer": "yes", "record_id": "{record_id}"}}',
+        f'/safeguarding_answer{{"answer": "no", "record_id": "{record_id}"}}',
+    ]
+    assert _alerts_sent(settings, dt.datetime.now(dt.timezone.utc)) == []
+
+
+def test_yes_gives_the_full_reply_and_alerts_the_leads_at_once(settings):
+    _, record_id = _checked(settings)
+    reply = Assistant(settings).safeguarding_answer(
+        sender_ref="r1", yes=True, record_id=record_id, channel="socketio"
+    )
+    assert reply.text.startswith("Thank you for telling us") and "0808 800 5000" in reply.text
+    assert sorted(_alerts_sent(settings, dt.datetime.now(dt.timezone.utc))) == ["U0EXDDSL01", "U0EXDSL001"]
+
+
+def test_no_answers_the_question_and_the_leads_are_never_alerted(settings):
+    _, record_id = _checked(settings)
+    ranking = [{"name": "safeguarding_concern"}, {"name": "ask_everyday_support"}]
+    reply = Assistant(settings).safeguarding_answer(
+        sender_ref="r1", yes=False, record_id=record_id, channel="socketio", ranking=ranking
+    )
+    assert reply.text.startswith("Thank you for checking") and "Thank you for telling us" not in reply.text
+    later = dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=1)
+    assert _alerts_sent(settings, later) == []
+    assert (
+        records.escalate_unacknowledged(settings.database_url, after=dt.timedelta(minutes=1), now=later) == []
+    )
+    assert records.list_records(settings.database_url, DSL, open_only=True) == []
+    (kept,) = records.list_records(settings.database_url, DSL)
+    assert kept.sender_answer == "no"
+
+
+def test_an_unanswered_check_is_treated_as_a_concern_when_its_time_runs_out(settings):
+    _, record_id = _checked(settings)
+    now = dt.datetime.now(dt.timezone.utc)
+    assert _alerts_sent(settings, now + dt.timedelta(minutes=settings.safeguarding_check_minutes - 1)) == []
+    assert _alerts_sent(settings, now + dt.timedelta(minutes=settings.safeguarding_check_minutes + 1))
+    escalated = records.escalate_unacknowledged(
+        settings.database_url, after=dt.timedelta(minutes=30), now=now + dt.timedelta(minutes=45)
+    )
+    assert escalated == [record_id]
+
+
+def test_only_the_sender_can_answer_their_check_and_only_once(settings):
+    _, record_id = _checked(settings, sender="r1")
+    stranger = Assistant(settings).safeguarding_answer(
+        sender_ref="someone-else", yes=False, record_id=record_id, channel="socketio"
+    )
+    assert stranger.text == "Thank you. What would you like to know?"
+    Assistant(settings).safeguarding_answer(
+        sender_ref="r1", yes=True, record_id=record_id, channel="socketio"
+    )
+    again = records.answer_check(settings.database_url, "r1", yes=False, record_id=record_id)
+    assert again.record_id is None  # a yes can't be taken back by a second button press
+
+
+def test_a_dismissed_message_goes_with_the_chat_logs_and_real_records_stay(settings):
+    _, dismissed = _checked(settings)
+    records.answer_check(settings.database_url, "r1", yes=False, record_id=dismissed)
+    real = _record(settings)
+    records.purge_dismissed(settings.database_url, dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=1))
+    with unit_of_work(settings.database_url) as session:
+        assert session.get(SafeguardingRecord, dismissed) is None
+        assert session.get(SafeguardingRecord, real) is not None
