@@ -237,7 +237,8 @@ class ActionMyData(AssistantAction):
         return "action_my_data"
 
     def reply(self, assistant: Assistant, tracker: Tracker) -> Reply:
-        return privacy.what_we_hold_reply(tracker.events, assistant.settings.chat_log_retention_days)
+        also = privacy.reminder_subscriptions(assistant.settings, tracker.sender_id)
+        return privacy.what_we_hold_reply(tracker.events, assistant.settings.chat_log_retention_days, also)
 
 
 class ActionAskEraseConfirmation(AssistantAction):

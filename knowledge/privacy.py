@@ -11,20 +11,45 @@ from __future__ import annotations
 import datetime as dt
 from typing import Iterable
 
-from sqlalchemy import select
+from sqlalchemy import delete, select, update
 
 from bot.settings import Settings, tracker_store_url
 from connectors.privacy import sender_ref
 from knowledge.answers import Button, Reply
 from knowledge.conversations import erase_conversation, purge_older_than
 from knowledge.db import unit_of_work
-from knowledge.models import ErasureRequest
+from knowledge.models import ErasureRequest, OutboxMessage, School, Subscriber
 
 ERASE_DELAY = dt.timedelta(seconds=5)
 
 
-def what_we_hold_reply(events: Iterable[dict], retention_days: int) -> Reply:
-    """A plain summary of this conversation, from the events Rasa passed to the action."""
+TELEGRAM_PREFIX = "telegram-"
+
+
+def reminder_subscriptions(settings: Settings, sender_id: str) -> list[str]:
+    """What we keep about a Telegram parent besides the conversation, in words (one line a school)."""
+    if not sender_id.startswith(TELEGRAM_PREFIX):
+        return []
+    address = sender_id[len(TELEGRAM_PREFIX) :]
+    lines = []
+    with unit_of_work(settings.database_url) as session:
+        names = dict(session.execute(select(School.ref, School.name)).all())
+        rows = session.execute(
+            select(Subscriber).where(Subscriber.channel == "telegram", Subscriber.address == address)
+        ).scalars()
+        for row in rows:
+            school = names.get(row.school_ref, row.school_ref)
+            if row.opted_in:
+                chosen = [*row.year_groups, *row.interests]
+                what = f" ({', '.join(chosen)})" if chosen else ""
+                lines.append(f"that you get {school}'s SENCo reminders{what}; /stop ends them")
+            else:
+                lines.append(f"that you have seen {school}'s privacy notice")
+    return lines
+
+
+def what_we_hold_reply(events: Iterable[dict], retention_days: int, also: Iterable[str] = ()) -> Reply:
+    """A plain summary of this conversation (and of a Telegram parent's reminder choices)."""
     said = [e for e in events if e.get("event") == "user" and not str(e.get("text") or "").startswith("/")]
     if said:
         first = dt.datetime.fromtimestamp(said[0].get("timestamp") or 0, dt.timezone.utc)
@@ -34,6 +59,14 @@ def what_we_hold_reply(events: Iterable[dict], retention_days: int) -> Reply:
         )
     else:
         held = "I hold this conversation only: my answers to you so far."
+    extra = list(also)
+    if extra:
+        held = (
+            held.replace("this conversation only", "this conversation")
+            + " I also keep "
+            + "; and ".join(extra)
+            + "."
+        )
     text = (
         f"{held} I don't know your name. Conversations are deleted automatically after "
         f"{retention_days} days. If you tell me something that suggests a child may be at risk, "
@@ -77,10 +110,32 @@ def process_erasures(settings: Settings, now: dt.datetime) -> int:
             ).scalars()
         )
         for request in due:
+            _forget_telegram_parent(session, request.sender_id or "")
             request.events_deleted = erase_conversation(tracker_store_url(settings), request.sender_id or "")
             request.done_at = now
             request.sender_id = None
         return len(due)
+
+
+def _forget_telegram_parent(session, sender_id: str) -> None:
+    """Erasure covers reminder choices too: the subscriber rows go, and outbox rows lose the chat id."""
+    if not sender_id.startswith(TELEGRAM_PREFIX):
+        return
+    address = sender_id[len(TELEGRAM_PREFIX) :]
+    session.execute(delete(Subscriber).where(Subscriber.channel == "telegram", Subscriber.address == address))
+    mine = (OutboxMessage.channel == "telegram") & (OutboxMessage.address == address)
+    session.execute(
+        update(OutboxMessage)
+        .where(mine, OutboxMessage.status == "queued")
+        .values(status="skipped_opted_out", last_error="the parent asked for their data to be erased")
+        .execution_options(synchronize_session=False)
+    )
+    session.execute(
+        update(OutboxMessage)
+        .where(mine)
+        .values(address="erased")
+        .execution_options(synchronize_session=False)
+    )
 
 
 def purge_chat_logs(settings: Settings, now: dt.datetime) -> int:

@@ -136,3 +136,25 @@ def test_what_we_hold_is_summarised_from_the_conversation():
     assert "2 messages from you since 23 November 2026" in reply.text
     assert "30 days" in reply.text
     assert reply.buttons[0].payload == "/erase_my_data"
+
+
+def test_a_telegram_parent_is_told_of_their_reminder_choices_and_erasure_forgets_them(tracker):
+    from knowledge import subscribers
+    from knowledge.models import Subscriber
+
+    with unit_of_work(tracker.database_url) as session:
+        subscribers.opt_in(session, "example-primary", "telegram", "4242", year_groups=["Year 3"])
+        subscribers.first_contact(session, "example-primary", "telegram", "5353")
+    held = privacy.reminder_subscriptions(tracker, "telegram-4242")
+    assert held == [
+        "that you get Example Primary School (example data)'s SENCo reminders (Year 3); /stop ends them"
+    ]
+    reply = privacy.what_we_hold_reply([], 30, held)
+    assert "I also keep that you get" in reply.text and "Year 3" in reply.text
+    assert privacy.reminder_subscriptions(tracker, "web-abc") == []
+
+    privacy.request_erasure(tracker, "telegram-4242")
+    privacy.process_erasures(tracker, dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=10))
+    with unit_of_work(tracker.database_url) as session:
+        left = [s.address for s in session.query(Subscriber).all()]
+    assert left == ["5353"]  # the other parent is untouched
