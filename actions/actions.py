@@ -22,9 +22,10 @@ from knowledge import answers, privacy
 from knowledge.answers import Reply
 from knowledge.assistant import Assistant, topic_of_intent
 from knowledge.broadcast_desk import BroadcastDesk
+from knowledge.db import unit_of_work
 from knowledge.safeguarding_alerts import acknowledge_from_slack
 from knowledge.surgery_desk import SurgeryDesk
-from knowledge.tenancy import school_for_message
+from knowledge.tenancy import school_for_message, school_of_button
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +34,9 @@ SURGERY_ENTITIES = (
     "slot_id", "topic", "note", "move", "booking_id", "confirm",
     "pattern", "day", "start", "end", "never_mind", "extra", "broadcast_id",
 )  # fmt: skip
+
+# What a SENCo shared by several schools sees for all of them at once.
+READ_ONLY_INTENTS = ("list_free_slots", "my_bookings", "whos_booked", "list_broadcasts")
 
 SORRY = (
     "Sorry, something went wrong on my side. Please try again in a moment. "
@@ -294,12 +298,22 @@ class ActionSurgery(Action):
         settings = get_settings()
 
         def work() -> Reply:
-            text = question_text(tracker)
+            text, intent = question_text(tracker), intent_name(tracker)
             choice = school_for_message(settings.database_url, message.get("metadata"), slack_user_id, text)
-            if choice.ref is None and choice.known_are_theirs:
+            if choice.ref is None and choice.known_are_theirs:  # staff of several schools
+                theirs = dict(choice.known)
+                with unit_of_work(settings.database_url) as session:
+                    pressed = school_of_button(session, entities)
+                if pressed in theirs:
+                    return self.desk(settings, pressed).handle(intent, text, entities, slack_user_id)
+                if intent in READ_ONLY_INTENTS:  # one view over all their schools
+                    return answers.per_school(
+                        [(name, self.desk(settings, ref).handle(intent, text, entities, slack_user_id))
+                         for ref, name in choice.known]
+                    )  # fmt: skip
                 return answers.staff_choose_school_reply(choice.known)
             desk = self.desk(settings, choice.ref)
-            return desk.handle(intent_name(tracker), text, entities, slack_user_id)
+            return desk.handle(intent, text, entities, slack_user_id)
 
         try:
             reply = await asyncio.to_thread(work)

@@ -377,14 +377,29 @@ def choose_school_reply(schools: Sequence[tuple[str, str]]) -> Reply:
     return Reply(text)
 
 
+def short_school_name(name: str) -> str:
+    """'Example Academy (example data)' -> 'Example Academy'."""
+    return re.sub(r"\s*\(.*?\)", "", name).strip()
+
+
 def staff_choose_school_reply(schools: Sequence[tuple[str, str]]) -> Reply:
     """Staff of several schools (a shared SENCo) asked about the surgery without saying which school."""
-    names = [re.sub(r"\s*\(.*?\)", "", name).strip() for _, name in schools]
+    names = [short_school_name(name) for _, name in schools]
     example = names[-1] if names else "the school"
     return Reply(
         f"You work at {_and(names)}. Which school is this for? Say it in your message "
         f"(for example “... at {example}”), or write in that school's own Slack channel."
     )
+
+
+def per_school(replies: Sequence[tuple[str, Reply]]) -> Reply:
+    """One reply for a SENCo shared by several schools: each school's part under its name."""
+    parts, buttons, custom = [], [], []
+    for name, reply in replies:
+        parts.append(f"{short_school_name(name)}:\n{reply.text}")
+        buttons.extend(reply.buttons)
+        custom.extend(reply.custom)
+    return Reply("\n\n".join(parts), tuple(buttons), tuple(custom))
 
 
 def _and(items: Sequence[str]) -> str:

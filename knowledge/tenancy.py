@@ -161,3 +161,32 @@ def school_for_message(
                 text=text,
             )
         return parent_school(session, metadata)
+
+
+def school_of_button(session: Session, entities: dict[str, str]) -> str | None:
+    """The school a button's slot, booking or broadcast belongs to (buttons carry only ids)."""
+    from knowledge.models import Booking, Broadcast, SurgerySlot
+
+    lookups = (
+        ("slot_id", select(SurgerySlot.school_ref).where(SurgerySlot.id == _int(entities.get("slot_id")))),
+        (
+            "booking_id",
+            select(SurgerySlot.school_ref)
+            .join(Booking, Booking.slot_id == SurgerySlot.id)
+            .where(Booking.id == _int(entities.get("booking_id"))),
+        ),
+        (
+            "broadcast_id",
+            select(Broadcast.school_ref).where(Broadcast.id == _int(entities.get("broadcast_id"))),
+        ),
+    )
+    for key, query in lookups:
+        if str(entities.get(key) or "").isdigit():
+            ref = session.execute(query).scalar_one_or_none()
+            if ref:
+                return ref
+    return None
+
+
+def _int(value: object) -> int:
+    return int(value) if str(value or "").isdigit() else -1

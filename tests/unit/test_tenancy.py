@@ -241,3 +241,73 @@ def test_the_shared_senco_gets_each_schools_digest_on_that_schools_own_school_da
         trust.database_url, now=tuesday_0730, send=outbox, school_day=lambda s, d: True
     )
     assert sent == 1 and len(outbox.sent) == 2  # the academy's, now; the primary's is not sent twice
+
+
+# --- through the action server's actions ------------------------------------------------------
+
+
+def _tracker(intent: str, text: str, metadata: dict, entities: list | None = None, channel: str = "rest"):
+    from rasa_sdk import Tracker
+
+    return Tracker.from_dict(
+        {
+            "sender_id": "trust-test",
+            "slots": {},
+            "latest_message": {
+                "text": text,
+                "intent": {"name": intent, "confidence": 0.9},
+                "entities": entities or [],
+                "metadata": metadata,
+            },
+            "events": [{"event": "user", "text": text, "input_channel": channel, "metadata": metadata}],
+            "paused": False,
+            "followup_action": None,
+            "active_loop": {},
+            "latest_action_name": "action_listen",
+        }
+    )
+
+
+async def _say(trust, monkeypatch, action, tracker) -> str:
+    from rasa_sdk.executor import CollectingDispatcher
+
+    from actions import actions
+
+    monkeypatch.setattr(actions, "get_settings", lambda: trust)
+    dispatcher = CollectingDispatcher()
+    await action.run(dispatcher, tracker, {})
+    return "\n".join(m.get("text") or "" for m in dispatcher.messages)
+
+
+async def test_the_action_answers_for_the_school_of_the_parents_link(trust, monkeypatch):
+    from actions import actions
+
+    ask = actions.ActionAnswerTopic()
+    academy = await _say(
+        trust, monkeypatch, ask, _tracker("ask_contact_senco", "senco?", {"school": ACADEMY})
+    )
+    assert "Example Academy" in academy and "Example Primary" not in academy
+    nowhere = await _say(trust, monkeypatch, ask, _tracker("ask_contact_senco", "senco?", {}))
+    assert "school's website" in nowhere and "Ms A. Example" not in nowhere
+
+
+async def test_the_shared_senco_sees_both_schools_surgeries_at_once_but_must_say_where_to_open_one(
+    trust, monkeypatch
+):
+    from actions import actions
+
+    _slot(trust, PRIMARY, NOW + dt.timedelta(days=2))
+    _slot(trust, ACADEMY, NOW + dt.timedelta(days=3))
+    slack = {"slack": {"user_id": SHARED_SENCO, "team_id": "T1", "channel_id": "D1"}}
+    surgery = actions.ActionSurgery()
+    seen = await _say(
+        trust, monkeypatch, surgery, _tracker("whos_booked", "who's booked", slack, channel="slack")
+    )
+    assert "Example Primary School:" in seen and "Example Academy:" in seen
+    asked = await _say(
+        trust,
+        monkeypatch,
+        surgery,
+        _tracker("open_surgery", "open surgery tuesdays 3-4", slack, channel="slack"),
+    )
+    assert asked.startswith("You work at") and "Which school is this for?" in asked
