@@ -23,6 +23,7 @@ from connectors import bridge_signing, input_guard, rasa_speedups
 from connectors.privacy import sender_ref
 from knowledge import safeguarding
 from knowledge.safeguarding_records import record_concern
+from knowledge.tenancy import school_for_message
 
 rasa_speedups.apply()  # this module is the first of ours the Rasa server imports
 
@@ -82,6 +83,13 @@ def guarded(on_new_message: OnNewMessage, *, trusted: bool = False) -> OnNewMess
     return handle
 
 
+def _school_of(message: UserMessage) -> str | None:
+    """The school the concern belongs to: the parent's link, or the staff member's own school."""
+    metadata = message.metadata or {}
+    slack_user = (metadata.get("slack") or {}).get("user_id") if message.input_channel == "slack" else None
+    return school_for_message(get_settings().database_url, metadata, slack_user, str(message.text)).ref
+
+
 async def _safeguarding_message(message: UserMessage, screening: safeguarding.Screening) -> UserMessage:
     """Record the concern verbatim, alert the DSL, and route the turn to the safeguarding reply.
 
@@ -99,6 +107,7 @@ async def _safeguarding_message(message: UserMessage, screening: safeguarding.Sc
             detected_by=",".join(screening.patterns),
             kinds=",".join(screening.kinds),
             child_voice=screening.child_voice,
+            school_ref=await asyncio.to_thread(_school_of, message),
         )
         log.warning("message from %s via %s: safeguarding concern #%d", ref, message.input_channel, record_id)
     except Exception:  # the person must still get the safeguarding reply

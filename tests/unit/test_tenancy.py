@@ -311,3 +311,28 @@ async def test_the_shared_senco_sees_both_schools_surgeries_at_once_but_must_say
         _tracker("open_surgery", "open surgery tuesdays 3-4", slack, channel="slack"),
     )
     assert asked.startswith("You work at") and "Which school is this for?" in asked
+
+
+async def test_a_disclosure_caught_by_the_screen_is_recorded_for_the_school_of_the_link(trust, monkeypatch):
+    from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
+
+    from connectors import rasa_channels
+
+    monkeypatch.setattr(rasa_channels, "get_settings", lambda: trust)
+    handled: list[UserMessage] = []
+
+    async def on_new_message(message: UserMessage) -> None:
+        handled.append(message)
+
+    handle = rasa_channels.guarded(on_new_message)
+    for school, sender in ((ACADEMY, "web-1"), (None, "web-2")):
+        metadata = {"school": school} if school else {}
+        text = "my son says his dad hits him with a belt"
+        await handle(UserMessage(text, CollectingOutputChannel(), sender, "socketio", metadata=metadata))
+    assert [m.text for m in handled] == ["/safeguarding_concern", "/safeguarding_concern"]
+    with unit_of_work(trust.database_url) as session:
+        stored = [
+            r.school_ref
+            for r in session.execute(select(SafeguardingRecord).order_by(SafeguardingRecord.id)).scalars()
+        ]
+    assert stored == [ACADEMY, UNASSIGNED]
