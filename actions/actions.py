@@ -195,6 +195,10 @@ class ActionSafeguarding(AssistantAction):
     def reply(self, assistant: Assistant, tracker: Tracker) -> Reply:
         metadata = tracker.latest_message.get("metadata") or {}
         flagged = metadata.get("safeguarding") or {}
+        if flagged.get("check") and str(flagged.get("record_id") or "").isdigit():
+            # the screen matched, but in a SEND context: the input guard recorded it to check first
+            channel = tracker.get_latest_input_channel() or "unknown"
+            return answers.safeguarding_check_reply(int(flagged["record_id"]), staff=channel == "slack")
         return assistant.safeguarding(
             already_recorded="safeguarding" in metadata,  # the input guard saw it first
             text=tracker.latest_message.get("text") or "",

@@ -8,6 +8,7 @@ cleaned the same way whichever channel it came by. Registered in credentials.yml
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import json
 import logging
 from typing import Any, Awaitable, Callable
@@ -108,6 +109,10 @@ async def _safeguarding_message(message: UserMessage, screening: safeguarding.Sc
             kinds=",".join(screening.kinds),
             child_voice=screening.child_voice,
             school_ref=await asyncio.to_thread(_school_of, message),
+            # probably a SEND need: the sender is asked first; the DSL is told on a yes or no answer
+            awaiting_answer=dt.timedelta(minutes=get_settings().safeguarding_check_minutes)
+            if screening.check_first
+            else None,
         )
         log.warning("message from %s via %s: safeguarding concern #%d", ref, message.input_channel, record_id)
     except Exception:  # the person must still get the safeguarding reply
@@ -120,7 +125,11 @@ async def _safeguarding_message(message: UserMessage, screening: safeguarding.Sc
     message.text = "/safeguarding_concern"
     message.metadata = {
         **(message.metadata or {}),
-        "safeguarding": {"record_id": record_id, "child_voice": screening.child_voice},
+        "safeguarding": {
+            "record_id": record_id,
+            "child_voice": screening.child_voice,
+            "check": screening.check_first and record_id is not None,
+        },
     }
     return message
 

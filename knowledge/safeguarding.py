@@ -219,6 +219,19 @@ class Screening:
     kinds: tuple[str, ...] = ()
     patterns: tuple[str, ...] = ()
     child_voice: bool = False
+    # Probably a SEND need, not harm (every match covered by a `check_first` rule whose
+    # context is present): ask the sender before alerting anyone.
+    check_first: bool = False
+
+
+@dataclass(frozen=True)
+class CheckFirstRule:
+    name: str
+    patterns: frozenset[str]
+    context: tuple[re.Pattern, ...]
+
+    def excuses(self, pattern: str, text: str) -> bool:
+        return pattern in self.patterns and any(c.search(text) for c in self.context)
 
 
 _TOKEN = re.compile(r"(?<!['a-z0-9])[a-z0-9]+")  # a word, not the 's or 't after an apostrophe
@@ -412,9 +425,24 @@ def screen(text: object, patterns: tuple[Pattern, ...] | None = None) -> Screeni
     matched = [p for p in patterns if p.hits(lowered, present)]
     if not matched:
         return Screening(concern=False)
+    rules = _check_first_rules(PATTERNS_FILE)
     return Screening(
         concern=True,
         kinds=tuple(dict.fromkeys(p.kind for p in matched)),
         patterns=tuple(p.name for p in matched),
         child_voice=looks_like_a_child_writing(text),
+        check_first=all(any(rule.excuses(p.name, lowered) for rule in rules) for p in matched),
+    )
+
+
+@lru_cache(maxsize=4)
+def _check_first_rules(path: Path) -> tuple[CheckFirstRule, ...]:
+    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return tuple(
+        CheckFirstRule(
+            name=rule["name"],
+            patterns=frozenset(rule["patterns"]),
+            context=tuple(re.compile(c) for c in rule["context"]),
+        )
+        for rule in raw.get("check_first") or ()
     )

@@ -254,3 +254,54 @@ def test_a_dismissed_message_goes_with_the_chat_logs_and_real_records_stay(setti
     with unit_of_work(settings.database_url) as session:
         assert session.get(SafeguardingRecord, dismissed) is None
         assert session.get(SafeguardingRecord, real) is not None
+
+
+async def test_a_screen_match_in_a_send_context_is_recorded_and_checked_with_the_sender_first(
+    settings, monkeypatch
+):
+    from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
+    from rasa_sdk import Tracker
+    from rasa_sdk.executor import CollectingDispatcher
+
+    from actions import actions
+    from connectors import rasa_channels
+
+    monkeypatch.setattr(rasa_channels, "get_settings", lambda: settings)
+    monkeypatch.setattr(actions, "get_settings", lambda: settings)
+    handled: list[UserMessage] = []
+
+    async def on_new_message(message: UserMessage) -> None:
+        handled.append(message)
+
+    text = "he punched his sister over the ipad, he has adhd, can he bring his fidget into assembly"
+    await rasa_channels.guarded(on_new_message)(
+        UserMessage(text, CollectingOutputChannel(), "p1", "socketio")
+    )
+    (message,) = handled
+    assert message.text == "/safeguarding_concern" and message.metadata["safeguarding"]["check"] is True
+    with unit_of_work(settings.database_url) as session:
+        record = session.execute(select(SafeguardingRecord)).scalar_one()
+        assert record.message == text and record.confirm_by is not None
+    latest = {
+        "text": message.text,
+        "intent": {"name": "safeguarding_concern"},
+        "entities": [],
+        "metadata": message.metadata,
+    }
+    tracker = Tracker.from_dict(
+        {
+            "sender_id": "p1",
+            "slots": {},
+            "latest_message": latest,
+            "events": [{"event": "user", "text": message.text, "input_channel": "socketio"}],
+            "paused": False,
+            "followup_action": None,
+            "active_loop": {},
+            "latest_action_name": "action_listen",
+        }
+    )
+    dispatcher = CollectingDispatcher()
+    await actions.ActionSafeguarding().run(dispatcher, tracker, {})
+    (reply,) = dispatcher.messages
+    assert reply["text"].startswith("Before I answer, can I check one thing")
+    assert f'"record_id": "{record.id}"' in reply["buttons"][0]["payload"]

@@ -138,3 +138,36 @@ def test_the_pattern_screen_on_the_untouched_holdout_sets():
     )
     assert recall >= MIN_HOLDOUT_PATTERN_RECALL
     assert rate <= MAX_FALSE_ALARM_RATE, alarms
+
+
+# --- check first: probably a SEND need, but it can't be ruled out -------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "he punched his sister over the ipad, he has adhd, can he bring his fidget into assembly",
+        "she's got a bruise on her cheek from the swings at the park, just letting you know",
+        "my mum will kill me if i'm late again lol",
+        "does the school teach independence skills like being home alone safely",
+        "please remind staff the FGM awareness e-learning is due by friday",
+    ],
+)
+def test_a_match_in_a_send_or_harmless_context_is_checked_with_the_sender_first(text):
+    screening = screen(text)
+    assert screening.concern and screening.check_first
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "my son says his dad hits him with a belt",
+        "he has meltdowns and his stepdad punches him when he does",  # an adult: no check
+        "my stepdad hit me and left a bruise, i told school i fell off my bike",
+        "mums boyfriend pushed her down the stairs and she has bruises, she has adhd",
+        "my uncle touches me and says its our secret",
+    ],
+)
+def test_an_adult_hurting_a_child_gets_the_full_reply_whatever_the_context(text):
+    screening = screen(text)
+    assert screening.concern and not screening.check_first
