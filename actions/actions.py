@@ -83,6 +83,8 @@ class AssistantAction(Action, metaclass=ABCMeta):
     # A parent in a trust deployment who came without their school's link is asked to use
     # it: answers carry the school's own contacts, so they are never guessed.
     needs_a_school = True
+    # Answers to a parent's question: checked first when the model half-reads a concern.
+    checks_for_concern = False
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
@@ -93,9 +95,17 @@ class AssistantAction(Action, metaclass=ABCMeta):
             choice = school_for_message(
                 settings.database_url, tracker.latest_message.get("metadata"), staff_on_slack(tracker)
             )
+            assistant = Assistant(settings, choice.ref or choice.first_known)
+            if self.checks_for_concern and possible_concern(tracker):
+                return assistant.safeguarding(
+                    already_recorded=False,
+                    text=question_text(tracker),
+                    channel=tracker.get_latest_input_channel() or "unknown",
+                    sender_ref=sender_ref(tracker.sender_id),
+                )
             if choice.ref is None and not choice.known_are_theirs and self.needs_a_school:
                 return answers.choose_school_reply(choice.known)
-            return self.reply(Assistant(settings, choice.ref or choice.first_known), tracker)
+            return self.reply(assistant, tracker)
 
         try:
             reply = await asyncio.to_thread(work)
@@ -109,6 +119,8 @@ class AssistantAction(Action, metaclass=ABCMeta):
 
 class ActionAnswerTopic(AssistantAction):
     """`ask_<topic>` intents: the best article of that topic."""
+
+    checks_for_concern = True
 
     def name(self) -> str:
         return "action_answer_topic"
@@ -129,6 +141,8 @@ class ActionAnswerTopic(AssistantAction):
 class ActionSearchLocalOffer(AssistantAction):
     """`search_local_offer`: services by type, need and age."""
 
+    checks_for_concern = True
+
     def name(self) -> str:
         return "action_search_local_offer"
 
@@ -139,6 +153,8 @@ class ActionSearchLocalOffer(AssistantAction):
 
 class ActionAnswerUnknown(AssistantAction):
     """Low NLU confidence or out of scope: a clear article match, or an honest 'can't help'."""
+
+    checks_for_concern = True
 
     def name(self) -> str:
         return "action_answer_unknown"
@@ -225,17 +241,38 @@ class ActionSafeguardingAnswer(AssistantAction):
             yes=yes,
             record_id=int(record_id) if str(record_id or "").isdigit() else None,
             channel=tracker.get_latest_input_channel() or "unknown",
-            ranking=_checked_message_ranking(tracker),
+            rankings=_recent_rankings(tracker),
         )
 
 
-def _checked_message_ranking(tracker: Tracker) -> list[dict]:
-    """The model's intent ranking of the message the sender was asked about."""
+def _recent_rankings(tracker: Tracker, last: int = 5) -> dict[str, list[dict]]:
+    """The model's intent ranking of each of the sender's last few messages, by their text
+    (the message they were asked about is among them, unless the screen replaced it)."""
+    rankings: dict[str, list[dict]] = {}
     for event in reversed(tracker.events):
-        parsed = event.get("parse_data") or {} if event.get("event") == "user" else {}
-        if (parsed.get("intent") or {}).get("name") == "safeguarding_concern":
-            return list(parsed.get("intent_ranking") or [])
-    return []
+        text = str(event.get("text") or "") if event.get("event") == "user" else ""
+        if text and not text.startswith("/"):
+            rankings.setdefault(text, list((event.get("parse_data") or {}).get("intent_ranking") or []))
+            if len(rankings) >= last:
+                break
+    return rankings
+
+
+# A parent's question is checked first ("is a child at risk?") when the model gives the
+# safeguarding intent at least this much, even if another intent comes first: measured on
+# the development sets, 0.1 caught 12 more of 337 disclosures the patterns don't see, for 11
+# more checks on 395 hard ordinary questions.
+SECOND_OPINION = 0.1
+
+
+def possible_concern(tracker: Tracker) -> bool:
+    if not question_text(tracker) or staff_on_slack(tracker):
+        return False
+    ranking = tracker.latest_message.get("intent_ranking") or []
+    return any(
+        r.get("name") == "safeguarding_concern" and (r.get("confidence") or 0) >= SECOND_OPINION
+        for r in ranking
+    )
 
 
 class ActionMyData(AssistantAction):

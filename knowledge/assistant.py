@@ -166,7 +166,13 @@ class Assistant:
         return self._safeguarding_reply(channel, child_voice)
 
     def safeguarding_answer(
-        self, *, sender_ref: str, yes: bool, record_id: int | None, channel: str, ranking: Iterable[dict] = ()
+        self,
+        *,
+        sender_ref: str,
+        yes: bool,
+        record_id: int | None,
+        channel: str,
+        rankings: dict[str, list[dict]] | None = None,
     ) -> Reply:
         """The sender answered "is a child at risk?": the full reply, or the answer to their question."""
         outcome = answer_check(self.settings.database_url, sender_ref, yes=yes, record_id=record_id)
@@ -175,7 +181,7 @@ class Assistant:
             return self._safeguarding_reply(channel, child_voice)
         if outcome.record_id is None:
             return Reply("Thank you. What would you like to know?")
-        answer = self._answer_without_safeguarding(outcome.text, ranking)
+        answer = self._answer_without_safeguarding(outcome.text, (rankings or {}).get(outcome.text, []))
         return Reply("Thank you for checking. Here is what I can tell you.\n\n" + answer.text, answer.buttons)
 
     def _answer_without_safeguarding(self, text: str, ranking: Iterable[dict]) -> Reply:

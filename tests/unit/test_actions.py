@@ -119,3 +119,29 @@ async def test_a_flagged_disclosure_gets_the_safeguarding_reply_without_a_second
 async def test_the_dialogue_fallback_says_what_the_bot_can_do():
     [message] = await run(actions.ActionDefaultFallback(), "nlu_fallback", "hmm")
     assert message["text"].startswith("Sorry, I can't help with that")
+
+
+async def test_a_question_the_model_half_reads_as_a_concern_is_checked_before_it_is_answered(settings):
+    from knowledge.models import SafeguardingRecord
+
+    text = "he keeps saying he doesn't want to go to his dad's at the weekend anymore"
+    half = tracker("ask_everyday_support", text)
+    half.latest_message["intent_ranking"] = [
+        {"name": "ask_everyday_support", "confidence": 0.8},
+        {"name": "safeguarding_concern", "confidence": 0.15},
+    ]
+    dispatcher = CollectingDispatcher()
+    await actions.ActionAnswerTopic().run(dispatcher, half, {})
+    (reply,) = dispatcher.messages
+    assert reply["text"].startswith("Before I answer, can I check one thing")
+    with unit_of_work(settings.database_url) as session:
+        assert session.execute(select(SafeguardingRecord.message)).scalar_one() == text
+
+    plain = tracker("ask_everyday_support", "what is a sensory circuit")
+    plain.latest_message["intent_ranking"] = [
+        {"name": "ask_everyday_support", "confidence": 0.95},
+        {"name": "safeguarding_concern", "confidence": 0.02},
+    ]
+    dispatcher = CollectingDispatcher()
+    await actions.ActionAnswerTopic().run(dispatcher, plain, {})
+    assert not dispatcher.messages[0]["text"].startswith("Before I answer")

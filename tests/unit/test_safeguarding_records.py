@@ -209,9 +209,10 @@ def test_no_answers_the_question_and_the_leads_are_never_alerted(settings):
     _, record_id = _checked(settings)
     ranking = [{"name": "safeguarding_concern"}, {"name": "ask_everyday_support"}]
     reply = Assistant(settings).safeguarding_answer(
-        sender_ref="r1", yes=False, record_id=record_id, channel="socketio", ranking=ranking
+        sender_ref="r1", yes=False, record_id=record_id, channel="socketio", rankings={CHECKED: ranking}
     )
     assert reply.text.startswith("Thank you for checking") and "Thank you for telling us" not in reply.text
+    assert "Source:" in reply.text or "source" in reply.text.lower()  # the everyday support article
     later = dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=1)
     assert _alerts_sent(settings, later) == []
     assert (
