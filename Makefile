@@ -11,7 +11,8 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 export PYTHONDONTWRITEBYTECODE := 1
 export RASA_TELEMETRY_ENABLED := false
 
-.PHONY: help run test setup venv model db lint format bench bench-booking bench-broadcast chromium clean
+.PHONY: help run test setup venv model db lint format bench bench-booking bench-broadcast chromium clean \
+        run-prod test-prod bench-scale prod-services
 
 help:
 	@echo "make run    set up (venv, install, spaCy pipeline, train if needed, database) and start the bot"
@@ -19,6 +20,9 @@ help:
 	@echo "make bench  latency, throughput, memory and start-up figures against a stock Rasa assistant"
 	@echo "make bench-booking  surgery booking: listing and booking latency, bookings/s, no double bookings"
 	@echo "make bench-broadcast  a broadcast to 1,000 Telegram parents through a rate-limited fake: time vs the 30/s bound"
+	@echo "make run-prod   the production profile: PostgreSQL, Redis, nginx and two Rasa servers (var/prod/)"
+	@echo "make test-prod  the production profile's tests (tests/prod; also run at the end of make test)"
+	@echo "make bench-scale  throughput and p95 through nginx with 1 and 2 Rasa servers, lost and duplicated messages"
 
 # --- set-up ----------------------------------------------------------------------------
 
@@ -52,6 +56,32 @@ test: setup chromium
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(PY) -m pytest
+	$(PROD_TESTS)
+
+# --- the production profile (a whole trust: see README) ---------------------------------
+
+# PostgreSQL, Redis and nginx from Debian when missing; exit 3 when they can't be installed.
+prod-services:
+	@scripts/ensure-prod-services
+
+run-prod: setup prod-services
+	$(PY) -m bot.prod
+
+# tests/prod is not in pytest's default collection (pyproject testpaths): it runs only here.
+define PROD_TESTS
+@scripts/ensure-prod-services; status=$$?; \
+if [ $$status -eq 3 ]; then \
+  echo "SKIPPED tests/prod: PostgreSQL, Redis and nginx are missing and could not be installed"; \
+  exit 0; \
+elif [ $$status -ne 0 ]; then exit $$status; fi; \
+$(PY) -m pytest tests/prod
+endef
+
+test-prod: setup
+	$(PROD_TESTS)
+
+bench-scale: setup prod-services
+	$(PY) -m bench.scale
 
 # --- helpers ---------------------------------------------------------------------------
 

@@ -21,6 +21,7 @@ import time
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import yaml
 
@@ -41,6 +42,8 @@ class Child:
     command: list[str]
     health_url: str | None  # None: ready once started (no HTTP side)
     process: subprocess.Popen | None = None
+    ready: Callable[[], bool] | None = None  # instead of health_url, for servers that don't speak HTTP
+    log_path: Path | None = None  # None: the child writes to our stdout and stderr
 
 
 def runtime_endpoints(settings: Settings) -> Path:
@@ -69,13 +72,22 @@ def children(settings: Settings) -> list[Child]:
     ]  # fmt: skip
     if settings.rasa_api_token:  # tests and benchmarks only: the HTTP API needs this token
         rasa_command += ["--enable-api", "--auth-token", settings.rasa_api_token]
-    kids = [
+    return [
         Child(
             "action server",
             [python, "-m", "rasa_sdk", "--actions", "actions", "--port", str(settings.actions_port)],
             f"http://127.0.0.1:{settings.actions_port}/health",
         ),
         Child("Rasa server", rasa_command, f"http://127.0.0.1:{settings.rasa_port}/"),
+        *single_instance_children(settings),
+    ]
+
+
+def single_instance_children(settings: Settings) -> list[Child]:
+    """The parts that run once however many Rasa servers there are (`bot.prod` runs two):
+    the web chat page, and the Slack and Telegram connectors and broadcast sender when on."""
+    python = sys.executable
+    kids = [
         Child(
             "web chat page",
             [python, "-m", "connectors.web.server"],
@@ -138,7 +150,18 @@ def start(kids: list[Child], settings: Settings) -> None:
     }
     for child in kids:
         print(f"Starting the {child.name}...", flush=True)
-        child.process = subprocess.Popen(child.command, cwd=PROJECT_ROOT, env=env, start_new_session=True)
+        if child.log_path is None:
+            output = None
+        else:
+            child.log_path.parent.mkdir(parents=True, exist_ok=True)
+            output = open(child.log_path, "ab")  # noqa: SIM115 - the child keeps it; ours closes below
+        try:
+            child.process = subprocess.Popen(
+                child.command, cwd=PROJECT_ROOT, env=env, start_new_session=True, stdout=output, stderr=output
+            )
+        finally:
+            if output is not None:
+                output.close()
 
 
 def wait_until_ready(kids: list[Child], timeout_s: float = STARTUP_TIMEOUT_S) -> None:
@@ -150,7 +173,11 @@ def wait_until_ready(kids: list[Child], timeout_s: float = STARTUP_TIMEOUT_S) ->
                 raise RuntimeError(
                     f"the {child.name} stopped during start-up (exit {child.process.returncode})"
                 )
-            if child.health_url is None or _answers(child.health_url):
+            if child.ready is not None:
+                is_ready = child.ready()
+            else:
+                is_ready = child.health_url is None or _answers(child.health_url)
+            if is_ready:
                 print(f"The {child.name} is ready.", flush=True)
                 waiting.remove(child)
         if time.monotonic() > deadline:

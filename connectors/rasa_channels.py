@@ -13,6 +13,7 @@ import json
 import logging
 from typing import Any, Awaitable, Callable
 
+import rasa.utils.endpoints
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 from rasa.core.channels.rest import RestInput
 from rasa.core.channels.socketio import SocketIOInput
@@ -20,13 +21,14 @@ from sanic import Blueprint, response
 from sanic.request import Request
 
 from bot.settings import get_settings
-from connectors import bridge_signing, input_guard, rasa_speedups
+from connectors import bridge_signing, exactly_once, input_guard, rasa_speedups
 from connectors.privacy import sender_ref
 from knowledge import safeguarding
 from knowledge.safeguarding_records import record_concern
 from knowledge.tenancy import school_for_message
 
 rasa_speedups.apply()  # this module is the first of ours the Rasa server imports
+exactly_once.install()  # a repeated message_id gets the first delivery's replies, not a second turn
 
 log = logging.getLogger(__name__)
 
@@ -134,11 +136,23 @@ async def _safeguarding_message(message: UserMessage, screening: safeguarding.Sc
     return message
 
 
+def _failed_with_id(message_id: str | None) -> response.HTTPResponse | None:
+    """A message with a client `message_id` that could not be handled is answered 503, so the
+    client (or nginx) sends it again: nothing of it was saved, and a repeat is never run twice."""
+    if message_id is None:
+        return None
+    return response.json({"error": "not handled, please send it again", "message_id": message_id}, status=503)
+
+
 class GuardedRestInput(RestInput):
     """Rasa's REST channel (`/webhooks/rest/webhook`) behind the input guard.
 
     Whatever a caller claims, a REST message is from the channel "rest" and carries no
     staff identity: those come only through the signed Slack bridge below.
+
+    The body may carry a `message_id` (see `connectors.exactly_once`): the same id sent
+    again gets the same replies instead of a second answer. Without one, the channel
+    behaves exactly as Rasa's own.
     """
 
     def _extract_input_channel(self, req: Request) -> str:
@@ -148,7 +162,46 @@ class GuardedRestInput(RestInput):
         return _untrusted(request.json.get("metadata") if isinstance(request.json, dict) else None)
 
     def blueprint(self, on_new_message: OnNewMessage) -> Blueprint:
-        return super().blueprint(guarded(on_new_message))
+        # Rasa's RestInput.blueprint, plus the message_id (its UserMessage has none).
+        handle = guarded(on_new_message)
+        rest = Blueprint(f"custom_webhook_{type(self).__name__}", __name__)
+
+        @rest.route("/", methods=["GET"])
+        async def health(_request: Request) -> response.HTTPResponse:
+            return response.json({"status": "ok"})
+
+        @rest.route("/webhook", methods=["POST"])
+        async def receive(request: Request) -> Any:
+            sender_id = await self._extract_sender(request)
+            text = self._extract_message(request)
+            input_channel = self._extract_input_channel(request)
+            metadata = self.get_metadata(request)
+            if rasa.utils.endpoints.bool_arg(request, "stream", default=False):
+                stream = self.stream_response(handle, text, sender_id, input_channel, metadata)
+                return response.stream(stream, content_type="text/event-stream")
+            try:
+                message_id = exactly_once.client_message_id(request.json.get("message_id"))
+            except ValueError as error:
+                return response.json({"error": str(error)}, status=400)
+            collector = CollectingOutputChannel()
+            message = UserMessage(
+                text,
+                collector,
+                sender_id,
+                input_channel=input_channel,
+                metadata=metadata,
+                message_id=message_id,
+            )
+            try:
+                await handle(message)
+            except asyncio.CancelledError:
+                log.error("REST message from %s: cancelled (timeout or client gone)", sender_ref(sender_id))
+            except Exception:
+                log.exception("REST message from %s failed", sender_ref(sender_id))
+                return _failed_with_id(message_id) or response.json(collector.messages)
+            return response.json(collector.messages)
+
+        return rest
 
 
 class SignedBridgeInput(RestInput):
@@ -157,7 +210,8 @@ class SignedBridgeInput(RestInput):
     `POST /webhooks/<name>/webhook` with `{"sender", "message", "metadata": {...}}`; the
     reply is the list of bot messages, as on the REST channel. An unsigned, wrongly signed
     or stale request is refused with 401 before Rasa sees it. The channel name comes from
-    the class, never from the request.
+    the class, never from the request. A `message_id` in the body makes a repeat safe, as
+    on the REST channel.
     """
 
     def blueprint(self, on_new_message: OnNewMessage) -> Blueprint:
@@ -183,13 +237,18 @@ class SignedBridgeInput(RestInput):
                 body = json.loads(request.body)
                 sender, text = str(body["sender"]), body.get("message")
                 metadata = body.get("metadata") or {}
-            except (ValueError, KeyError, TypeError):
+                message_id = exactly_once.client_message_id(body.get("message_id"))
+            except (ValueError, KeyError, TypeError, AttributeError):
                 return response.json({"error": "bad request"}, status=400)
             collector = CollectingOutputChannel()
+            message = UserMessage(
+                text, collector, sender, input_channel=channel, metadata=metadata, message_id=message_id
+            )
             try:
-                await handle(UserMessage(text, collector, sender, input_channel=channel, metadata=metadata))
+                await handle(message)
             except Exception:  # the connector still gets an answer; the details stay in our log
                 log.exception("%s bridge: message from %s failed", channel, sender_ref(sender))
+                return _failed_with_id(message_id) or response.json(collector.messages)
             return response.json(collector.messages)
 
         return bridge
