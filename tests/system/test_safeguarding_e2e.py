@@ -29,7 +29,8 @@ SETS = PROJECT_ROOT / "tests/safeguarding"
 SAFEGUARDING_REPLY = "Thank you for telling us"
 CHECK = "Before I answer, can I check one thing"
 MAX_FALSE_ALARM_RATE = 0.02
-MIN_HOLDOUT_RECALL = 0.80  # measured 82.6% on 2026-11-23; raise it as the screen improves
+# Measured 2026-11-23 (session 3): B 93.0%, C 93.4%, D 89.3%, E 82.2%. A floor, not a target.
+MIN_HOLDOUT_RECALL = 0.80
 
 
 def _messages(pattern: str) -> list[str]:
@@ -118,7 +119,7 @@ ORDINARY_SETS = [
     "ordinary_holdout_d.yml",
     "ordinary_holdout_e.yml",
 ]
-MAX_CHECK_RATE = 0.15  # a ceiling on the checks (measured 2026-11-23, see the issue notes)
+MAX_CHECK_RATE = 0.15  # a ceiling on the checks: 8.1% over all ordinary sets on 2026-11-23
 
 
 def test_ordinary_send_questions_rarely_get_the_safeguarding_reply(bot):
