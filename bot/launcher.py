@@ -115,6 +115,15 @@ def single_instance_children(settings: Settings) -> list[Child]:
     return kids
 
 
+def connector_lines(settings: Settings) -> str:
+    """What `make run` prints about Slack and Telegram: on, and how, or why not."""
+    slack = f"  Slack for staff:       on ({slack_mode(settings)} mode)\n" if slack_mode(settings) else ""
+    telegram = (
+        f"  Telegram for parents:  on ({telegram_mode(settings)} mode)\n" if telegram_mode(settings) else ""
+    )
+    return (slack or f"  {slack_off(settings)}\n") + (telegram or f"  {telegram_off(settings)}\n")
+
+
 def _answers(url: str) -> bool:
     try:
         with urllib.request.urlopen(url, timeout=2) as response:
@@ -241,16 +250,7 @@ def main() -> int:
             f"  Web chat for parents:  http://localhost:{settings.webchat_port}/\n"
             f"  REST channel:          http://localhost:{settings.rasa_port}/webhooks/rest/webhook\n"
             f"  Action server:         http://localhost:{settings.actions_port}/health\n"
-            + (
-                f"  Slack for staff:       on ({slack_mode(settings)} mode)\n"
-                if slack_mode(settings)
-                else f"  {slack_off(settings)}\n"
-            )
-            + (
-                f"  Telegram for parents:  on ({telegram_mode(settings)} mode)\n"
-                if telegram_mode(settings)
-                else f"  {telegram_off(settings)}\n"
-            )
+            + connector_lines(settings)
             + "Press Ctrl-C to stop.\n",
             flush=True,
         )

@@ -46,14 +46,20 @@ from typing import Mapping
 
 import yaml
 
-from bot.launcher import Child, _answers, single_instance_children, start, stop, wait_until_ready
+from bot.launcher import (
+    Child,
+    _answers,
+    connector_lines,
+    single_instance_children,
+    start,
+    stop,
+    wait_until_ready,
+)
 from bot.scheduler import Scheduler
 from bot.settings import PROJECT_ROOT, VAR_DIR, Settings, get_settings
 from bot.training import MODEL_FILE
 from connectors.slack.config import mode as slack_mode
-from connectors.slack.config import why_off as slack_off
 from connectors.telegram.config import mode as telegram_mode
-from connectors.telegram.config import why_off as telegram_off
 
 log = logging.getLogger(__name__)
 
@@ -595,16 +601,7 @@ def _summary(config: ProdConfig, settings: Settings) -> str:
         f"  PostgreSQL:            127.0.0.1:{config.pg_port} (databases {DB_NAME}, {TRACKER_DB_NAME})\n"
         f"  Redis lock store:      127.0.0.1:{config.redis_port}\n"
         f"  Data and logs:         {config.base} (logs/)\n"
-        + (
-            f"  Slack for staff:       on ({slack_mode(settings)} mode)\n"
-            if slack_mode(settings)
-            else f"  {slack_off(settings)}\n"
-        )
-        + (
-            f"  Telegram for parents:  on ({telegram_mode(settings)} mode)\n"
-            if telegram_mode(settings)
-            else f"  {telegram_off(settings)}\n"
-        )
+        + connector_lines(settings)
         + "Press Ctrl-C to stop.\n"
     )
 
