@@ -134,17 +134,22 @@ def _answers(url: str) -> bool:
 
 def busy_ports(settings: Settings) -> list[int]:
     """Ports the bot needs that something else already listens on."""
-    busy = []
     ports = [settings.actions_port, settings.rasa_port, settings.webchat_port]
     if slack_mode(settings):
         ports.append(settings.slack_events_port)
     if telegram_mode(settings):
         ports.append(settings.telegram_port)
+    return taken(ports, "0.0.0.0")
+
+
+def taken(ports: list[int], host: str) -> list[int]:
+    """The ports of `ports` that something else already listens on at `host`."""
+    busy = []
     for port in ports:
         with socket.socket() as probe:
             probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             try:
-                probe.bind(("0.0.0.0", port))
+                probe.bind((host, port))
             except OSError:
                 busy.append(port)
     return busy

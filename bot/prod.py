@@ -35,7 +35,6 @@ import secrets
 import shlex
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -53,6 +52,7 @@ from bot.launcher import (
     single_instance_children,
     start,
     stop,
+    taken,
     wait_until_ready,
 )
 from bot.scheduler import Scheduler
@@ -552,15 +552,7 @@ def busy_ports(config: ProdConfig, settings: Settings) -> list[int]:
         ports.append(settings.slack_events_port)
     if telegram_mode(settings):
         ports.append(settings.telegram_port)
-    busy = []
-    for port in ports:
-        with socket.socket() as probe:
-            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            try:
-                probe.bind(("127.0.0.1", port))
-            except OSError:
-                busy.append(port)
-    return busy
+    return taken(ports, "127.0.0.1")
 
 
 def child_environment(config: ProdConfig) -> dict[str, str]:
