@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from abc import ABCMeta, abstractmethod
-from typing import Any, Dict, List
+from typing import Any, Callable, Dict, List
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
@@ -19,6 +19,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from bot.settings import get_settings
 from connectors.privacy import sender_ref
 from knowledge import answers, privacy
+from knowledge.action_ledger import run_once
 from knowledge.answers import Reply
 from knowledge.assistant import Assistant, topic_of_intent
 from knowledge.broadcast_desk import BroadcastDesk
@@ -62,6 +63,17 @@ def staff_on_slack(tracker: Tracker) -> str | None:
     return slack.get("user_id") or None
 
 
+def once(tracker: Tracker, action: str, database_url: str, work: Callable[[], Reply]) -> Reply:
+    """`work()`, unless this delivered message already ran `action` (see `knowledge.action_ledger`)."""
+    return run_once(
+        database_url,
+        sender_ref=sender_ref(tracker.sender_id),
+        message_id=tracker.latest_message.get("message_id"),
+        action=action,
+        work=work,
+    )
+
+
 def send(dispatcher: CollectingDispatcher, reply: Reply) -> None:
     dispatcher.utter_message(text=reply.text, buttons=[b.as_dict() for b in reply.buttons])
     for payload in reply.custom:
@@ -85,6 +97,9 @@ class AssistantAction(Action, metaclass=ABCMeta):
     needs_a_school = True
     # Answers to a parent's question: checked first when the model half-reads a concern.
     checks_for_concern = False
+    # Records, alerts or erases something: run once per delivered message, however often
+    # the turn is run (a Rasa server that died after its action ran).
+    changes_something = False
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
@@ -102,13 +117,17 @@ class AssistantAction(Action, metaclass=ABCMeta):
                     text=question_text(tracker),
                     channel=tracker.get_latest_input_channel() or "unknown",
                     sender_ref=sender_ref(tracker.sender_id),
+                    message_id=tracker.latest_message.get("message_id"),
                 )
             if choice.ref is None and not choice.known_are_theirs and self.needs_a_school:
                 return answers.choose_school_reply(choice.known)
             return self.reply(assistant, tracker)
 
+        def work_once() -> Reply:
+            return once(tracker, self.name(), settings.database_url, work)
+
         try:
-            reply = await asyncio.to_thread(work)
+            reply = await asyncio.to_thread(work_once if self.changes_something else work)
         except Exception:  # the person gets an apology; the log gets the details
             log.exception("action %s failed (sender %s)", self.name(), tracker.sender_id)
             dispatcher.utter_message(text=SORRY)
@@ -204,6 +223,7 @@ class ActionSafeguarding(AssistantAction):
     """A possible safeguarding concern: record it (if the input guard has not) and reply."""
 
     needs_a_school = False  # the safeguarding reply comes first, school known or not
+    changes_something = True
 
     def name(self) -> str:
         return "action_safeguarding"
@@ -221,6 +241,7 @@ class ActionSafeguarding(AssistantAction):
             channel=tracker.get_latest_input_channel() or "unknown",
             sender_ref=sender_ref(tracker.sender_id),
             child_voice=flagged.get("child_voice"),
+            message_id=tracker.latest_message.get("message_id"),
         )
 
 
@@ -228,6 +249,7 @@ class ActionSafeguardingAnswer(AssistantAction):
     """The sender's answer to "is a child at risk?" (a button, or a typed yes or no)."""
 
     needs_a_school = False  # as for the safeguarding reply itself
+    changes_something = True
 
     def name(self) -> str:
         return "action_safeguarding_answer"
@@ -297,6 +319,8 @@ class ActionAskEraseConfirmation(AssistantAction):
 class ActionEraseMyData(AssistantAction):
     """Confirmed: queue the deletion of this conversation (carried out within a minute)."""
 
+    changes_something = True
+
     def name(self) -> str:
         return "action_erase_my_data"
 
@@ -356,8 +380,8 @@ class ActionSurgery(Action):
             desk = self.desk(settings, choice.ref)
             return desk.handle(intent, text, entities, slack_user_id)
 
-        try:
-            reply = await asyncio.to_thread(work)
+        try:  # books, moves, broadcasts...: once per delivered message
+            reply = await asyncio.to_thread(once, tracker, self.name(), settings.database_url, work)
         except Exception:
             log.exception("action %s failed (sender %s)", self.name(), sender_ref(tracker.sender_id))
             dispatcher.utter_message(text=SORRY)
@@ -392,10 +416,12 @@ class ActionAcknowledgeConcern(Action):
             dispatcher.utter_message(text="Safeguarding alerts can only be acknowledged by the DSL in Slack.")
             return []
         settings = get_settings()
+
+        def work() -> Reply:
+            return Reply(acknowledge_from_slack(settings.database_url, int(record_id), slack_user_id))
+
         try:
-            text = await asyncio.to_thread(
-                acknowledge_from_slack, settings.database_url, int(record_id), slack_user_id
-            )
+            text = (await asyncio.to_thread(once, tracker, self.name(), settings.database_url, work)).text
         except Exception:
             log.exception("action %s failed (sender %s)", self.name(), sender_ref(tracker.sender_id))
             text = SORRY

@@ -115,6 +115,7 @@ async def _safeguarding_message(message: UserMessage, screening: safeguarding.Sc
             awaiting_answer=dt.timedelta(minutes=get_settings().safeguarding_check_minutes)
             if screening.check_first
             else None,
+            message_id=message.message_id,  # a repeated delivery is recorded and alerted once
         )
         log.warning("message from %s via %s: safeguarding concern #%d", ref, message.input_channel, record_id)
     except Exception:  # the person must still get the safeguarding reply

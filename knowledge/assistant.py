@@ -138,6 +138,7 @@ class Assistant:
         channel: str,
         sender_ref: str,
         child_voice: bool | None = None,
+        message_id: str | None = None,
     ) -> Reply:
         """The safeguarding reply. Records the concern first unless the input guard already did.
 
@@ -157,6 +158,7 @@ class Assistant:
                     child_voice=child_voice,
                     school_ref=self.school_ref,
                     awaiting_answer=dt.timedelta(minutes=self.settings.safeguarding_check_minutes),
+                    message_id=message_id,
                 )
                 return answers.safeguarding_check_reply(record_id, staff=channel == "slack")
             except Exception:  # no record to check against: give the full reply

@@ -322,6 +322,7 @@ class SafeguardingRecord(Base):
     """
 
     __tablename__ = "safeguarding_records"
+    __table_args__ = (UniqueConstraint("sender_ref", "source_message_id", name="uq_safeguarding_source"),)
 
     id = Column(Integer, primary_key=True)
     school_ref = Column(String(64), nullable=False, index=True)
@@ -343,6 +344,9 @@ class SafeguardingRecord(Base):
     # keeps the record un-alerted, and it is deleted with the chat logs.
     confirm_by = Column(DateTime(timezone=True), nullable=True)
     sender_answer = Column(String(8), nullable=True)  # yes | no
+    # The client's message_id: a disclosure delivered twice (a retry after a dead server) is
+    # recorded, and alerted, once.
+    source_message_id = Column(String(200), nullable=True)
 
 
 class SafeguardingAccess(Base):
@@ -628,3 +632,28 @@ class BroadcastAudit(Base):
     staff_id = Column(Integer, ForeignKey("staff.id"), nullable=False)
     action = Column(String(32), nullable=False)  # create | confirm | edit | cancel
     detail = Column(String(500), nullable=True)
+
+
+class ActionResult(Base):
+    """What an action with side effects answered to one delivered message, kept briefly.
+
+    A message can reach a second Rasa server after the first one ran its action but died
+    before saving the turn; the action then finds its earlier result here and answers the
+    same again instead of booking, broadcasting or recording twice (see
+    `knowledge.action_ledger`). Keyed by the sender too, so a client's `message_id` can
+    never fetch somebody else's reply. Purged within a day.
+    """
+
+    __tablename__ = "action_results"
+    __table_args__ = (
+        UniqueConstraint("sender_ref", "message_id", "action", name="uq_action_results_delivery"),
+    )
+
+    id = Column(Integer, primary_key=True)
+    sender_ref = Column(String(64), nullable=False)
+    message_id = Column(String(200), nullable=False)
+    action = Column(String(64), nullable=False)
+    status = Column(String(8), nullable=False)  # running | done
+    lease_until = Column(UTCDateTime(), nullable=False)  # a runner that died frees it then
+    reply = Column(JSON, nullable=True)
+    created_at = Column(UTCDateTime(), nullable=False, default=utcnow, index=True)

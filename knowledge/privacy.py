@@ -18,7 +18,7 @@ from connectors.privacy import sender_ref
 from knowledge.answers import Button, Reply
 from knowledge.conversations import erase_conversation, purge_older_than
 from knowledge.db import unit_of_work
-from knowledge.models import ErasureRequest, OutboxMessage, School, Subscriber
+from knowledge.models import ActionResult, ErasureRequest, OutboxMessage, School, Subscriber
 
 ERASE_DELAY = dt.timedelta(seconds=5)
 
@@ -111,6 +111,8 @@ def process_erasures(settings: Settings, now: dt.datetime) -> int:
         )
         for request in due:
             _forget_telegram_parent(session, request.sender_id or "")
+            # replies kept so a repeated delivery isn't acted on twice (knowledge.action_ledger)
+            session.execute(delete(ActionResult).where(ActionResult.sender_ref == request.sender_ref))
             request.events_deleted = erase_conversation(tracker_store_url(settings), request.sender_id or "")
             request.done_at = now
             request.sender_id = None
@@ -144,8 +146,11 @@ def purge_chat_logs(settings: Settings, now: dt.datetime) -> int:
     A message the sender said was not a safeguarding matter is a chat log, not a record:
     it goes at the same time.
     """
+    from knowledge import action_ledger
     from knowledge.safeguarding_records import purge_dismissed
 
-    cutoff = now - dt.timedelta(days=settings.chat_log_retention_days)
+    retention = dt.timedelta(days=settings.chat_log_retention_days)
+    cutoff = now - retention
     purge_dismissed(settings.database_url, cutoff)
+    action_ledger.purge(settings.database_url, now, min(retention, action_ledger.KEEP))
     return purge_older_than(tracker_store_url(settings), cutoff)

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from sqlalchemy import delete, or_, select
+from sqlalchemy.exc import IntegrityError
 
 from knowledge.db import unit_of_work
 from knowledge.models import SafeguardingAccess, SafeguardingRecord, utcnow
@@ -80,12 +81,68 @@ def record_concern(
     school_ref: str | None = None,
     alerter: Alerter | None = None,
     awaiting_answer: dt.timedelta | None = None,
+    message_id: str | None = None,
 ) -> int:
     """Store the concern verbatim and alert the DSL at once. Returns the record id.
 
     `awaiting_answer`: the sender is being asked whether a child is at risk (a concern only
     the NLU model saw); the DSL is alerted when they say yes, or when this time runs out.
+    `message_id`: the delivered message's id; the same message delivered again (a client's
+    retry, a second Rasa server) returns the first record and alerts nobody twice.
     """
+    message_id = message_id[:200] if message_id else None
+    if message_id:
+        earlier = _recorded(database_url, sender_ref, message_id)
+        if earlier is not None:
+            return earlier
+    try:
+        record_id = _store(
+            database_url,
+            channel=channel,
+            sender_ref=sender_ref,
+            message=message,
+            detected_by=detected_by,
+            kinds=kinds,
+            child_voice=child_voice,
+            school_ref=school_ref,
+            awaiting_answer=awaiting_answer,
+            message_id=message_id,
+        )
+    except IntegrityError:  # the same delivery, recorded a moment ago by a parallel one
+        earlier = _recorded(database_url, sender_ref, message_id) if message_id else None
+        if earlier is None:
+            raise
+        return earlier
+    if awaiting_answer:
+        log.warning("possible safeguarding concern #%d: asking the sender before alerting", record_id)
+    else:
+        (alerter or LogAlerter()).alert(record_id, "designated safeguarding lead")
+    return record_id
+
+
+def _recorded(database_url: str, sender_ref: str, message_id: str) -> int | None:
+    with unit_of_work(database_url) as session:
+        return session.execute(
+            select(SafeguardingRecord.id).where(
+                SafeguardingRecord.sender_ref == sender_ref,
+                SafeguardingRecord.source_message_id == message_id,
+            )
+        ).scalar_one_or_none()
+
+
+def _store(
+    database_url: str,
+    *,
+    channel: str,
+    sender_ref: str,
+    message: str,
+    detected_by: str,
+    kinds: str,
+    child_voice: bool,
+    school_ref: str | None,
+    awaiting_answer: dt.timedelta | None,
+    message_id: str | None,
+) -> int:
     now = utcnow()
     with unit_of_work(database_url) as session:
         choice = parent_school(session, {"school": school_ref})
@@ -103,15 +160,11 @@ def record_concern(
             child_voice=child_voice,
             alerted_at=now + awaiting_answer if awaiting_answer else now,
             confirm_by=now + awaiting_answer if awaiting_answer else None,
+            source_message_id=message_id,
         )
         session.add(record)
         session.flush()
-        record_id = record.id
-    if awaiting_answer:
-        log.warning("possible safeguarding concern #%d: asking the sender before alerting", record_id)
-    else:
-        (alerter or LogAlerter()).alert(record_id, "designated safeguarding lead")
-    return record_id
+        return record.id
 
 
 @dataclass(frozen=True)
