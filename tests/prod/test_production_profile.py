@@ -1,6 +1,8 @@
 """The production profile for real: `python -m bot.prod` with its own PostgreSQL, Redis, nginx
 and two Rasa servers (each with its action server), on spare loopback ports, started once
-for this module and stopped at its end (or on any failure).
+for this module and stopped at its end (or on any failure). It serves the example trust
+(`school_data/example_trust.yml`: two schools in two local authorities), so parents' messages
+carry their school, as the web page at /s/<ref>/ and the Telegram deep link send it.
 
 Run by `make test-prod` and at the end of `make test`. Skipped, with a message, only when
 PostgreSQL, Redis or nginx are missing and `scripts/ensure-prod-services` can't install them.
@@ -16,6 +18,7 @@ import time
 
 import httpx
 import pytest
+import sqlalchemy as sa
 
 from bench.prod_stack import Delivery, ProdStack, say
 from bot.prod import missing_services
@@ -29,6 +32,13 @@ QUESTIONS = {
     "what is sen support": "assess, plan, do and review",
 }
 RESTART_TIMEOUT_S = 300
+TRUST_FILE = PROJECT_ROOT / "school_data/example_trust.yml"
+PRIMARY, ACADEMY = "example-primary", "example-academy"
+# What only each school's parents may ever see: its name, DSL and local authority's services.
+OWN_WORDS = {
+    PRIMARY: ("Example Primary School", "dsl@example.sch.uk", "Exampletown", "Example Borough"),
+    ACADEMY: ("Example Academy", "dsl@academy.example.sch.uk", "Sampleford", "Example County"),
+}
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +50,7 @@ def stack():
             pytest.skip(f"production services unavailable: {(done.stderr or done.stdout).strip()}")
     if not MODEL_FILE.exists():
         pytest.fail("no trained model: run `make test-prod` (it trains first)")
-    with ProdStack(servers=2) as running:
+    with ProdStack(servers=2, extra_env={"SCHOOLS_FILE": str(TRUST_FILE)}) as running:
         yield running
     # SIGTERM, as a service manager stops it: the launcher stops every server, cleanly.
     assert running.exit_code == 0 and "Stopped." in running.final_log, running.final_log[-2000:]
@@ -51,10 +61,17 @@ def _conversations(count: int) -> list[str]:
     return [f"prod-{tag}-{i:02d}" for i in range(count)]
 
 
+def _school(sender: str) -> dict[str, str]:
+    """Half the conversations are Example Primary's parents, half Example Academy's."""
+    return {"school": PRIMARY if int(sender[-2:]) % 2 == 0 else ACADEMY}
+
+
 async def _ask_all(url: str, plan: list[tuple[str, str]]) -> list[Delivery]:
     """Each (sender, text) at once."""
     async with httpx.AsyncClient() as client:
-        return await asyncio.gather(*(say(client, url, sender, text) for sender, text in plan))
+        return await asyncio.gather(
+            *(say(client, url, sender, text, metadata=_school(sender)) for sender, text in plan)
+        )
 
 
 async def _load(
@@ -73,7 +90,11 @@ async def _load(
                 if time.monotonic() >= stop_at:
                     return
                 text = list(QUESTIONS)[index % len(QUESTIONS)]
-                deliveries.append(await say(client, stack.rest_url, sender, text, deadline=give_up_at))
+                deliveries.append(
+                    await say(
+                        client, stack.rest_url, sender, text, metadata=_school(sender), deadline=give_up_at
+                    )
+                )
 
     async def interrupt() -> None:
         if during is not None:
@@ -109,6 +130,59 @@ def test_conversations_through_nginx_reach_both_rasa_servers_and_stay_on_one(sta
     _assert_exactly_once(stack, senders[0][:-2], deliveries)
 
 
+def test_each_schools_parents_get_only_their_own_schools_answers_from_either_server(stack):
+    senders = _conversations(16)
+    questions = ("who is the senco", "who is the safeguarding lead", "Is there speech therapy near us?")
+    deliveries = asyncio.run(_ask_all(stack.rest_url, [(s, q) for q in questions for s in senders]))
+    served: dict[str, set[str]] = {PRIMARY: set(), ACADEMY: set()}
+    for delivery in deliveries:
+        assert delivery.ok, (delivery.sender, delivery.statuses)
+        school = _school(delivery.sender)["school"]
+        other = ACADEMY if school == PRIMARY else PRIMARY
+        said = delivery.text_of_replies
+        leaked = [words for words in OWN_WORDS[other] if words in said]
+        assert not leaked, f"{school}'s parent was told {leaked}: {said[:300]}"
+        if delivery.text == "who is the senco":
+            assert OWN_WORDS[school][0] in said, said[:300]
+        if delivery.text.startswith("Is there speech"):
+            assert OWN_WORDS[school][2] in said, said[:300]
+        served[school].update(delivery.upstreams)
+    both = {f"127.0.0.1:{port}" for port in stack.config.rasa_ports}
+    assert served == {PRIMARY: both, ACADEMY: both}
+
+
+def test_a_disclosure_delivered_to_both_servers_is_recorded_once_for_its_school(stack):
+    sender = _conversations(1)[0]
+    body = {
+        "sender": sender,
+        "message": "my dad hits me with a belt when he has been drinking",
+        "message_id": secrets.token_hex(8),
+        "metadata": {"school": ACADEMY},
+    }
+    replies = [
+        httpx.post(f"http://127.0.0.1:{port}/webhooks/rest/webhook", json=body, timeout=60)
+        for port in stack.config.rasa_ports
+    ]
+    assert [r.status_code for r in replies] == [200, 200]
+    assert replies[0].json() == replies[1].json()
+    said = "\n".join(str(m.get("text")) for m in replies[0].json())
+    assert said.startswith("Thank you for telling us") and "0800 1111" in said  # Childline, to a child
+    engine = sa.create_engine(stack.config.database_url(), future=True)
+    try:
+        with engine.connect() as connection:
+            schools = (
+                connection.execute(
+                    sa.text("SELECT school_ref FROM safeguarding_records WHERE source_message_id = :id"),
+                    {"id": body["message_id"]},
+                )
+                .scalars()
+                .all()
+            )
+    finally:
+        engine.dispose()
+    assert schools == [ACADEMY]
+
+
 def test_a_repeated_message_id_on_the_other_server_gets_the_same_replies_not_a_second_turn(stack):
     sender = _conversations(1)[0]
     first = asyncio.run(_ask_all(stack.rest_url, [(sender, "how long does an ehcp take")]))[0]
@@ -119,7 +193,12 @@ def test_a_repeated_message_id_on_the_other_server_gets_the_same_replies_not_a_s
     # differs, so a second turn would show.
     repeat = httpx.post(
         f"http://127.0.0.1:{other}/webhooks/rest/webhook",
-        json={"sender": sender, "message": "who is the senco", "message_id": first.message_id},
+        json={
+            "sender": sender,
+            "message": "who is the senco",
+            "message_id": first.message_id,
+            "metadata": _school(sender),
+        },
         timeout=60,
     )
     assert repeat.status_code == 200
@@ -127,7 +206,11 @@ def test_a_repeated_message_id_on_the_other_server_gets_the_same_replies_not_a_s
     assert stack.user_message_ids(sender) == {first.message_id: 1}
     assert "was handled before" in stack.server_log(f"rasa-{stack.config.rasa_ports.index(other) + 1}.log")
     # Without a message_id the REST channel behaves as it always did.
-    plain = httpx.post(stack.rest_url, json={"sender": sender, "message": "who is the senco"}, timeout=60)
+    plain = httpx.post(
+        stack.rest_url,
+        json={"sender": sender, "message": "who is the senco", "metadata": _school(sender)},
+        timeout=60,
+    )
     assert plain.status_code == 200 and "senco@example.sch.uk" in plain.json()[0]["text"]
     malformed = {"sender": sender, "message": "hi", "message_id": {"x": 1}}
     bad = httpx.post(stack.rest_url, json=malformed, timeout=60)
