@@ -99,6 +99,10 @@ class ProdConfig:
     pg_port: int
     redis_port: int
     lock_lifetime_s: int
+    # How long a turn waits for an unreachable conversation store before it fails (503, and
+    # the client sends the message again): shorter than the lock's lifetime, so a waiting
+    # turn never outlives the lock that keeps its conversation to itself.
+    tracker_retry_s: int = 15
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> ProdConfig:
@@ -115,6 +119,7 @@ class ProdConfig:
             pg_port=_int(env, "PROD_PG_PORT", 5433),
             redis_port=_int(env, "PROD_REDIS_PORT", 6380),
             lock_lifetime_s=_int(env, "TICKET_LOCK_LIFETIME", 20),
+            tracker_retry_s=_int(env, "TRACKER_RETRY_SECONDS", 15),
         )
 
     @property
@@ -318,7 +323,7 @@ def rasa_endpoints(config: ProdConfig, index: int) -> dict:
         "db": TRACKER_DB_NAME,
         "username": DB_USER,
         "password": config.secret("pg-password"),
-        "retry_seconds": 20,
+        "retry_seconds": config.tracker_retry_s,
     }
     endpoints["lock_store"] = {
         "type": "redis",

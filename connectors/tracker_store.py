@@ -11,7 +11,12 @@ store `type` in the endpoints file that `bot.prod` writes (no change to Rasa its
 - retries reads and writes for up to `retry_seconds` (20 s by default) while the database
   is unreachable (a restart takes a few seconds), instead of failing the turn at once.
   A save is safe to retry: Rasa's SQL store writes only the events it has not stored yet,
-  in one transaction.
+  in one transaction;
+- when the database is still down after that, fails the turn (`TrackerStoreUnavailable`)
+  rather than letting Rasa's `FailSafeTrackerStore` carry on with an empty conversation
+  kept only in memory. The channel then answers 503 and the client sends the message again
+  with its `message_id` later; any booking or broadcast its action already made is not made
+  twice (`knowledge.action_ledger`).
 
 Everything else (tables, queries, sessions) is Rasa's `SQLTrackerStore`.
 """
@@ -32,6 +37,12 @@ from sqlalchemy.orm import sessionmaker
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+_MARK = "_sendbot_fails_loudly"
+
+
+class TrackerStoreUnavailable(RuntimeError):
+    """The conversation store stayed unreachable for longer than the retries wait."""
+
 
 DEFAULT_RETRY_SECONDS = 20.0
 FIRST_PAUSE_S = 0.25
@@ -62,8 +73,10 @@ async def retrying(
         try:
             return await call()
         except Exception as error:
-            if not is_unavailable(error) or clock() + pause > deadline:
+            if not is_unavailable(error):
                 raise
+            if clock() + pause > deadline:
+                raise TrackerStoreUnavailable(f"tracker store {what}: database unavailable") from error
             log.warning("tracker store %s failed (try %d, %s); retrying", what, attempt, type(error).__name__)
         await sleep(pause)
         pause = min(pause * 2, LONGEST_PAUSE_S)
@@ -96,3 +109,40 @@ class ResilientSQLTrackerStore(SQLTrackerStore):
     async def keys(self) -> Iterable[str]:
         parent = super().keys
         return await retrying("read", parent, self.retry_seconds)
+
+
+def fail_loudly(fail_safe_class: type | None = None) -> None:
+    """Let `TrackerStoreUnavailable` through Rasa's `FailSafeTrackerStore` (once; idempotent).
+
+    Rasa's fail-safe store turns any error into "no tracker" on reading and into an
+    in-memory save on writing: right for a flaky cache, wrong for the conversation record.
+    Other errors keep Rasa's behaviour.
+    """
+    if fail_safe_class is None:
+        from rasa.core.tracker_store import FailSafeTrackerStore
+
+        fail_safe_class = FailSafeTrackerStore
+    if getattr(fail_safe_class, _MARK, False):
+        return
+    for name in ("retrieve", "retrieve_full_tracker", "save"):
+        setattr(fail_safe_class, name, _passing_unavailable(getattr(fail_safe_class, name)))
+    setattr(fail_safe_class, _MARK, True)
+
+
+def _passing_unavailable(method: Callable[..., Awaitable[T]]) -> Callable[..., Awaitable[T]]:
+    async def wrapper(self: Any, *args: Any, **kwargs: Any) -> T:
+        inner = self._tracker_store
+        if not isinstance(inner, ResilientSQLTrackerStore):
+            return await method(self, *args, **kwargs)
+        try:  # our store first: when its retries ran out, the turn must fail
+            return await getattr(inner, method.__name__)(*args, **kwargs)
+        except TrackerStoreUnavailable:
+            raise
+        except Exception:  # anything else: Rasa's own handling (it tries once more)
+            return await method(self, *args, **kwargs)
+
+    wrapper.__name__ = method.__name__
+    return wrapper
+
+
+fail_loudly()  # Rasa imports this module to build the store named in the endpoints file

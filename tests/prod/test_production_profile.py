@@ -21,7 +21,7 @@ import pytest
 import sqlalchemy as sa
 
 from bench.prod_stack import Delivery, ProdStack, say
-from bot.prod import missing_services
+from bot.prod import Postgres, missing_services, pg_bin_dir
 from bot.settings import PROJECT_ROOT
 from bot.training import MODEL_FILE
 
@@ -50,7 +50,10 @@ def stack():
             pytest.skip(f"production services unavailable: {(done.stderr or done.stdout).strip()}")
     if not MODEL_FILE.exists():
         pytest.fail("no trained model: run `make test-prod` (it trains first)")
-    with ProdStack(servers=2, extra_env={"SCHOOLS_FILE": str(TRUST_FILE)}) as running:
+    # Turns give up on an unreachable database after 8 s (15 by default): a `pg_ctl restart`
+    # is waited out, a longer outage fails turns for the clients to send again.
+    env = {"SCHOOLS_FILE": str(TRUST_FILE), "TRACKER_RETRY_SECONDS": "8"}
+    with ProdStack(servers=2, extra_env=env) as running:
         yield running
     # SIGTERM, as a service manager stops it: the launcher stops every server, cleanly.
     assert running.exit_code == 0 and "Stopped." in running.final_log, running.final_log[-2000:]
@@ -234,6 +237,31 @@ def test_the_bot_recovers_by_itself_when_postgresql_restarts(stack):
     for delivery in after:
         assert delivery.ok and QUESTIONS[delivery.text] in delivery.text_of_replies, delivery.statuses
     _assert_exactly_once(stack, senders[0][:-2], deliveries)
+    for number in range(1, stack.config.servers + 1):
+        assert "InMemoryTrackerStore" not in stack.server_log(f"rasa-{number}.log")
+
+
+def test_postgresql_down_longer_than_the_retries_fails_turns_for_a_retry_and_forgets_nothing(stack):
+    """PostgreSQL stopped (not restarted): turns wait TRACKER_RETRY_SECONDS, then fail with
+    503 instead of going on with an empty conversation; nginx or the client sends them again,
+    and the launcher starts PostgreSQL again by itself."""
+    senders = _conversations(4)
+    stopped_at: list[float] = []
+
+    def stop() -> None:
+        Postgres(stack.config, pg_bin_dir()).stop()  # type: ignore[arg-type]
+        stopped_at.append(time.monotonic())
+
+    deliveries = asyncio.run(_load(stack, senders, run_s=50, max_messages=30, during=stop, at_s=4))
+    assert stopped_at, "PostgreSQL was not stopped"
+    assert "PostgreSQL is still down; starting it again." in stack.log_text()
+    logs = "".join(stack.server_log(f"rasa-{n}.log") for n in range(1, stack.config.servers + 1))
+    assert "TrackerStoreUnavailable" in logs, "no turn outlasted the store's retries"
+    assert any(d.failed_over for d in deliveries), "no message was sent again (by nginx or the client)"
+    after = [d for d in deliveries if d.sent_at > stopped_at[0]]
+    for delivery in after:
+        assert delivery.ok and QUESTIONS[delivery.text] in delivery.text_of_replies, delivery.statuses
+    _assert_exactly_once(stack, senders[0][:-2], deliveries)  # every message once in its conversation
     for number in range(1, stack.config.servers + 1):
         assert "InMemoryTrackerStore" not in stack.server_log(f"rasa-{number}.log")
 

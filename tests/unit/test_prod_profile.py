@@ -15,7 +15,7 @@ from rasa.shared.core.events import UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from bot import prod
-from connectors.tracker_store import ResilientSQLTrackerStore, retrying
+from connectors.tracker_store import ResilientSQLTrackerStore, TrackerStoreUnavailable, retrying
 
 
 @pytest.fixture
@@ -89,6 +89,8 @@ def test_each_rasa_server_has_its_action_server_and_shares_the_stores(config):
     assert first["tracker_store"]["type"] == "connectors.tracker_store.ResilientSQLTrackerStore"
     tracker = first["tracker_store"]
     assert tracker["dialect"] == "postgresql" and tracker["db"] == "rasa_tracker"
+    # a turn waiting for the database gives up (503: the client retries) before its lock expires
+    assert tracker["retry_seconds"] == 15 < config.lock_lifetime_s
     assert first["lock_store"]["type"] == "redis" and first["lock_store"]["port"] == config.redis_port
     yaml.safe_dump(first)  # plain data
 
@@ -147,8 +149,9 @@ def test_an_outage_longer_than_the_limit_or_another_error_is_raised():
     async def down():
         raise _unavailable()
 
-    with pytest.raises(sqlalchemy.exc.OperationalError):
+    with pytest.raises(TrackerStoreUnavailable) as raised:
         asyncio.run(retrying("read", down, 5, sleep=time.sleep, clock=time.clock))
+    assert isinstance(raised.value.__cause__, sqlalchemy.exc.OperationalError)
     assert 3 < time.now <= 5  # 0.25 + 0.5 + 1 + 2: the next pause would pass the limit
 
     async def wrong():
@@ -178,3 +181,36 @@ def test_the_tracker_store_checks_connections_and_retries_a_read(tmp_path, monke
     monkeypatch.setattr(SQLTrackerStore, "retrieve", flaky)
     again = asyncio.run(store.retrieve("parent"))
     assert failures and [e.message_id for e in again.events if isinstance(e, UserUttered)] == ["m-1"]
+
+
+def test_a_conversation_store_down_too_long_fails_the_turn_instead_of_forgetting_it(tmp_path, monkeypatch):
+    """Rasa's fail-safe wrapper would answer "no tracker" (a fresh conversation) and keep the
+    turn in memory only; ours lets the turn fail, so the channel answers 503 and the client
+    sends the message again."""
+    from rasa.core.tracker_store import FailSafeTrackerStore, InMemoryTrackerStore, SQLTrackerStore
+
+    domain = Domain.empty()
+    store = ResilientSQLTrackerStore(domain, dialect="sqlite", db=str(tmp_path / "t.db"), retry_seconds=0.3)
+    wrapped = FailSafeTrackerStore(store)
+    tracker = DialogueStateTracker.from_events("parent", [UserUttered("hi", message_id="m-1")])
+
+    async def down(self, *args):
+        raise _unavailable()
+
+    for name in ("retrieve", "retrieve_full_tracker", "save"):
+        monkeypatch.setattr(SQLTrackerStore, name, down)
+    with pytest.raises(TrackerStoreUnavailable):
+        asyncio.run(wrapped.retrieve("parent"))
+    with pytest.raises(TrackerStoreUnavailable):
+        asyncio.run(wrapped.retrieve_full_tracker("parent"))
+    with pytest.raises(TrackerStoreUnavailable):
+        asyncio.run(wrapped.save(tracker))
+    assert not isinstance(wrapped._fallback_tracker_store, InMemoryTrackerStore)
+
+    async def wrong(self, *args):
+        raise ValueError("not a database outage")
+
+    monkeypatch.setattr(SQLTrackerStore, "retrieve", wrong)
+    assert asyncio.run(wrapped.retrieve("parent")) is None  # other errors: Rasa's behaviour
+    plain = FailSafeTrackerStore(InMemoryTrackerStore(domain))
+    assert asyncio.run(plain.retrieve("nobody")) is None
