@@ -12,6 +12,8 @@ Every load loop here is bounded in messages and in time.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
+import json
 import secrets
 import subprocess
 import time
@@ -19,11 +21,15 @@ import time
 import httpx
 import pytest
 import sqlalchemy as sa
+from sqlalchemy import func, select
 
 from bench.prod_stack import Delivery, ProdStack, say
 from bot.prod import Postgres, missing_services, pg_bin_dir
 from bot.settings import PROJECT_ROOT
 from bot.training import MODEL_FILE
+from connectors import bridge_signing
+from knowledge.db import unit_of_work
+from knowledge.models import Booking, SurgerySlot
 
 # question -> what every correct answer contains
 QUESTIONS = {
@@ -34,6 +40,8 @@ QUESTIONS = {
 RESTART_TIMEOUT_S = 300
 TRUST_FILE = PROJECT_ROOT / "school_data/example_trust.yml"
 PRIMARY, ACADEMY = "example-primary", "example-academy"
+BRIDGE_SECRET = secrets.token_hex(16)  # signs our Slack bridge messages to the Rasa servers
+TEACHER = "U0EXTEACH1"  # on Example Primary's roster
 # What only each school's parents may ever see: its name, DSL and local authority's services.
 OWN_WORDS = {
     PRIMARY: ("Example Primary School", "dsl@example.sch.uk", "Exampletown", "Example Borough"),
@@ -52,7 +60,7 @@ def stack():
         pytest.fail("no trained model: run `make test-prod` (it trains first)")
     # Turns give up on an unreachable database after 8 s (15 by default): a `pg_ctl restart`
     # is waited out, a longer outage fails turns for the clients to send again.
-    env = {"SCHOOLS_FILE": str(TRUST_FILE), "TRACKER_RETRY_SECONDS": "8"}
+    env = {"SCHOOLS_FILE": str(TRUST_FILE), "TRACKER_RETRY_SECONDS": "8", "BRIDGE_SECRET": BRIDGE_SECRET}
     with ProdStack(servers=2, extra_env=env) as running:
         yield running
     # SIGTERM, as a service manager stops it: the launcher stops every server, cleanly.
@@ -239,6 +247,77 @@ def test_the_bot_recovers_by_itself_when_postgresql_restarts(stack):
     _assert_exactly_once(stack, senders[0][:-2], deliveries)
     for number in range(1, stack.config.servers + 1):
         assert "InMemoryTrackerStore" not in stack.server_log(f"rasa-{number}.log")
+
+
+def test_a_booking_whose_turn_was_lost_with_its_server_is_made_once_when_sent_again(stack):
+    """Server 1 books, then "dies" before its turn is saved (the turn is taken out of the
+    tracker store, as if never saved); the repeat on server 2 runs the turn again, and its
+    action finds the booking already made and gives the same confirmation."""
+    url = stack.config.database_url()
+    starts = _next_weekday_at_3pm(days_ahead=3)
+    with unit_of_work(url) as session:
+        slot = SurgerySlot(school_ref=PRIMARY, starts_at=starts, ends_at=starts + dt.timedelta(minutes=30))
+        session.add(slot)
+        session.flush()
+        slot_id = slot.id
+    sender = f"slack-T0EXAMPLE-{TEACHER}-{secrets.token_hex(3)}"
+    body = {
+        "sender": sender,
+        "message": "/choose_slot" + json.dumps({"slot_id": str(slot_id), "topic": "reading"}),
+        "message_id": secrets.token_hex(8),
+        "metadata": {
+            "slack": {"team_id": "T0EXAMPLE", "user_id": TEACHER, "channel_id": "D0X", "channel_type": "im"}
+        },
+    }
+
+    def deliver(port: int) -> list[dict]:
+        raw = json.dumps(body).encode()
+        response = httpx.post(
+            f"http://127.0.0.1:{port}/webhooks/slack/webhook",
+            content=raw,
+            headers=bridge_signing.headers(BRIDGE_SECRET, raw),
+            timeout=60,
+        )
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    first_port, second_port = stack.config.rasa_ports
+    first = deliver(first_port)
+    assert first and first[0]["text"].startswith("Booked:"), first
+    _forget_turn(stack, sender, body["message_id"])
+    assert stack.user_message_ids(sender) == {}
+    again = deliver(second_port)
+    assert [m.get("text") for m in again] == [m.get("text") for m in first]
+    with unit_of_work(url) as session:
+        made = session.execute(select(func.count(Booking.id)).where(Booking.slot_id == slot_id)).scalar_one()
+    assert made == 1
+    assert stack.user_message_ids(sender) == {body["message_id"]: 1}
+
+
+def _next_weekday_at_3pm(days_ahead: int) -> dt.datetime:
+    day = dt.date.today() + dt.timedelta(days=days_ahead)
+    while day.weekday() >= 5:
+        day += dt.timedelta(days=1)
+    return dt.datetime.combine(day, dt.time(15, 0), tzinfo=dt.timezone.utc)
+
+
+def _forget_turn(stack: ProdStack, sender: str, message_id: str) -> None:
+    """Take the turn of `message_id` out of the tracker store: what a server that died before
+    saving leaves behind."""
+    engine = sa.create_engine(stack.config.tracker_url(), future=True)
+    try:
+        with engine.begin() as connection:
+            rows = connection.execute(
+                sa.text("SELECT id, data FROM events WHERE sender_id = :s AND type_name = 'user'"),
+                {"s": sender},
+            ).all()
+            first_id = min(row[0] for row in rows if json.loads(row[1]).get("message_id") == message_id)
+            connection.execute(
+                sa.text("DELETE FROM events WHERE sender_id = :s AND id >= :first"),
+                {"s": sender, "first": first_id},
+            )
+    finally:
+        engine.dispose()
 
 
 def test_postgresql_down_longer_than_the_retries_fails_turns_for_a_retry_and_forgets_nothing(stack):
