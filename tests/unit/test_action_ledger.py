@@ -22,9 +22,10 @@ from connectors.privacy import sender_ref
 from knowledge import action_ledger
 from knowledge.answers import Button, Reply
 from knowledge.db import unit_of_work
-from knowledge.models import ActionResult, Booking, SafeguardingRecord, SurgerySlot, utcnow
+from knowledge.models import ActionResult, Booking, SafeguardingRecord, utcnow
 from knowledge.privacy import process_erasures, purge_chat_logs, request_erasure
 from knowledge.safeguarding_records import record_concern
+from tests.builders import add_slot
 
 TEACHER = "U0EXTEACH1"
 
@@ -166,16 +167,7 @@ def slack_tracker(intent: str, entities: dict, message_id: str | None) -> Tracke
 
 def _group_slot(settings) -> int:
     starts = (utcnow() + dt.timedelta(days=3)).replace(hour=15, minute=0, second=0, microsecond=0)
-    with unit_of_work(settings.database_url) as session:
-        slot = SurgerySlot(
-            school_ref="example-primary",
-            starts_at=starts,
-            ends_at=starts + dt.timedelta(minutes=30),
-            capacity=3,
-        )
-        session.add(slot)
-        session.flush()
-        return slot.id
+    return add_slot(settings.database_url, "example-primary", starts, minutes=30, capacity=3)
 
 
 async def _say(action, tracker: Tracker) -> str:

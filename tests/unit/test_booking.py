@@ -14,6 +14,7 @@ from knowledge import booking as bookings
 from knowledge.db import unit_of_work
 from knowledge.models import Booking, BookingAudit, StaffMember, SurgerySlot
 from knowledge.staff import NotAllowed, UnknownStaff, find_staff, load_roster, sync_roster
+from tests import builders
 
 SCHOOL = "example-primary"
 NOW = dt.datetime(2026, 11, 23, 9, 0, tzinfo=dt.timezone.utc)
@@ -40,16 +41,7 @@ def test_the_roster_is_loaded_with_the_school_and_leavers_are_deactivated(settin
 
 
 def add_slot(settings, starts_at=TUESDAY_1515, capacity=1) -> int:
-    with unit_of_work(settings.database_url) as session:
-        slot = SurgerySlot(
-            school_ref=SCHOOL,
-            starts_at=starts_at,
-            ends_at=starts_at + dt.timedelta(minutes=15),
-            capacity=capacity,
-        )
-        session.add(slot)
-        session.flush()
-        return slot.id
+    return builders.add_slot(settings.database_url, SCHOOL, starts_at, capacity=capacity)
 
 
 def staff(session, slack_id: str) -> StaffMember:

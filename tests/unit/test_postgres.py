@@ -20,8 +20,8 @@ import pytest
 from knowledge.assistant import Assistant
 from knowledge.db import unit_of_work
 from knowledge.local_offer import export_oruk
-from knowledge.models import SurgerySlot
 from knowledge.seed import load_everything
+from tests.builders import add_slot
 from tests.conftest import make_settings
 from tests.unit.test_booking import SCHOOL, TUESDAY_1515, _many_teachers, race_for_one_slot
 
@@ -90,15 +90,6 @@ def test_the_knowledge_base_works_the_same_on_postgresql(postgres_url, settings,
 def test_fifty_teachers_clicking_one_slot_on_postgresql_give_exactly_one_booking(postgres_url, tmp_path):
     pg = dataclasses.replace(make_settings(tmp_path), database_url=postgres_url)
     load_everything(pg)
-    with unit_of_work(pg.database_url) as session:
-        slot = SurgerySlot(
-            school_ref=SCHOOL,
-            starts_at=TUESDAY_1515 + dt.timedelta(days=7),
-            ends_at=TUESDAY_1515 + dt.timedelta(days=7, minutes=15),
-            capacity=1,
-        )
-        session.add(slot)
-        session.flush()
-        slot_id = slot.id
+    slot_id = add_slot(pg.database_url, SCHOOL, TUESDAY_1515 + dt.timedelta(days=7))
     outcomes = race_for_one_slot(pg.database_url, slot_id, _many_teachers(pg, 50))
     assert outcomes == {"booked": 1, "taken": 49, "error": 0}

@@ -13,8 +13,9 @@ from icalendar import Calendar
 from sqlalchemy import select
 
 from knowledge.db import unit_of_work
-from knowledge.models import Booking, BookingAudit, SurgerySlot
+from knowledge.models import Booking, BookingAudit
 from knowledge.surgery_desk import SurgeryDesk
+from tests.builders import add_slot
 
 UK = ZoneInfo("Europe/London")
 NOW = dt.datetime(2026, 11, 23, 9, 0, tzinfo=UK).astimezone(dt.timezone.utc)
@@ -23,19 +24,10 @@ SENCO, TEACHER, OTHER_TEACHER, ADMIN = "U0EXSENCO1", "U0EXTEACH1", "U0EXTEACH2",
 
 
 def add_slots(settings, day: dt.date, times=("15:15", "15:30", "15:45", "16:00")) -> list[int]:
-    ids = []
-    with unit_of_work(settings.database_url) as session:
-        for hhmm in times:
-            starts = dt.datetime.combine(day, dt.time.fromisoformat(hhmm), UK)
-            slot = SurgerySlot(
-                school_ref=SCHOOL,
-                starts_at=starts.astimezone(dt.timezone.utc),
-                ends_at=(starts + dt.timedelta(minutes=15)).astimezone(dt.timezone.utc),
-            )
-            session.add(slot)
-            session.flush()
-            ids.append(slot.id)
-    return ids
+    return [
+        add_slot(settings.database_url, SCHOOL, dt.datetime.combine(day, dt.time.fromisoformat(hhmm), UK))
+        for hhmm in times
+    ]
 
 
 @pytest.fixture

@@ -22,7 +22,7 @@ from knowledge.audiences import resolve
 from knowledge.db import unit_of_work
 from knowledge.deployment import DeploymentError, load_deployment
 from knowledge.local_offer import search_services
-from knowledge.models import SafeguardingRecord, School, SurgerySlot
+from knowledge.models import SafeguardingRecord, School
 from knowledge.safeguarding_alerts import acknowledge_from_slack
 from knowledge.safeguarding_records import UNASSIGNED, NotTheDSL, list_records, record_concern, show_record
 from knowledge.seed import load_everything
@@ -30,6 +30,7 @@ from knowledge.staff import find_staff
 from knowledge.subscribers import opt_in
 from knowledge.surgery_desk import SurgeryDesk
 from knowledge.tenancy import parent_school, school_for_message, staff_school
+from tests.builders import add_slot
 from tests.conftest import make_settings
 
 PRIMARY, ACADEMY = "example-primary", "example-academy"
@@ -148,16 +149,7 @@ def test_the_shared_senco_is_asked_which_school_when_it_is_not_clear(trust):
 
 
 def _slot(settings, school_ref: str, starts_at: dt.datetime) -> int:
-    with unit_of_work(settings.database_url) as session:
-        slot = SurgerySlot(
-            school_ref=school_ref,
-            starts_at=starts_at,
-            ends_at=starts_at + dt.timedelta(minutes=15),
-            capacity=1,
-        )
-        session.add(slot)
-        session.flush()
-        return slot.id
+    return add_slot(settings.database_url, school_ref, starts_at)
 
 
 def test_surgery_slots_and_bookings_stay_in_their_school(trust):
