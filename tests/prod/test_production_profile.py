@@ -17,6 +17,7 @@ import json
 import secrets
 import subprocess
 import time
+from pathlib import Path
 
 import httpx
 import pytest
@@ -364,3 +365,29 @@ def test_killing_a_rasa_server_mid_load_loses_nothing_and_answers_each_message_o
     while "The Rasa server 1 is ready again." not in stack.log_text():
         assert time.monotonic() < deadline, stack.log_text()[-2000:]
         time.sleep(2)
+
+
+def test_a_parent_on_each_schools_web_page_gets_that_schools_answers_through_nginx(stack):
+    """The web chat at /s/<ref>/ in a real browser, its socket.io going through nginx."""
+    from playwright.sync_api import expect, sync_playwright
+
+    from tests.system.test_browser import ARGS, CHROMIUM
+
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"no Chromium at {CHROMIUM} (`make test` installs it)")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        try:
+            for school, other in ((PRIMARY, ACADEMY), (ACADEMY, PRIMARY)):
+                page = browser.new_page()
+                page.goto(f"http://127.0.0.1:{stack.config.webchat_port}/s/{school}/")
+                expect(page.locator("#status")).to_contain_text("Connected", timeout=30_000)
+                page.locator("#message-input").fill("who is the senco")
+                page.keyboard.press("Enter")
+                answer = page.locator(".msg-bot").filter(has_text=OWN_WORDS[school][0])
+                expect(answer).to_have_count(1, timeout=60_000)
+                shown = page.locator("#chat-log").inner_text()
+                assert not [words for words in OWN_WORDS[other] if words in shown], shown
+                page.close()
+        finally:
+            browser.close()

@@ -218,6 +218,21 @@ def test_each_school_has_its_own_web_page_and_an_unknown_school_none(trust):
     asyncio.run(visit())
 
 
+def test_the_school_the_web_page_sends_reaches_rasa_as_message_metadata():
+    """chat.js sends the page's school as `customData`; Rasa's socket.io channel reads the
+    key its credentials name (`tests/prod` checks the whole path in a real browser)."""
+    import yaml
+
+    from connectors.rasa_channels import GuardedSocketIOInput
+
+    credentials = yaml.safe_load((PROJECT_ROOT / "credentials.yml").read_text())
+    channel = GuardedSocketIOInput.from_credentials(
+        credentials["connectors.rasa_channels.GuardedSocketIOInput"]
+    )
+    chat_js = (PROJECT_ROOT / "connectors/web/static/chat.js").read_text()
+    assert f"uttered.{channel.metadata_key} = {{ school: state.config.school }}" in chat_js
+
+
 def test_the_shared_senco_gets_each_schools_digest_on_that_schools_own_school_days(trust):
     from knowledge import reminders
     from tests.unit.test_reminders import Outbox
