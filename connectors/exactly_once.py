@@ -26,10 +26,13 @@ saving left nothing behind and the repeat is processed normally; one that saved 
 replayed. A message without a `message_id` from the client gets a random one from Rasa,
 which is never found, so it is handled exactly as before.
 
-Known limits: a lock ticket lives TICKET_LOCK_LIFETIME seconds (including its wait), so a
+Known limit: a lock ticket lives TICKET_LOCK_LIFETIME seconds (including its wait), so a
 repeat that arrives while a first delivery has already been running longer than that could
-run alongside it; and the safeguarding screen runs in the channel before the lock, so a
-repeated disclosure is recorded (and alerted) again rather than missed.
+run alongside it, and the conversation would show the message twice. Its side effects still
+happen once: the actions that book, broadcast, erase or record keep their result per
+message_id (`knowledge.action_ledger`), and the safeguarding screen, which runs in the
+channel before the lock, records a disclosure once per message_id. A turn waiting for the
+conversation store gives up before the lock expires (`connectors.tracker_store`).
 
 `install()` patches the two methods on Rasa's `MessageProcessor` class once (idempotent);
 `connectors.rasa_channels` calls it when the Rasa server loads our channels.
