@@ -34,7 +34,9 @@ Job = Callable[[Settings, dt.datetime], object]
 
 def _notifier(settings: Settings):
     """The Slack DM sender, or None when Slack is off (imported only when needed)."""
-    if not settings.slack_bot_token:
+    from connectors.slack.config import sends
+
+    if not sends(settings):  # SLACK_BOT_TOKEN, or several workspaces (README "Slack for staff")
         return None
     from connectors.slack.notify import SlackNotifier
 

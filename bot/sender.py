@@ -403,10 +403,12 @@ async def serve(
 def transports_from(settings) -> dict[str, Transport]:
     """The channels this deployment can send on: Slack (staff) and Telegram (parents)."""
     found: dict[str, Transport] = {}
-    if settings.slack_bot_token:
+    from connectors.slack.config import sends as slack_sends
+
+    if slack_sends(settings):  # SLACK_BOT_TOKEN, or several workspaces each with its own token
         from connectors.slack.transport import SlackTransport
 
-        found["slack"] = SlackTransport(settings.slack_bot_token, settings.slack_api_url)
+        found["slack"] = SlackTransport.from_settings(settings)
     if settings.telegram_bot_token:
         from connectors.telegram.transport import TelegramTransport
 
@@ -425,7 +427,9 @@ def main() -> int:
         print("Broadcast sender is off: neither Slack nor Telegram is configured.", file=sys.stderr)
         return 2
     notify = None
-    if settings.slack_bot_token:
+    from connectors.slack.config import sends as slack_sends
+
+    if slack_sends(settings):
         from connectors.slack.notify import SlackNotifier
 
         notify = SlackNotifier(settings).dm

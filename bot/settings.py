@@ -63,6 +63,11 @@ class Settings:
     slack_api_url: str = "https://slack.com/api/"
     slack_socket_url: str = ""  # tests only: a local fake Socket Mode server
     slack_events_port: int = 3000
+    # Several Slack workspaces (HTTP Events mode): each installs the app through /slack/install
+    # and gets its own bot token, kept in the database (connectors/slack/workspaces.py).
+    slack_client_id: str = ""
+    slack_client_secret: str = ""
+    slack_redirect_uri: str = ""  # https://<host>/slack/oauth_redirect; needed if the app lists several
     # Telegram (connectors/telegram): parents; off unless a bot token is set.
     telegram_bot_token: str = ""
     telegram_api_url: str = "https://api.telegram.org/bot"  # the token is appended, as PTB does
@@ -112,6 +117,9 @@ class Settings:
             slack_api_url=os.environ.get("SLACK_API_URL") or "https://slack.com/api/",
             slack_socket_url=os.environ.get("SLACK_SOCKET_URL", ""),
             slack_events_port=_int("SLACK_EVENTS_PORT", 3000),
+            slack_client_id=os.environ.get("SLACK_CLIENT_ID", "").strip(),
+            slack_client_secret=os.environ.get("SLACK_CLIENT_SECRET", "").strip(),
+            slack_redirect_uri=os.environ.get("SLACK_REDIRECT_URI", "").strip(),
             telegram_bot_token=os.environ.get("TELEGRAM_BOT_TOKEN", "").strip(),
             telegram_api_url=os.environ.get("TELEGRAM_API_URL") or "https://api.telegram.org/bot",
             telegram_webhook_url=os.environ.get("TELEGRAM_WEBHOOK_URL", "").strip(),

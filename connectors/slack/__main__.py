@@ -3,7 +3,9 @@
 Socket Mode is the default (needs SLACK_BOT_TOKEN and SLACK_APP_TOKEN, no public URL);
 HTTP Events mode is used when SLACK_SIGNING_SECRET is set without an app token, with
 Slack's requests posted to `/slack/events` on SLACK_EVENTS_PORT. `/health` on the same
-port answers in both modes, for the launcher.
+port answers in both modes, for the launcher. With SLACK_CLIENT_ID and SLACK_CLIENT_SECRET
+(several workspaces, HTTP Events only) workspaces install the app at `/slack/install`
+(Slack sends them back to `/slack/oauth_redirect`), see `connectors.slack.workspaces`.
 """
 
 from __future__ import annotations
@@ -19,11 +21,50 @@ from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 from bot.settings import Settings, get_settings
 from connectors.bridge_client import RasaClient, bridge_url
 from connectors.slack.app import build_app, web_client
-from connectors.slack.config import mode, why_off
+from connectors.slack.config import mode, several_workspaces, why_off
+from connectors.slack.workspaces import DatabaseInstallationStore, authorize, oauth_settings
 
 log = logging.getLogger("connectors.slack")
 
 EVENTS_PATH = "/slack/events"
+
+
+def build_server(
+    settings: Settings, rasa: RasaClient
+) -> tuple[web.Application, AsyncSocketModeHandler | None]:
+    """The aiohttp app the connector serves (Slack's requests and `/health`), and the Socket
+    Mode handler to connect in Socket Mode."""
+    chosen = mode(settings)
+    if chosen is None:
+        raise SystemExit(why_off(settings))
+    if several_workspaces(settings):
+        client = web_client(None, settings.slack_api_url)
+        store = DatabaseInstallationStore(settings.database_url, settings.slack_client_id)
+        app = build_app(
+            client=client,
+            rasa=rasa,
+            signing_secret=settings.slack_signing_secret,
+            oauth_settings=oauth_settings(settings, store),
+            authorize=authorize(settings, store, client),
+        )
+    else:
+        client = web_client(settings.slack_bot_token, settings.slack_api_url)
+        app = build_app(
+            client=client,
+            rasa=rasa,
+            signing_secret=settings.slack_signing_secret if chosen == "http" else None,
+        )
+    socket_handler = AsyncSocketModeHandler(app, settings.slack_app_token) if chosen == "socket" else None
+
+    async def health(_request: web.Request) -> web.Response:
+        connected = socket_handler is None or await socket_handler.client.is_connected()
+        return web.json_response({"status": "ok" if connected else "connecting", "mode": chosen})
+
+    # In HTTP mode bolt's own aiohttp app: POST /slack/events, and with several workspaces
+    # also GET /slack/install and /slack/oauth_redirect.
+    web_app = app.web_app(path=EVENTS_PATH) if chosen == "http" else web.Application()
+    web_app.router.add_get("/health", health)
+    return web_app, socket_handler
 
 
 async def serve(settings: Settings) -> None:
@@ -31,25 +72,17 @@ async def serve(settings: Settings) -> None:
     if chosen is None:
         raise SystemExit(why_off(settings))
     rasa = RasaClient(bridge_url(settings.rasa_port, "slack"), settings.bridge_secret)
-    client = web_client(settings.slack_bot_token, settings.slack_api_url)
-    app = build_app(
-        client=client, rasa=rasa, signing_secret=settings.slack_signing_secret if chosen == "http" else None
-    )
-    socket_handler = AsyncSocketModeHandler(app, settings.slack_app_token) if chosen == "socket" else None
-
-    async def health(_request: web.Request) -> web.Response:
-        connected = socket_handler is None or await socket_handler.client.is_connected()
-        return web.json_response({"status": "ok" if connected else "connecting", "mode": chosen})
-
-    web_app = app.web_app(path=EVENTS_PATH) if chosen == "http" else web.Application()
-    web_app.router.add_get("/health", health)
+    web_app, socket_handler = build_server(settings, rasa)
     runner = web.AppRunner(web_app, access_log=None)
     await runner.setup()
     host = "0.0.0.0" if chosen == "http" else "127.0.0.1"
     await web.TCPSite(runner, host, settings.slack_events_port).start()
     if socket_handler is not None:
         await socket_handler.connect_async()
-    log.info("Slack connector running (%s mode)", chosen)
+    if several_workspaces(settings):
+        log.info("Slack connector running (http mode, several workspaces: each installs at /slack/install)")
+    else:
+        log.info("Slack connector running (%s mode)", chosen)
 
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()

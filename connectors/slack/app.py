@@ -14,6 +14,8 @@ import re
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.authorization.async_authorize import AsyncAuthorize
+from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
     AsyncRateLimitErrorRetryHandler,
@@ -23,6 +25,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from connectors.bridge_client import RasaClient
 from connectors.privacy import sender_ref
 from connectors.slack.blocks import BUTTON_ACTION_PREFIX, Rendered, clicked_payload, render
+from connectors.slack.config import api_logger
 from connectors.slack.sender import SlackSender
 
 log = logging.getLogger(__name__)
@@ -30,11 +33,15 @@ log = logging.getLogger(__name__)
 MENTION = re.compile(r"<@[A-Z0-9]+>")
 
 
-def web_client(token: str, api_url: str) -> AsyncWebClient:
-    """A Web API client that waits out Slack's 429s (Retry-After) and retries dropped connections."""
+def web_client(token: str | None, api_url: str) -> AsyncWebClient:
+    """A Web API client that waits out Slack's 429s (Retry-After) and retries dropped connections.
+
+    With several workspaces it has no token of its own: bolt gives each event a copy that
+    carries the token of the workspace the event came from."""
     return AsyncWebClient(
         token=token,
         base_url=api_url,
+        logger=api_logger(),
         retry_handlers=[
             AsyncConnectionErrorRetryHandler(max_retry_count=2),
             AsyncRateLimitErrorRetryHandler(max_retry_count=3),
@@ -71,16 +78,32 @@ async def _dm_channel(client: AsyncWebClient, user_id: str) -> str:
 
 
 def build_app(
-    *, client: AsyncWebClient, rasa: RasaClient, signing_secret: str | None, bot_user_id: str | None = None
+    *,
+    client: AsyncWebClient,
+    rasa: RasaClient,
+    signing_secret: str | None,
+    bot_user_id: str | None = None,
+    oauth_settings: AsyncOAuthSettings | None = None,
+    authorize: AsyncAuthorize | None = None,
 ) -> AsyncApp:
     """The Bolt app. With no signing secret (Socket Mode) request signatures are not checked,
-    because Socket Mode traffic comes over the app's own authenticated WebSocket."""
+    because Socket Mode traffic comes over the app's own authenticated WebSocket.
+
+    With `oauth_settings` (several workspaces, see `connectors.slack.workspaces`) bolt serves
+    the install flow and answers each event with its own workspace's token; an event from a
+    workspace that has not installed the app is not answered. Without, the client's one token
+    is used for everything."""
     app = AsyncApp(
         client=client,
         signing_secret=signing_secret or "",
         request_verification_enabled=bool(signing_secret),
         ignoring_self_events_enabled=True,
+        oauth_settings=oauth_settings,
+        authorize=authorize,
+        installation_store_bot_only=True if oauth_settings is not None else None,
     )
+    if oauth_settings is not None:
+        app.enable_token_revocation_listeners()  # app_uninstalled / tokens_revoked delete the token
 
     async def converse(sender: SlackSender, text: str, client: AsyncWebClient) -> None:
         replies = await rasa.send(sender.sender_id, text, sender.metadata())

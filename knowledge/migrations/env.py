@@ -3,9 +3,11 @@
 from alembic import context
 
 from knowledge.models import Base
+from knowledge.slack_installations import slack_tables
 
 config = context.config
-target_metadata = Base.metadata
+# Our models, and the Slack installation tables that slack_sdk defines (migration 0011).
+target_metadata = [Base.metadata, slack_tables()]
 
 
 def run_migrations() -> None:

@@ -5,11 +5,17 @@ Modelled on bolt-python's and python-slack-sdk's own mock servers
 every Web API call is recorded; `apps.connections.open` hands out a WebSocket URL on this
 same server, which says `hello`, pushes queued envelopes and records the client's acks.
 A test can make the next call(s) of a method answer 429 to exercise retries.
+
+Several workspaces: `install_code(team_id)` is the one-time code Slack would hand an
+installer of that workspace; `oauth.v2.access` swaps it for a bot token of that workspace
+(`token_of[team_id]`), and `auth.test` with that token answers as that workspace's bot.
+Every call records the token it came with (`Call.token`; `tokens_used(method)`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import itertools
 import json
 import threading
@@ -42,6 +48,13 @@ class FakeSlack:
         self.acks: list[str] = []
         self.rate_limit_next: dict[str, int] = {}  # method -> how many 429s to answer first
         self.gone_users: set[str] = set()  # conversations.open answers user_not_found for these
+        # Several workspaces (OAuth): codes handed to installers, and the tokens they became.
+        self.client_id: str | None = None  # set both to check oauth.v2.access's credentials
+        self.client_secret: str | None = None
+        self.install_codes: dict[str, tuple[str, str]] = {}  # code -> (team id, installer)
+        self.token_of: dict[str, str] = {}  # team id -> the bot token oauth.v2.access issued
+        self.team_of: dict[str, str] = {}  # bot token -> team id
+        self.members_of: dict[str, set[str]] = {}  # team id -> its members; others are user_not_found
         self._ts = itertools.count(1)
         self._lock = threading.Lock()
         self._outbox: asyncio.Queue | None = None
@@ -91,7 +104,11 @@ class FakeSlack:
     # --- Web API ---------------------------------------------------------------------
     async def _api(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
-        token = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+        authorization = request.headers.get("Authorization", "")
+        basic = None  # oauth.v2.access authenticates with the app's client id and secret
+        if authorization.startswith("Basic "):
+            basic, authorization = base64.b64decode(authorization[6:]).decode().partition(":")[::2], ""
+        token = authorization.removeprefix("Bearer ").strip()
         if request.content_type == "multipart/form-data":
             body = {k: str(v) for k, v in (await request.post()).items()}
         elif request.content_type == "application/json":
@@ -112,12 +129,17 @@ class FakeSlack:
                     {"ok": False, "error": "ratelimited"}, status=429, headers={"Retry-After": "0"}
                 )
             self.calls.append(Call(method, token, body))
+        if method == "oauth.v2.access":
+            return web.json_response(self._oauth_access(body, basic))
         if not token.startswith(("xoxb-", "xapp-")):
             return web.json_response({"ok": False, "error": "not_authed"})
         return web.json_response(self._answer(method, body, token))
 
     def _answer(self, method: str, body: dict[str, Any], token: str) -> dict[str, Any]:
         ts = f"{int(time.time())}.{next(self._ts):06d}"
+        if method == "auth.test" and token in self.team_of:
+            team = self.team_of[token]
+            return {"ok": True, "user_id": bot_user_of(team), "bot_id": "B" + team[1:], "team_id": team}
         if method == "auth.test":
             return {"ok": True, "user_id": BOT_USER_ID, "bot_id": "B0BOT00001", "team_id": TEAM_ID}
         if method == "apps.connections.open":
@@ -131,6 +153,9 @@ class FakeSlack:
             return {"ok": True, "message_ts": ts}
         if method == "conversations.open" and body.get("users") in self.gone_users:
             return {"ok": False, "error": "user_not_found"}
+        members = self.members_of.get(self.team_of.get(token, ""))
+        if method == "conversations.open" and members is not None and body.get("users") not in members:
+            return {"ok": False, "error": "user_not_found"}  # not a member of this token's workspace
         if method == "conversations.open":
             return {"ok": True, "channel": {"id": "D" + str(body.get("users", "")).lstrip("U")}}
         if method == "files.getUploadURLExternal":
@@ -141,6 +166,38 @@ class FakeSlack:
             files = [{"id": f.get("id"), "title": f.get("title")} for f in body["files"]]
             return {"ok": True, "files": files}
         return {"ok": True}
+
+    def install_code(self, team_id: str, installer: str = "U0INSTALL1") -> str:
+        """The code Slack gives someone who installs the app into workspace `team_id`."""
+        code = f"code-{team_id}-{uuid.uuid4().hex[:8]}"
+        with self._lock:
+            self.install_codes[code] = (team_id, installer)
+        return code
+
+    def _oauth_access(self, body: dict[str, Any], basic: tuple[str, str] | None) -> dict[str, Any]:
+        client_id, client_secret = basic or (body.get("client_id"), body.get("client_secret"))
+        if self.client_id is not None and (client_id, client_secret) != (self.client_id, self.client_secret):
+            return {"ok": False, "error": "invalid_client_id"}
+        with self._lock:
+            found = self.install_codes.pop(str(body.get("code")), None)  # a code is good once
+            if found is None:
+                return {"ok": False, "error": "invalid_code"}
+            team, installer = found
+            token = f"xoxb-{team}-{uuid.uuid4().hex}"
+            self.token_of[team] = token
+            self.team_of[token] = team
+        return {
+            "ok": True,
+            "app_id": "A0FAKE",
+            "authed_user": {"id": installer},
+            "scope": str(body.get("scope") or "chat:write,im:write"),
+            "token_type": "bot",
+            "access_token": token,
+            "bot_user_id": bot_user_of(team),
+            "team": {"id": team, "name": f"Workspace {team}"},
+            "enterprise": None,
+            "is_enterprise_install": False,
+        }
 
     async def _upload(self, request: web.Request) -> web.Response:
         self.uploads[request.match_info["file_id"]] = await request.read()
@@ -183,6 +240,10 @@ class FakeSlack:
         with self._lock:
             return [c for c in self.calls if c.method == method]
 
+    def tokens_used(self, method: str) -> list[str]:
+        """The token each call of `method` came with, in order."""
+        return [c.token for c in self.of(method)]
+
     def posts(self) -> list[Call]:
         with self._lock:
             return [c for c in self.calls if c.method in ("chat.postMessage", "chat.postEphemeral")]
@@ -198,11 +259,18 @@ class FakeSlack:
         raise AssertionError(f"timed out; calls so far: {[c.method for c in self.calls]}")
 
 
-def message_event(user: str, text: str, channel: str = "D0TEACHER1", channel_type: str = "im") -> dict:
+def bot_user_of(team_id: str) -> str:
+    """The bot's member id in a workspace installed through `oauth.v2.access`."""
+    return "UB" + team_id[1:]
+
+
+def message_event(
+    user: str, text: str, channel: str = "D0TEACHER1", channel_type: str = "im", *, team: str = TEAM_ID
+) -> dict:
     """An Events API `event_callback` for a DM (or, with channel_type='channel', a channel message)."""
     return {
         "token": "verification-token",
-        "team_id": TEAM_ID,
+        "team_id": team,
         "api_app_id": "A0FAKE",
         "type": "event_callback",
         "event_id": "Ev" + uuid.uuid4().hex[:10].upper(),
@@ -212,15 +280,16 @@ def message_event(user: str, text: str, channel: str = "D0TEACHER1", channel_typ
             "channel_type": channel_type,
             "channel": channel,
             "user": user,
-            "team": TEAM_ID,
+            "team": team,
             "text": text,
             "ts": f"{time.time():.6f}",
         },
     }
 
 
-def mention_event(user: str, text: str, channel: str = "C0STAFFRM1") -> dict:
-    body = message_event(user, f"<@{BOT_USER_ID}> {text}", channel, "channel")
+def mention_event(user: str, text: str, channel: str = "C0STAFFRM1", *, team: str = TEAM_ID) -> dict:
+    bot = BOT_USER_ID if team == TEAM_ID else bot_user_of(team)
+    body = message_event(user, f"<@{bot}> {text}", channel, "channel", team=team)
     body["event"]["type"] = "app_mention"
     return body
 
