@@ -35,7 +35,7 @@ def _train(args: argparse.Namespace) -> int:
 
 def _import(args: argparse.Namespace) -> int:
     from knowledge.db import unit_of_work
-    from knowledge.local_offer import import_oruk_file
+    from knowledge.local_offer_import import import_oruk_file
     from knowledge.migrate import upgrade
 
     settings = get_settings()

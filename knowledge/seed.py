@@ -15,7 +15,7 @@ from bot.settings import Settings
 from knowledge.articles import load_article_files, sync_articles
 from knowledge.db import unit_of_work
 from knowledge.deployment import DeploymentError, SchoolSource, check_ref, load_deployment
-from knowledge.local_offer import import_oruk_file
+from knowledge.local_offer_import import import_oruk_file
 from knowledge.migrate import upgrade
 from knowledge.school_calendar import SchoolCalendar, read_calendar_file
 from knowledge.school_profile import SchoolProfile, load_profile_file, store_profile

@@ -7,7 +7,8 @@ import json
 from bot.settings import PROJECT_ROOT
 from knowledge.assistant import Assistant
 from knowledge.db import unit_of_work
-from knowledge.local_offer import export_oruk, import_oruk, search_services
+from knowledge.local_offer import export_oruk, search_services
+from knowledge.local_offer_import import import_oruk
 
 EXAMPLE = json.loads((PROJECT_ROOT / "school_data/example_local_offer.json").read_text())
 

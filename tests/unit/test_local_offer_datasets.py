@@ -22,7 +22,8 @@ from sqlalchemy import func, select
 
 from bot.settings import PROJECT_ROOT
 from knowledge.db import unit_of_work
-from knowledge.local_offer import export_oruk, import_oruk, search_services
+from knowledge.local_offer import export_oruk, search_services
+from knowledge.local_offer_import import import_oruk
 from knowledge.models import Location, Organization, Service
 from knowledge.seed import load_everything
 from tests.conftest import make_settings
