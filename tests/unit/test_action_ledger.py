@@ -22,12 +22,12 @@ from connectors.privacy import sender_ref
 from knowledge import action_ledger
 from knowledge.answers import Button, Reply
 from knowledge.db import unit_of_work
-from knowledge.models import ActionResult, Booking, SafeguardingRecord, utcnow
+from knowledge.models import ActionResult, Booking, Broadcast, SafeguardingRecord, utcnow
 from knowledge.privacy import process_erasures, purge_chat_logs, request_erasure
 from knowledge.safeguarding_records import record_concern
 from tests.builders import add_slot
 
-TEACHER = "U0EXTEACH1"
+TEACHER, SENCO = "U0EXTEACH1", "U0EXSENCO1"
 
 
 class Counting:
@@ -141,22 +141,23 @@ def use_test_settings(settings, monkeypatch):
     monkeypatch.setattr(actions, "get_settings", lambda: settings)
 
 
-def slack_tracker(intent: str, entities: dict, message_id: str | None) -> Tracker:
-    metadata = {"slack": {"user_id": TEACHER, "team_id": "T1", "channel_id": "D1", "channel_type": "im"}}
+def slack_tracker(
+    intent: str, entities: dict, message_id: str | None, user: str = TEACHER, text: str | None = None
+) -> Tracker:
+    metadata = {"slack": {"user_id": user, "team_id": "T1", "channel_id": "D1", "channel_type": "im"}}
+    text = f"/{intent}" if text is None else text
     return Tracker.from_dict(
         {
-            "sender_id": f"slack-T1-{TEACHER}",
+            "sender_id": f"slack-T1-{user}",
             "slots": {},
             "latest_message": {
-                "text": f"/{intent}",
+                "text": text,
                 "intent": {"name": intent, "confidence": 1.0},
                 "entities": [{"entity": k, "value": v} for k, v in entities.items()],
                 "metadata": metadata,
                 "message_id": message_id,
             },
-            "events": [
-                {"event": "user", "text": f"/{intent}", "input_channel": "slack", "metadata": metadata}
-            ],
+            "events": [{"event": "user", "text": text, "input_channel": "slack", "metadata": metadata}],
             "paused": False,
             "followup_action": None,
             "active_loop": {},
@@ -198,6 +199,25 @@ async def test_the_same_click_as_a_new_message_is_a_new_request(settings):
     first = await _say(actions.ActionSurgery(), slack_tracker("choose_slot", click, "slack-evt-1"))
     second = await _say(actions.ActionSurgery(), slack_tracker("choose_slot", click, "slack-evt-2"))
     assert first.startswith("Booked:") and second != first
+
+
+async def test_a_broadcast_request_delivered_twice_makes_one_draft_with_one_preview(settings):
+    request = "remind all staff about the autism awareness training next Thursday 3:30pm in the library"
+
+    def delivered(message_id: str) -> Tracker:
+        return slack_tracker("send_broadcast", {}, message_id, user=SENCO, text=request)
+
+    first = await _say(actions.ActionBroadcast(), delivered("slack-evt-7"))
+    again = await _say(actions.ActionBroadcast(), delivered("slack-evt-7"))
+    assert "not sent yet" in first and again == first
+    assert _drafts(settings) == 1
+    await _say(actions.ActionBroadcast(), delivered("slack-evt-8"))  # asked again: a new request
+    assert _drafts(settings) == 2
+
+
+def _drafts(settings) -> int:
+    with unit_of_work(settings.database_url) as session:
+        return session.execute(select(func.count(Broadcast.id))).scalar_one()
 
 
 async def test_a_disclosure_the_model_saw_delivered_twice_is_recorded_once(settings):
