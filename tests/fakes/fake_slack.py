@@ -27,6 +27,8 @@ from urllib.parse import parse_qs
 
 from aiohttp import WSMsgType, web
 
+from tests.fakes.loopback import LoopbackServer
+
 BOT_USER_ID = "U0BOTUSER1"
 TEAM_ID = "T0EXAMPLE1"
 
@@ -39,10 +41,15 @@ class Call:
     at: float = field(default_factory=time.monotonic)
 
 
-class FakeSlack:
+class FakeSlack(LoopbackServer):
     """Start with `with FakeSlack() as slack:`; `slack.api_url` is the SLACK_API_URL to use."""
 
+    label = "fake Slack"
+    wait_timeout = 30.0
+    poll_interval = 0.05
+
     def __init__(self) -> None:
+        super().__init__()
         self.calls: list[Call] = []
         self.uploads: dict[str, bytes] = {}
         self.acks: list[str] = []
@@ -57,49 +64,21 @@ class FakeSlack:
         self.members_of: dict[str, set[str]] = {}  # team id -> its members; others are user_not_found
         self._ts = itertools.count(1)
         self._lock = threading.Lock()
-        self._outbox: asyncio.Queue | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._ready = threading.Event()
-        self._stop: asyncio.Event | None = None
-        self.port = 0
+        self._outbox: asyncio.Queue | None = None  # envelopes for the Socket Mode client
         self.sockets = 0
 
     # --- lifecycle -------------------------------------------------------------------
-    def __enter__(self) -> FakeSlack:
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
-        if not self._ready.wait(10):
-            raise RuntimeError("fake Slack did not start")
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self._loop and self._stop:
-            self._loop.call_soon_threadsafe(self._stop.set)
-        self._thread.join(10)
-
     @property
     def api_url(self) -> str:
         return f"http://127.0.0.1:{self.port}/api/"
 
-    def _run(self) -> None:
-        asyncio.run(self._serve())
+    async def on_start(self) -> None:
+        self._outbox = asyncio.Queue()  # made on the server's loop, which `push` hands envelopes to
 
-    async def _serve(self) -> None:
-        self._loop = asyncio.get_running_loop()
-        self._outbox = asyncio.Queue()
-        self._stop = asyncio.Event()
-        app = web.Application()
+    def routes(self, app: web.Application) -> None:
         app.router.add_post("/api/{method}", self._api)
         app.router.add_post("/upload/{file_id}", self._upload)
         app.router.add_get("/link/", self._socket)
-        runner = web.AppRunner(app, access_log=None)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        self.port = site._server.sockets[0].getsockname()[1]
-        self._ready.set()
-        await self._stop.wait()
-        await runner.cleanup()
 
     # --- Web API ---------------------------------------------------------------------
     async def _api(self, request: web.Request) -> web.Response:
@@ -248,15 +227,8 @@ class FakeSlack:
         with self._lock:
             return [c for c in self.calls if c.method in ("chat.postMessage", "chat.postEphemeral")]
 
-    def wait_for(self, predicate, timeout: float = 30.0):
-        """Poll until `predicate(self)` is truthy; return its value."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            value = predicate(self)
-            if value:
-                return value
-            time.sleep(0.05)
-        raise AssertionError(f"timed out; calls so far: {[c.method for c in self.calls]}")
+    def _progress(self) -> str:
+        return f"calls so far: {[c.method for c in self.calls]}"
 
 
 def bot_user_of(team_id: str) -> str:

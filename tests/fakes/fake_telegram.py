@@ -23,6 +23,8 @@ from urllib.parse import parse_qs
 
 from aiohttp import web
 
+from tests.fakes.loopback import LoopbackServer
+
 BOT_ID = 7000000001
 BOT_USERNAME = "example_send_bot"
 SEND_METHODS = {"sendMessage"}  # what the flood limits count
@@ -96,10 +98,13 @@ def callback_update(
     }
 
 
-class FakeTelegram:
+class FakeTelegram(LoopbackServer):
     """Start with `with FakeTelegram() as telegram:`; `telegram.api_url` is the TELEGRAM_API_URL."""
 
+    label = "fake Telegram"
+
     def __init__(self) -> None:
+        super().__init__()
         self.calls: list[Call] = []
         self.limits: Limits | None = None
         self.webhook: dict[str, Any] = {}
@@ -110,43 +115,22 @@ class FakeTelegram:
         self._sent_at: dict[str, float] = {}  # chat -> last accepted message
         self._recent: deque[float] = deque()  # accepted messages in the last second
         self._lock = threading.Lock()
-        self._ready = threading.Event()
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._queued: asyncio.Condition | None = None
-        self.port = 0
+        self._queued: asyncio.Condition | None = None  # notified when an update is queued
 
     # --- lifecycle -------------------------------------------------------------------
-    def __enter__(self) -> FakeTelegram:
-        self._thread = threading.Thread(target=lambda: asyncio.run(self._serve()), daemon=True)
-        self._thread.start()
-        if not self._ready.wait(10):
-            raise RuntimeError("fake Telegram did not start")
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._loop.call_soon_threadsafe(self._stop.set)
-        self._thread.join(10)
-
     @property
     def api_url(self) -> str:
         return f"http://127.0.0.1:{self.port}/bot"
 
-    async def _serve(self) -> None:
-        self._loop = asyncio.get_running_loop()
-        self._stop = asyncio.Event()
+    async def on_start(self) -> None:
         self._queued = asyncio.Condition()
-        app = web.Application()
+
+    def routes(self, app: web.Application) -> None:
         app.router.add_post("/bot{token}/{method}", self._api)
-        runner = web.AppRunner(app, access_log=None)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        self.port = site._server.sockets[0].getsockname()[1]
-        self._ready.set()
-        await self._stop.wait()
-        async with self._queued:
+
+    async def on_stop(self) -> None:
+        async with self._queued:  # held getUpdates polls answer now, so the site can close
             self._queued.notify_all()
-        await runner.cleanup()
 
     # --- Bot API ---------------------------------------------------------------------
     @staticmethod
@@ -276,12 +260,5 @@ class FakeTelegram:
         """sendMessage calls to one chat, in order."""
         return [c for c in self.of("sendMessage") if str(c.body.get("chat_id")) == str(chat_id)]
 
-    def wait_for(self, predicate, timeout: float = 15.0):
-        """Poll until `predicate(self)` is truthy; return its value."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            value = predicate(self)
-            if value:
-                return value
-            time.sleep(0.02)
-        raise AssertionError(f"timed out; calls so far: {[c.method for c in self.calls][-30:]}")
+    def _progress(self) -> str:
+        return f"calls so far: {[c.method for c in self.calls][-30:]}"
