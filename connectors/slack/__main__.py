@@ -39,7 +39,7 @@ def build_server(
         raise SystemExit(why_off(settings))
     if several_workspaces(settings):
         client = web_client(None, settings.slack_api_url)
-        store = DatabaseInstallationStore(settings.database_url, settings.slack_client_id)
+        store = DatabaseInstallationStore(settings.database_url, settings.slack_client_id, client)
         app = build_app(
             client=client,
             rasa=rasa,

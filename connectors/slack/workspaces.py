@@ -55,9 +55,10 @@ class NoWorkspace(RuntimeError):
 class DatabaseInstallationStore(AsyncInstallationStore):
     """slack_sdk's `SQLAlchemyInstallationStore` for an async app: each call in a worker thread."""
 
-    def __init__(self, database_url: str, client_id: str) -> None:
+    def __init__(self, database_url: str, client_id: str, client: AsyncWebClient | None = None) -> None:
         self.database_url = database_url
         self.store = slack_installations.installation_store(database_url, client_id)
+        self.client = client  # to revoke the token Slack gave a workspace that may not install
 
     @property
     def logger(self) -> logging.Logger:
@@ -71,9 +72,21 @@ class DatabaseInstallationStore(AsyncInstallationStore):
                 installation.team_id,
                 installation.team_name,
             )
+            await self._revoke(installation)
             raise NotListed(installation.team_id)
         await asyncio.to_thread(self.store.save, installation)
         log.info("Slack workspace %s (%s) installed the app", installation.team_id, installation.team_name)
+
+    async def _revoke(self, installation: Installation) -> None:
+        """Slack has already issued the refused workspace a token: give it back, so no working
+        token of a workspace we don't serve exists anywhere (best effort; never logged)."""
+        if self.client is None:
+            return
+        for token in {installation.bot_token, installation.user_token} - {None}:
+            try:
+                await AsyncWebClient(token=token, base_url=self.client.base_url).auth_revoke()
+            except Exception as error:  # the token stays unsaved either way
+                log.warning("could not revoke the refused workspace's token: %s", type(error).__name__)
 
     async def async_save_bot(self, bot: Bot) -> None:
         await asyncio.to_thread(self.store.save_bot, bot)

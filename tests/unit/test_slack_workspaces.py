@@ -257,6 +257,8 @@ def test_an_event_from_a_workspace_that_never_installed_is_not_answered(served, 
 def test_a_workspace_no_school_lists_cannot_install(trust, served, slack, rasa):
     refused = install(served, slack, STRANGER)
     assert refused.status_code == 403 and "not one of the trust's schools" in refused.text
+    # the token Slack issued to the stranger's workspace is given back at once
+    assert [c.token for c in slack.of("auth.revoke")] == [slack.token_of[STRANGER]]
     store = slack_installations.installation_store(trust.database_url, CLIENT_ID)
     assert slack_installations.installed_teams(store) == []
     post_event(served, message_event(PRIMARY_TEACHER, "hello", "D0EXTEACH1", team=STRANGER))
