@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import json
 import os
 import secrets
@@ -23,7 +24,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import httpx
 import psutil
@@ -190,18 +191,24 @@ class ProdStack:
     def restart_postgres(self) -> None:
         Postgres(self.config, pg_bin_dir()).restart()  # type: ignore[arg-type]
 
+    @contextlib.contextmanager
+    def tracker_db(self) -> Iterator[sa.engine.Connection]:
+        """A transaction on Rasa's tracker store (PostgreSQL), for checks and fault injection."""
+        engine = sa.create_engine(self.config.tracker_url(), future=True)
+        try:
+            with engine.begin() as connection:
+                yield connection
+        finally:
+            engine.dispose()
+
     def user_message_ids(self, sender_prefix: str) -> collections.Counter:
         """How often each message_id of the senders starting with `sender_prefix` is in the
         tracker store (PostgreSQL), as user messages."""
-        engine = sa.create_engine(self.config.tracker_url(), future=True)
-        try:
-            with engine.connect() as connection:
-                rows = connection.execute(
-                    sa.text("SELECT data FROM events WHERE type_name = 'user' AND sender_id LIKE :prefix"),
-                    {"prefix": sender_prefix.replace("%", r"\%").replace("_", r"\_") + "%"},
-                ).all()
-        finally:
-            engine.dispose()
+        with self.tracker_db() as connection:
+            rows = connection.execute(
+                sa.text("SELECT data FROM events WHERE type_name = 'user' AND sender_id LIKE :prefix"),
+                {"prefix": sender_prefix.replace("%", r"\%").replace("_", r"\_") + "%"},
+            ).all()
         return collections.Counter(json.loads(row[0]).get("message_id") for row in rows)
 
 

@@ -44,11 +44,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
-import sqlalchemy as sa
+from sqlalchemy import select
 
 from bench.prod_stack import Delivery, ProdStack, percentile, say
 from bench.run import our_messages
 from bench.trust_fixture import TrustFixture, generate_trust, mentioned_schools
+from knowledge.db import unit_of_work
+from knowledge.models import School
 
 PHASE_S = 60.0
 MAX_MESSAGES = 6000
@@ -196,14 +198,9 @@ async def warm_up(url: str, prefix: str, conversations: int, schools: tuple[str,
 
 def loaded_schools(stack: ProdStack) -> dict[str, str]:
     """ref -> SENCo email of every school in the stack's `sendbot` database (PostgreSQL)."""
-    engine = sa.create_engine(stack.config.database_url(), future=True)
-    try:
-        with engine.connect() as connection:
-            rows = connection.execute(sa.text("SELECT ref, profile FROM schools")).all()
-    finally:
-        engine.dispose()
-    profiles = {ref: json.loads(profile) if isinstance(profile, str) else profile for ref, profile in rows}
-    return {ref: (profile.get("senco") or {}).get("email", "") for ref, profile in profiles.items()}
+    with unit_of_work(stack.config.database_url()) as session:
+        rows = session.execute(select(School.ref, School.profile)).all()
+    return {ref: (profile.get("senco") or {}).get("email", "") for ref, profile in rows}
 
 
 def check_trust_loaded(stack: ProdStack, trust: TrustFixture) -> None:

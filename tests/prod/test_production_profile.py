@@ -30,7 +30,7 @@ from bot.settings import PROJECT_ROOT
 from bot.training import MODEL_FILE
 from connectors import bridge_signing
 from knowledge.db import unit_of_work
-from knowledge.models import Booking, SurgerySlot
+from knowledge.models import Booking, SafeguardingRecord, SurgerySlot
 
 # question -> what every correct answer contains
 QUESTIONS = {
@@ -179,20 +179,9 @@ def test_a_disclosure_delivered_to_both_servers_is_recorded_once_for_its_school(
     assert replies[0].json() == replies[1].json()
     said = "\n".join(str(m.get("text")) for m in replies[0].json())
     assert said.startswith("Thank you for telling us") and "0800 1111" in said  # Childline, to a child
-    engine = sa.create_engine(stack.config.database_url(), future=True)
-    try:
-        with engine.connect() as connection:
-            schools = (
-                connection.execute(
-                    sa.text("SELECT school_ref FROM safeguarding_records WHERE source_message_id = :id"),
-                    {"id": body["message_id"]},
-                )
-                .scalars()
-                .all()
-            )
-    finally:
-        engine.dispose()
-    assert schools == [ACADEMY]
+    with unit_of_work(stack.config.database_url()) as session:
+        recorded = select(SafeguardingRecord.school_ref).filter_by(source_message_id=body["message_id"])
+        assert session.execute(recorded).scalars().all() == [ACADEMY]
 
 
 def test_a_repeated_message_id_on_the_other_server_gets_the_same_replies_not_a_second_turn(stack):
@@ -305,20 +294,16 @@ def _next_weekday_at_3pm(days_ahead: int) -> dt.datetime:
 def _forget_turn(stack: ProdStack, sender: str, message_id: str) -> None:
     """Take the turn of `message_id` out of the tracker store: what a server that died before
     saving leaves behind."""
-    engine = sa.create_engine(stack.config.tracker_url(), future=True)
-    try:
-        with engine.begin() as connection:
-            rows = connection.execute(
-                sa.text("SELECT id, data FROM events WHERE sender_id = :s AND type_name = 'user'"),
-                {"s": sender},
-            ).all()
-            first_id = min(row[0] for row in rows if json.loads(row[1]).get("message_id") == message_id)
-            connection.execute(
-                sa.text("DELETE FROM events WHERE sender_id = :s AND id >= :first"),
-                {"s": sender, "first": first_id},
-            )
-    finally:
-        engine.dispose()
+    with stack.tracker_db() as connection:
+        rows = connection.execute(
+            sa.text("SELECT id, data FROM events WHERE sender_id = :s AND type_name = 'user'"),
+            {"s": sender},
+        ).all()
+        first_id = min(row[0] for row in rows if json.loads(row[1]).get("message_id") == message_id)
+        connection.execute(
+            sa.text("DELETE FROM events WHERE sender_id = :s AND id >= :first"),
+            {"s": sender, "first": first_id},
+        )
 
 
 def test_postgresql_down_longer_than_the_retries_fails_turns_for_a_retry_and_forgets_nothing(stack):
