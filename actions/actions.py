@@ -223,7 +223,7 @@ class ActionSafeguarding(AssistantAction):
     """A possible safeguarding concern: record it (if the input guard has not) and reply."""
 
     needs_a_school = False  # the safeguarding reply comes first, school known or not
-    changes_something = True
+    # (no ledger needed: a concern is recorded and alerted once per message_id by record_concern)
 
     def name(self) -> str:
         return "action_safeguarding"

@@ -91,10 +91,6 @@ def record_concern(
     retry, a second Rasa server) returns the first record and alerts nobody twice.
     """
     message_id = message_id[:200] if message_id else None
-    if message_id:
-        earlier = _recorded(database_url, sender_ref, message_id)
-        if earlier is not None:
-            return earlier
     try:
         record_id = _store(
             database_url,
@@ -108,7 +104,7 @@ def record_concern(
             awaiting_answer=awaiting_answer,
             message_id=message_id,
         )
-    except IntegrityError:  # the same delivery, recorded a moment ago by a parallel one
+    except IntegrityError:  # (sender, message_id) is unique: this delivery was recorded before
         earlier = _recorded(database_url, sender_ref, message_id) if message_id else None
         if earlier is None:
             raise
