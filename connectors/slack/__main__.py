@@ -68,11 +68,9 @@ def build_server(
 
 
 async def serve(settings: Settings) -> None:
-    chosen = mode(settings)
-    if chosen is None:
-        raise SystemExit(why_off(settings))
     rasa = RasaClient(bridge_url(settings.rasa_port, "slack"), settings.bridge_secret)
-    web_app, socket_handler = build_server(settings, rasa)
+    web_app, socket_handler = build_server(settings, rasa)  # SystemExit when Slack is off
+    chosen = mode(settings)
     runner = web.AppRunner(web_app, access_log=None)
     await runner.setup()
     host = "0.0.0.0" if chosen == "http" else "127.0.0.1"
