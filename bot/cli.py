@@ -5,6 +5,7 @@ python -m bot.cli reload                # the same, after editing an article, pr
 python -m bot.cli train [--force]       # train the Rasa model if its inputs changed
 python -m bot.cli import-local-offer FILE [--dataset NAME]
 python -m bot.cli export-local-offer [--dataset NAME] [-o FILE]
+python -m bot.cli remove-local-offer NAME   # a dataset no configured file holds any more
 python -m bot.cli check-content         # readability and source checks for articles
 """
 
@@ -45,6 +46,32 @@ def _import(args: argparse.Namespace) -> int:
     print(f"Imported {report.imported} services into dataset '{report.dataset}'.")
     for reason in report.skipped:
         print(f"  skipped: {reason}")
+    return 0
+
+
+def _remove(args: argparse.Namespace) -> int:
+    from knowledge.db import unit_of_work
+    from knowledge.deployment import load_deployment
+    from knowledge.local_offer_import import remove_dataset, services_per_dataset
+    from knowledge.migrate import upgrade
+
+    settings = get_settings()
+    upgrade(settings.database_url)
+    if args.dataset in {path.stem for path in load_deployment(settings).local_offers}:
+        print(
+            f"'{args.dataset}' is the local offer file your settings name, so setup would load it "
+            "again. Point the setting at another file first.",
+            file=sys.stderr,
+        )
+        return 1
+    with unit_of_work(settings.database_url) as session:
+        known = services_per_dataset(session)
+        if args.dataset not in known:
+            listed = ", ".join(sorted(known)) or "none"
+            print(f"There is no local offer called '{args.dataset}' (there are: {listed}).", file=sys.stderr)
+            return 1
+        removed = remove_dataset(session, args.dataset)
+    print(f"Removed the {removed} services of local offer '{args.dataset}'.")
     return 0
 
 
@@ -175,6 +202,9 @@ def main(argv: list[str] | None = None) -> int:
     exp.add_argument("--dataset")
     exp.add_argument("-o", "--output")
     exp.set_defaults(run=_export)
+    rem = commands.add_parser("remove-local-offer", help="remove a local offer no configured file holds")
+    rem.add_argument("dataset")
+    rem.set_defaults(run=_remove)
     commands.add_parser("check-content", help="readability of article summaries").set_defaults(
         run=_check_content
     )

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Select
 
@@ -221,6 +221,21 @@ def import_oruk(session: Session, document: Any, dataset: str) -> ImportReport:
         session.flush()
         report.imported += 1
     return report
+
+
+def remove_dataset(session: Session, dataset: str) -> int:
+    """Take one dataset's services out of the local offer (a council file a school stopped
+    using, or an import by hand); returns how many there were."""
+    count = select(func.count(Service.id)).where(Service.dataset == dataset)
+    removed = session.execute(count).scalar_one()
+    _make_room(session, dataset, [])
+    return removed
+
+
+def services_per_dataset(session: Session) -> dict[str, int]:
+    """How many services each dataset in the database holds."""
+    rows = session.execute(select(Service.dataset, func.count(Service.id)).group_by(Service.dataset))
+    return {dataset: count for dataset, count in rows}
 
 
 def _problem(raw: Any) -> str | None:

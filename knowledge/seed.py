@@ -15,12 +15,12 @@ from bot.settings import Settings
 from knowledge.articles import load_article_files, sync_articles
 from knowledge.db import unit_of_work
 from knowledge.deployment import DeploymentError, SchoolSource, check_ref, load_deployment
-from knowledge.local_offer_import import import_oruk_file
+from knowledge.local_offer_import import import_oruk_file, services_per_dataset
 from knowledge.migrate import upgrade
 from knowledge.school_calendar import SchoolCalendar, read_calendar_file
 from knowledge.school_profile import SchoolProfile, load_profile_file, store_profile
 from knowledge.staff import load_roster, sync_roster
-from knowledge.tenancy import sync_routes
+from knowledge.tenancy import NO_LOCAL_OFFER, sync_routes
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +34,8 @@ class LoadReport:
     services: int = 0
     staff: int = 0
     skipped_services: list[str] = field(default_factory=list)
+    # dataset -> services, for local offers no configured file holds (see `_unlisted_lines`)
+    unlisted_datasets: dict[str, int] = field(default_factory=dict)
 
     def lines(self) -> list[str]:
         lines = [
@@ -46,7 +48,17 @@ class LoadReport:
             f"staff: {self.staff} on the roster" + ("" if self.schools == 1 else "s"),
         ]
         lines += [f"  skipped: {reason}" for reason in self.skipped_services]
-        return lines
+        return lines + self._unlisted_lines()
+
+    def _unlisted_lines(self) -> list[str]:
+        """A local offer left from a file no longer configured (or imported by hand) is
+        still answered in a one-school deployment: say so, and how to remove it."""
+        seen = "its services are still answered" if self.schools == 1 else "no school's parents see it"
+        return [
+            f"  local offer '{dataset}' ({count} services) is from no configured file; {seen}. "
+            f"Remove it with: python -m bot.cli remove-local-offer {dataset}"
+            for dataset, count in sorted(self.unlisted_datasets.items())
+        ]
 
 
 def load_everything(settings: Settings) -> LoadReport:
@@ -72,6 +84,12 @@ def load_everything(settings: Settings) -> LoadReport:
             imported = import_oruk_file(session, path)
             report.services += imported.imported
             report.skipped_services += imported.skipped
+        configured = {path.stem for path in deployment.local_offers}
+        report.unlisted_datasets = {
+            dataset: count
+            for dataset, count in services_per_dataset(session).items()
+            if dataset not in configured
+        }
     return report
 
 
@@ -79,7 +97,10 @@ def _load_school(
     session: Session, source: SchoolSource, profile: SchoolProfile, several: bool, report: LoadReport
 ) -> None:
     school = store_profile(session, profile)
-    school.local_offer_dataset = source.local_offer_dataset if several else None
+    if several:
+        school.local_offer_dataset = source.local_offer_dataset or NO_LOCAL_OFFER
+    else:
+        school.local_offer_dataset = None
     school.calendar = read_calendar_file(source.calendar) if source.calendar else None
     if school.calendar is not None:
         SchoolCalendar.from_dict(school.calendar, source=source.calendar.name)  # fail on a bad file now

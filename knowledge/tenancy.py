@@ -57,8 +57,13 @@ def school_exists(session: Session, ref: str) -> bool:
     return session.execute(select(School.id).where(School.ref == ref)).first() is not None
 
 
+# A trust school with no local offer file: its parents see no council's services, not all.
+NO_LOCAL_OFFER = ""
+
+
 def local_offer_dataset(session: Session, ref: str) -> str | None:
-    """The local offer dataset this school's parents see (None: every service loaded)."""
+    """The local offer dataset this school's parents see (None, one school: every service
+    loaded; NO_LOCAL_OFFER: none)."""
     return session.execute(select(School.local_offer_dataset).where(School.ref == ref)).scalar_one_or_none()
 
 

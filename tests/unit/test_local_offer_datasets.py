@@ -20,10 +20,12 @@ from typing import Callable
 import pytest
 from sqlalchemy import func, select
 
+from bot import cli
 from bot.settings import PROJECT_ROOT
+from knowledge.assistant import Assistant
 from knowledge.db import unit_of_work
 from knowledge.local_offer import export_oruk, search_services
-from knowledge.local_offer_import import import_oruk
+from knowledge.local_offer_import import import_oruk, services_per_dataset
 from knowledge.models import Location, Organization, Service
 from knowledge.seed import load_everything
 from tests.conftest import make_settings
@@ -241,6 +243,67 @@ def test_one_school_renaming_its_local_offer_file_keeps_its_services(tmp_path, s
         assert datasets == [("local_offer_2026", before)]
         speech = search_services(session, service_types=["speech_and_language_therapy"], limit=10).results
         assert len({s.name for s in speech}) == len(speech) > 0  # each service once, not twice
+
+
+def test_a_school_switching_to_its_own_councils_file_is_told_the_example_offer_is_still_answered(
+    tmp_path, settings, monkeypatch, capsys
+):
+    """One school: its new file shares no id with the example, so both would be answered;
+    setup says so and how to remove the old one, and the command removes only that."""
+    own = tmp_path / "our_council.json"
+    own.write_text(json.dumps(_borough()), encoding="utf-8")
+    switched = dataclasses.replace(settings, local_offer_file=own)
+    report = load_everything(switched)
+    with unit_of_work(settings.database_url) as session:
+        example = services_per_dataset(session)["example_local_offer"]
+    assert report.unlisted_datasets == {"example_local_offer": example}
+    assert any(
+        "'example_local_offer'" in line
+        and "still answered" in line
+        and "remove-local-offer example_local_offer" in line
+        for line in report.lines()
+    ), report.lines()
+
+    monkeypatch.setattr(cli, "get_settings", lambda: switched)
+    assert cli.main(["remove-local-offer", "example_local_offer"]) == 0
+    assert f"Removed the {example} services" in capsys.readouterr().out
+    with unit_of_work(settings.database_url) as session:
+        assert services_per_dataset(session) == {"our_council": 2}
+        assert _found(session, None) == {"Exampletown Swim Club", "Exampletown Art Club"}
+        assert session.execute(select(func.count(Organization.id))).scalar_one() == 1
+    assert load_everything(switched).unlisted_datasets == {}
+
+
+def test_removing_the_configured_or_an_unknown_local_offer_is_refused_with_a_reason(
+    settings, monkeypatch, capsys
+):
+    monkeypatch.setattr(cli, "get_settings", lambda: settings)
+    assert cli.main(["remove-local-offer", "example_local_offer"]) == 1
+    assert "your settings name" in capsys.readouterr().err
+    assert cli.main(["remove-local-offer", "no_such_council"]) == 1
+    refused = capsys.readouterr().err
+    assert "no local offer called 'no_such_council' (there are: example_local_offer)" in refused
+    with unit_of_work(settings.database_url) as session:
+        assert services_per_dataset(session)["example_local_offer"] > 0
+
+
+def test_a_trust_is_told_of_a_council_file_no_school_lists_any_more(tmp_path, trust):
+    dropped = tmp_path / "trust.yml"
+    dropped.write_text(
+        "schools:\n"
+        f"  - profile: {PROJECT_ROOT / 'school_data/example_school.yml'}\n"
+        f"    local_offer: {BOROUGH}.json\n"
+        f"  - profile: {PROJECT_ROOT / 'school_data/example_academy.yml'}\n",
+        encoding="utf-8",
+    )
+    report = load_everything(trust)
+    assert report.unlisted_datasets == {COUNTY: 2}
+    assert any("no school's parents see it" in line for line in report.lines())
+    # ...and the academy, now without a local offer, is not shown the borough's instead.
+    academy = Assistant(trust, "example-academy").answer_local_offer("is there a swim club in town")
+    assert "Swim Club" not in academy.text and "couldn't find" in academy.text
+    primary = Assistant(trust, "example-primary").answer_local_offer("is there a swim club in town")
+    assert "Exampletown Swim Club" in primary.text
 
 
 def test_ids_of_a_dataset_no_school_uses_are_taken_over_not_refused(settings):
