@@ -409,7 +409,9 @@ http {{
     proxy_read_timeout 60s;
     # A request to a dead server goes to the other one, POSTs too: a repeated message_id
     # is answered from the tracker, never processed twice (connectors/exactly_once.py).
-    proxy_next_upstream error timeout non_idempotent http_502 http_503;
+    # Not a 503: that is a turn the shared database could not carry, which the other server
+    # would only wait out again, marking both down for fail_timeout; the client repeats it.
+    proxy_next_upstream error timeout non_idempotent http_502;
     proxy_next_upstream_tries 2;
     add_header X-Upstream $upstream_addr always;
 

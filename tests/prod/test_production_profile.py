@@ -327,6 +327,8 @@ def test_postgresql_down_longer_than_the_retries_fails_turns_for_a_retry_and_for
         assert time.monotonic() < deadline, stack.log_text()[-2000:]
         time.sleep(1)
     logs = "".join(stack.server_log(f"rasa-{n}.log") for n in range(1, stack.config.servers + 1))
+    slowest = max(deliveries, key=lambda d: d.latency_s)
+    print(f"{len(deliveries)} messages; slowest answered in {slowest.latency_s:.1f} s: {slowest.statuses}")
     assert "TrackerStoreUnavailable" in logs, "no turn outlasted the store's retries"
     assert any(d.failed_over for d in deliveries), "no message was sent again (by nginx or the client)"
     after = [d for d in deliveries if d.sent_at > stopped_at[0]]

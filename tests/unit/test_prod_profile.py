@@ -58,7 +58,8 @@ def test_nginx_hashes_the_conversation_and_retries_a_dead_server(config):
     conf = prod.nginx_conf(config, as_root=False)
     assert "hash $conversation_key consistent;" in conf
     assert "default $http_x_conversation_id;" in conf and '""      $remote_addr;' in conf
-    assert "proxy_next_upstream error timeout non_idempotent" in conf
+    assert "proxy_next_upstream error timeout non_idempotent http_502;" in conf
+    assert "http_503" not in conf  # a database outage: the client repeats it, not nginx at once
     assert "proxy_connect_timeout 1s;" in conf
     for port in config.rasa_ports:
         assert f"server 127.0.0.1:{port} max_fails=1" in conf
