@@ -89,16 +89,21 @@ async def _ask_all(url: str, plan: list[tuple[str, str]]) -> list[Delivery]:
 async def _load(
     stack: ProdStack, senders: list[str], run_s: float, max_messages: int, during=None, at_s: float = 0
 ) -> list[Delivery]:
-    """Each conversation asks QUESTIONS in turn, one message at a time, until `run_s` has
-    passed or it has sent `max_messages`; `during()` runs once, `at_s` seconds in."""
+    """Each conversation asks QUESTIONS in turn, one message at a time and one every
+    `run_s / max_messages` seconds at the most, so the load lasts until `run_s` has passed
+    however fast the answers come; `during()` runs once, `at_s` seconds in."""
     started = time.monotonic()
     stop_at = started + run_s
     give_up_at = stop_at + 120  # retries of messages still in flight may go on this long
+    interval_s = run_s / max_messages
     deliveries: list[Delivery] = []
 
-    async def conversation(sender: str) -> None:
+    async def conversation(position: int, sender: str) -> None:
+        offset_s = position * interval_s / len(senders)  # spread out, not all at one moment
+        await asyncio.sleep(offset_s)
         async with httpx.AsyncClient() as client:
             for index in range(max_messages):
+                next_at = started + offset_s + (index + 1) * interval_s
                 if time.monotonic() >= stop_at:
                     return
                 text = list(QUESTIONS)[index % len(QUESTIONS)]
@@ -107,13 +112,14 @@ async def _load(
                         client, stack.rest_url, sender, text, metadata=_school(sender), deadline=give_up_at
                     )
                 )
+                await asyncio.sleep(max(0.0, next_at - time.monotonic()))
 
     async def interrupt() -> None:
         if during is not None:
             await asyncio.sleep(at_s)
             await asyncio.to_thread(during)
 
-    await asyncio.gather(interrupt(), *(conversation(s) for s in senders))
+    await asyncio.gather(interrupt(), *(conversation(i, s) for i, s in enumerate(senders)))
     return deliveries
 
 
@@ -332,6 +338,7 @@ def test_postgresql_down_longer_than_the_retries_fails_turns_for_a_retry_and_for
     assert "TrackerStoreUnavailable" in logs, "no turn outlasted the store's retries"
     assert any(d.failed_over for d in deliveries), "no message was sent again (by nginx or the client)"
     after = [d for d in deliveries if d.sent_at > stopped_at[0]]
+    assert len(after) >= len(senders), "no traffic after PostgreSQL was stopped"
     for delivery in after:
         assert delivery.ok and QUESTIONS[delivery.text] in delivery.text_of_replies, delivery.statuses
     _assert_exactly_once(stack, senders[0][:-2], deliveries)  # every message once in its conversation
