@@ -57,7 +57,7 @@ def _remove(args: argparse.Namespace) -> int:
 
     settings = get_settings()
     upgrade(settings.database_url)
-    if args.dataset in {path.stem for path in load_deployment(settings).local_offers}:
+    if args.dataset in load_deployment(settings).local_offer_datasets:
         print(
             f"'{args.dataset}' is the local offer file your settings name, so setup would load it "
             "again. Point the setting at another file first.",

@@ -58,6 +58,11 @@ class Deployment:
                 seen.setdefault(str(school.local_offer.resolve()), school.local_offer)
         return tuple(seen.values())
 
+    @property
+    def local_offer_datasets(self) -> set[str]:
+        """The datasets those files load into (each file's name, as `import_oruk_file` names it)."""
+        return {school.local_offer_dataset for school in self.schools if school.local_offer_dataset}
+
 
 def load_deployment(settings: Settings) -> Deployment:
     if settings.schools_file is None:

@@ -84,12 +84,9 @@ def load_everything(settings: Settings) -> LoadReport:
             imported = import_oruk_file(session, path)
             report.services += imported.imported
             report.skipped_services += imported.skipped
-        configured = {path.stem for path in deployment.local_offers}
-        report.unlisted_datasets = {
-            dataset: count
-            for dataset, count in services_per_dataset(session).items()
-            if dataset not in configured
-        }
+        configured = deployment.local_offer_datasets
+        in_database = services_per_dataset(session)
+        report.unlisted_datasets = {ds: n for ds, n in in_database.items() if ds not in configured}
     return report
 
 
