@@ -9,11 +9,14 @@ never a stack trace, and the log records the action name, not the message.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
+import re
 from abc import ABCMeta, abstractmethod
 from typing import Any, Callable, Dict, List
 
 from rasa_sdk import Action, Tracker
+from rasa_sdk.events import SlotSet, UserUtteranceReverted
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.settings import get_settings
@@ -35,6 +38,12 @@ SURGERY_ENTITIES = (
     "slot_id", "topic", "note", "move", "booking_id", "confirm",
     "pattern", "day", "start", "end", "never_mind", "extra", "broadcast_id",
 )  # fmt: skip
+
+SURGERY_INTENTS = (
+    "book_surgery", "list_free_slots", "my_bookings", "move_booking", "cancel_booking",
+    "open_surgery", "block_out", "whos_booked", "choose_slot",
+)  # fmt: skip
+BROADCAST_INTENTS = ("send_broadcast", "list_broadcasts", "cancel_broadcast", "edit_broadcast")
 
 # What a SENCo shared by several schools sees for all of them at once.
 READ_ONLY_INTENTS = ("list_free_slots", "my_bookings", "whos_booked", "list_broadcasts")
@@ -74,10 +83,18 @@ def once(tracker: Tracker, action: str, database_url: str, work: Callable[[], Re
     )
 
 
-def send(dispatcher: CollectingDispatcher, reply: Reply) -> None:
+# What a yes/no question's buttons do, kept for the next message: a typed "yes" or "no"
+# then does the same (see ActionAnswerYesNo). Only the very next message can use it.
+PENDING_ANSWERS = "pending_answers"
+
+
+def send(dispatcher: CollectingDispatcher, reply: Reply) -> List[Dict[str, Any]]:
+    """Send the reply; the events that remember its yes/no buttons, if it asked a question."""
     dispatcher.utter_message(text=reply.text, buttons=[b.as_dict() for b in reply.buttons])
     for payload in reply.custom:
         dispatcher.utter_message(json_message=payload)
+    typed = answers.typed_answers(reply)
+    return [SlotSet(PENDING_ANSWERS, typed)] if typed else []
 
 
 class AssistantAction(Action, metaclass=ABCMeta):
@@ -132,8 +149,7 @@ class AssistantAction(Action, metaclass=ABCMeta):
             log.exception("action %s failed (sender %s)", self.name(), tracker.sender_id)
             dispatcher.utter_message(text=SORRY)
             return []
-        send(dispatcher, reply)
-        return []
+        return send(dispatcher, reply)
 
 
 class ActionAnswerTopic(AssistantAction):
@@ -189,13 +205,21 @@ class ActionAnswerUnknown(AssistantAction):
 
 
 class ActionDefaultFallback(AssistantAction):
-    """The dialogue policy is unsure what to do next: say what the bot can do."""
+    """The dialogue policy is unsure what to do next: say what the bot can do, and take the
+    message back out of the dialogue (as Rasa's own fallback does), so that the next thing
+    the policy predicts is to listen, never this action again and again."""
 
     def name(self) -> str:
         return "action_default_fallback"
 
     def reply(self, assistant: Assistant, tracker: Tracker) -> Reply:
         return assistant.fallback()
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
+    ) -> List[Dict[str, Any]]:
+        await super().run(dispatcher, tracker, domain)
+        return [UserUtteranceReverted()]
 
 
 class ActionSmallTalk(AssistantAction):
@@ -386,8 +410,7 @@ class ActionSurgery(Action):
             log.exception("action %s failed (sender %s)", self.name(), sender_ref(tracker.sender_id))
             dispatcher.utter_message(text=SORRY)
             return []
-        send(dispatcher, reply)
-        return []
+        return send(dispatcher, reply)
 
 
 class ActionBroadcast(ActionSurgery):
@@ -427,3 +450,99 @@ class ActionAcknowledgeConcern(Action):
             text = SORRY
         dispatcher.utter_message(text=text)
         return []
+
+
+class ActionAnswerYesNo(AssistantAction):
+    """A typed "yes", "no", "ok" or "nope" (intents affirm and deny).
+
+    Right after a yes/no question it does what the matching button does, as if clicked.
+    When nothing was asked, it says so kindly and offers what the bot can do: a reply, and
+    back to listening, never a loop. (Erasure and the safeguarding check have rules of
+    their own, which Rasa's RulePolicy prefers as the longer match.)
+    """
+
+    def name(self) -> str:
+        return "action_answer_yes_no"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
+    ) -> List[Dict[str, Any]]:
+        said = answers.YES if intent_name(tracker) == "affirm" else answers.NO
+        payload = (waiting_answers(tracker) or {}).get(said)
+        pressed = button_press(payload) if payload else None
+        if pressed is not None:
+            intent, entities = pressed
+            action = BUTTON_ACTIONS.get(intent)
+            if action is not None:
+                return await action.run(dispatcher, as_if_pressed(tracker, payload, intent, entities), domain)
+        return await super().run(dispatcher, tracker, domain)
+
+    def reply(self, assistant: Assistant, tracker: Tracker) -> Reply:
+        said = answers.YES if intent_name(tracker) == "affirm" else answers.NO
+        slack_user_id = staff_on_slack(tracker)
+        if slack_user_id:  # staff: the surgery's menu; they can ask SEND questions in words too
+            lead = "No problem." if said == answers.NO else "OK."
+            desk = SurgeryDesk(assistant.settings, school_ref=assistant.school_ref)
+            return desk.menu(
+                slack_user_id,
+                f"{lead} What would you like to do? You can ask me a SEND question in your own words.",
+            )
+        return assistant.nothing_to_answer(said)
+
+
+def waiting_answers(tracker: Tracker) -> dict[str, str] | None:
+    """The yes/no buttons of the bot's last turn, if that turn asked a question: only the
+    message right after the question can answer it."""
+    users_seen = 0
+    for event in reversed(tracker.events):
+        kind = event.get("event")
+        if kind == "user":
+            users_seen += 1
+            if users_seen == 2:  # reached the message before the question: nothing pending
+                return None
+        elif kind == "slot" and event.get("name") == PENDING_ANSWERS and users_seen == 1:
+            value = event.get("value")
+            return value if isinstance(value, dict) else None
+    return None
+
+
+PAYLOAD = re.compile(r"^/(?P<intent>\w+)(?P<entities>\{.*\})?$", re.DOTALL)
+
+
+def button_press(payload: str) -> tuple[str, list[dict[str, Any]]] | None:
+    """`/intent{"key": "value"}` as (intent, entities), as Rasa's NLU reads a button payload."""
+    match = PAYLOAD.match(payload.strip())
+    if match is None:
+        return None
+    try:
+        values = json.loads(match["entities"]) if match["entities"] else {}
+    except ValueError:
+        return None
+    if not isinstance(values, dict):
+        return None
+    return match["intent"], [{"entity": k, "value": v} for k, v in values.items()]
+
+
+def as_if_pressed(tracker: Tracker, payload: str, intent: str, entities: list[dict[str, Any]]) -> Tracker:
+    """The tracker as the button's action would have seen it had the button been clicked: the
+    same message (id, channel, metadata), with the button's payload, intent and entities."""
+    latest = dict(tracker.latest_message or {})
+    latest.update(text=payload, intent={"name": intent, "confidence": 1.0}, entities=entities)
+    return Tracker(
+        tracker.sender_id,
+        tracker.slots,
+        latest,
+        tracker.events,
+        tracker.is_paused(),
+        tracker.followup_action,
+        tracker.active_loop,
+        tracker.latest_action_name,
+    )
+
+
+# The action each button intent runs (data/rules/rules.yml says the same; a test checks they agree).
+BUTTON_ACTIONS: dict[str, Action] = {
+    **{intent: ActionSurgery() for intent in SURGERY_INTENTS},
+    **{intent: ActionBroadcast() for intent in BROADCAST_INTENTS},
+    "safeguarding_answer": ActionSafeguardingAnswer(),
+}

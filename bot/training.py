@@ -61,11 +61,15 @@ def train(force: bool = False) -> Path:
     print("Training the Rasa model (training data, domain or config changed)...", flush=True)
     wanted = fingerprint()
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+    # Trained beside the model, then swapped in whole: a Rasa server starting meanwhile
+    # loads the old model, never half a file.
+    staging = MODEL_DIR / ".training"
     command = [
         sys.executable, "-m", "rasa", "train",
         "--config", "config.yml", "--domain", "domain.yml", "--data", "data",
-        "--out", str(MODEL_DIR), "--fixed-model-name", MODEL_NAME,
+        "--out", str(staging), "--fixed-model-name", MODEL_NAME,
     ]  # fmt: skip
     subprocess.run(command, cwd=PROJECT_ROOT, env=env, check=True)
+    os.replace(staging / MODEL_FILE.name, MODEL_FILE)
     FINGERPRINT_FILE.write_text(wanted + "\n")
     return MODEL_FILE

@@ -37,7 +37,7 @@ KEEP = dt.timedelta(days=1)
 def reply_to_json(reply: Reply) -> dict:
     return {
         "text": reply.text,
-        "buttons": [[b.title, b.payload] for b in reply.buttons],
+        "buttons": [[b.title, b.payload, b.answers] for b in reply.buttons],
         "custom": list(reply.custom),
     }
 
@@ -45,9 +45,15 @@ def reply_to_json(reply: Reply) -> dict:
 def reply_from_json(data: dict) -> Reply:
     return Reply(
         text=str(data.get("text") or ""),
-        buttons=tuple(Button(str(title), str(payload)) for title, payload in data.get("buttons") or ()),
+        buttons=tuple(_button(item) for item in data.get("buttons") or ()),
         custom=tuple(data.get("custom") or ()),
     )
+
+
+def _button(item: list) -> Button:
+    """[title, payload, answers]; rows kept before `answers` existed have two items."""
+    title, payload, *rest = item
+    return Button(str(title), str(payload), rest[0] if rest else None)
 
 
 def run_once(

@@ -29,10 +29,17 @@ FIXED_BUTTON_LABELS = {
 }
 
 
+YES, NO = "yes", "no"
+
+
 @dataclass(frozen=True)
 class Button:
+    """A button. `answers` marks the two buttons of a yes/no question ("Yes, cancel it"), so
+    that a person who types "yes" or "no" instead of clicking gets what the button does."""
+
     title: str
     payload: str
+    answers: str | None = None  # YES or NO
 
     def as_dict(self) -> dict:
         return {"title": self.title, "payload": self.payload}
@@ -46,6 +53,11 @@ class Reply:
     text: str
     buttons: tuple[Button, ...] = field(default_factory=tuple)
     custom: tuple[dict, ...] = field(default_factory=tuple)
+
+
+def typed_answers(reply: Reply) -> dict[str, str]:
+    """{"yes": payload, "no": payload} of a yes/no question's buttons; empty for any other reply."""
+    return {b.answers: b.payload for b in reply.buttons if b.answers in (YES, NO)}
 
 
 def topic_payload(topic: str) -> str:
@@ -250,6 +262,14 @@ def help_reply(profile: SchoolProfile, all_articles: Sequence[Article]) -> Reply
     return Reply(text, _menu(all_articles))
 
 
+def nothing_to_answer_reply(said: str, all_articles: Sequence[Article]) -> Reply:
+    """A "yes", "no" or "ok" when no question was waiting for one: ask what they'd like, kindly."""
+    lead = "No problem." if said == NO else "OK."
+    return Reply(
+        f"{lead} What would you like to do? Choose below, or ask in your own words.", _menu(all_articles)
+    )
+
+
 def fallback_reply(profile: SchoolProfile, all_articles: Sequence[Article]) -> Reply:
     text = (
         "Sorry, I can't help with that. I can only answer questions about special "
@@ -343,8 +363,8 @@ def safeguarding_check_reply(record_id: int, *, staff: bool = False) -> Reply:
     return Reply(
         text,
         (
-            Button("Yes, I'm worried about a child's safety", payload("yes")),
-            Button("No, it's an everyday question", payload("no")),
+            Button("Yes, I'm worried about a child's safety", payload("yes"), answers=YES),
+            Button("No, it's an everyday question", payload("no"), answers=NO),
         ),
     )
 

@@ -115,6 +115,12 @@ class Assistant:
             profile = read_profile(session, self.school_ref)
             return answers.fallback_reply(profile, visible_articles(session, profile.ref))
 
+    def nothing_to_answer(self, said: str) -> Reply:
+        """A "yes" or "no" that no question was waiting for."""
+        with unit_of_work(self.settings.database_url) as session:
+            profile = read_profile(session, self.school_ref)
+            return answers.nothing_to_answer_reply(said, visible_articles(session, profile.ref))
+
     def small_talk(self, intent: str) -> Reply:
         with unit_of_work(self.settings.database_url) as session:
             profile = read_profile(session, self.school_ref)

@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from bot.settings import Settings
 from knowledge import broadcasts, outbox
-from knowledge.answers import Button, Reply
+from knowledge.answers import NO, YES, Button, Reply
 from knowledge.audiences import describe
 from knowledge.broadcast_requests import parse_broadcast_request
 from knowledge.db import unit_of_work
@@ -83,8 +83,8 @@ class BroadcastDesk:
             f"Broadcast #{draft.id}, not sent yet. Please check it:\n{shown.as_text(self.tz)}\n"
             f"To change the words: {EDIT_EXAMPLE.replace('12', str(draft.id))}",
             (
-                Button("Send it", "/send_broadcast" + confirm),
-                Button("Don't send", "/cancel_broadcast" + drop),
+                Button("Send it", "/send_broadcast" + confirm, answers=YES),
+                Button("Don't send", "/cancel_broadcast" + drop, answers=NO),
             ),
         )
 
@@ -162,8 +162,8 @@ class BroadcastDesk:
             return Reply(
                 f"Cancel broadcast #{picked} to {describe(broadcast.audience)}: “{_short(broadcast.text)}”?",
                 (
-                    Button("Yes, cancel it", "/cancel_broadcast" + payload),
-                    Button("No, keep it", "/list_broadcasts"),
+                    Button("Yes, cancel it", "/cancel_broadcast" + payload, answers=YES),
+                    Button("No, keep it", "/list_broadcasts", answers=NO),
                 ),
             )
         done = broadcasts.cancel(session, member, picked, self.clock())

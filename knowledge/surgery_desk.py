@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 
 from bot.settings import Settings
 from knowledge import availability, booking, dates
-from knowledge.answers import Button, Reply
+from knowledge.answers import NO, YES, Button, Reply
 from knowledge.calendar_file import booking_ics, ics_filename
 from knowledge.db import unit_of_work
 from knowledge.models import Booking, SurgerySlot, utcnow
@@ -102,6 +102,10 @@ class SurgeryDesk:
         things the bot can do as buttons, rather than a "can't help"."""
         if not SURGERY_WORDS.search(text or ""):
             return None
+        return self.menu(slack_user_id, "Sorry, I'm not sure what you'd like to do with the SENCo's surgery.")
+
+    def menu(self, slack_user_id: str, lead: str) -> Reply:
+        """What a member of staff can do with the surgery, as buttons, after `lead`."""
         with unit_of_work(self.settings.database_url) as session:
             profile = read_profile(session, self.school_ref)
             try:
@@ -114,7 +118,7 @@ class SurgeryDesk:
                 Button("Move a booking", "/move_booking"),
                 Button("Cancel a booking", "/cancel_booking"),
             ]
-            lead = "Sorry, I'm not sure what you'd like to do with the SENCo's surgery. Choose one"
+            lead += " Choose one"
             if member.role in ("senco", "admin"):
                 buttons.append(Button("Who's booked today?", "/whos_booked"))
                 lead += (
@@ -306,8 +310,8 @@ class SurgeryDesk:
             return Reply(
                 f"Cancel your SENCo surgery slot on {self._range(picked.slot)}?",
                 (
-                    Button("Yes, cancel it", "/cancel_booking" + payload),
-                    Button("No, keep it", "/my_bookings"),
+                    Button("Yes, cancel it", "/cancel_booking" + payload, answers=YES),
+                    Button("No, keep it", "/my_bookings", answers=NO),
                 ),
             )
         now = self.clock()
@@ -329,7 +333,10 @@ class SurgeryDesk:
             return Reply(
                 f"Cancel {owner.name}'s SENCo surgery slot on {self._range(picked.slot)}? "
                 "I'll let them know.",
-                (Button("Yes, cancel it", "/cancel_booking" + payload), Button("No, keep it", NEVER_MIND)),
+                (
+                    Button("Yes, cancel it", "/cancel_booking" + payload, answers=YES),
+                    Button("No, keep it", NEVER_MIND, answers=NO),
+                ),
             )
         try:
             cancelled = booking.cancel(session, member, picked.id, now=self.clock(), rules=self.rules)
@@ -382,7 +389,10 @@ class SurgeryDesk:
         payload = json.dumps({"pattern": json.dumps(availability.as_dict(parsed))})
         return Reply(
             f"I'll open: {availability.describe(parsed)}. Shall I go ahead?",
-            (Button("Yes, open them", "/open_surgery" + payload), Button("No", NEVER_MIND)),
+            (
+                Button("Yes, open them", "/open_surgery" + payload, answers=YES),
+                Button("No", NEVER_MIND, answers=NO),
+            ),
         )
 
     def _extra_slot(self, session, member, text, entities, calendar) -> Reply:
@@ -417,7 +427,10 @@ class SurgeryDesk:
         payload = json.dumps({"extra": f"{start.isoformat()}|{minutes}"})
         return Reply(
             f"Add one extra {minutes}-minute slot on {dates.format_uk(start, self.tz_name)}?",
-            (Button("Yes, add it", "/open_surgery" + payload), Button("No", NEVER_MIND)),
+            (
+                Button("Yes, add it", "/open_surgery" + payload, answers=YES),
+                Button("No", NEVER_MIND, answers=NO),
+            ),
         )
 
     def _block_out(self, session, profile, member, text, entities) -> Reply:
@@ -467,7 +480,10 @@ class SurgeryDesk:
         return Reply(
             f"Block out {_day_words(day)}{_part(start, end)}? No slots will be offered then, and anyone "
             "already booked will be told their booking is cancelled.",
-            (Button("Yes, block it out", "/block_out" + payload), Button("No", NEVER_MIND)),
+            (
+                Button("Yes, block it out", "/block_out" + payload, answers=YES),
+                Button("No", NEVER_MIND, answers=NO),
+            ),
         )
 
     def _whos_booked(self, session, profile, member, text, entities) -> Reply:

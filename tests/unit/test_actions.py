@@ -116,9 +116,12 @@ async def test_a_flagged_disclosure_gets_the_safeguarding_reply_without_a_second
         assert session.execute(select(func.count(SafeguardingRecord.id))).scalar_one() == 0
 
 
-async def test_the_dialogue_fallback_says_what_the_bot_can_do():
-    [message] = await run(actions.ActionDefaultFallback(), "nlu_fallback", "hmm")
+async def test_the_dialogue_fallback_says_what_the_bot_can_do_and_takes_the_message_back():
+    dispatcher = CollectingDispatcher()
+    events = await actions.ActionDefaultFallback().run(dispatcher, tracker("nlu_fallback", "hmm"), {})
+    [message] = dispatcher.messages
     assert message["text"].startswith("Sorry, I can't help with that")
+    assert events == [{"event": "rewind", "timestamp": None}]
 
 
 async def test_a_question_the_model_half_reads_as_a_concern_is_checked_before_it_is_answered(settings):
