@@ -23,7 +23,9 @@
 A Rasa or action server (or any other child) that dies is started again (at most
 MAX_RESTARTS times in RESTART_WINDOW_S; after that everything stops, as `make run` does).
 PostgreSQL is run with pg_ctl, so `pg_ctl restart` works as usual; if it stays down the
-launcher starts it again. Ctrl-C (or SIGTERM) stops everything, PostgreSQL last.
+launcher starts it again. Ctrl-C (or SIGTERM) stops everything, PostgreSQL last; as with
+`make run` (see `bot.launcher`), stopping always finishes, a second Ctrl-C ends the servers
+at once, and the servers die with a launcher that is killed.
 """
 
 from __future__ import annotations
@@ -34,7 +36,6 @@ import os
 import secrets
 import shlex
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -47,8 +48,10 @@ import yaml
 
 from bot.launcher import (
     Child,
+    Shutdown,
     _answers,
     connector_lines,
+    say,
     single_instance_children,
     start,
     stop,
@@ -611,7 +614,7 @@ def _is_ready(child: Child) -> bool:
     return child.health_url is None or _answers(child.health_url)
 
 
-def _watch(kids: list[Child], settings: Settings, postgres: Postgres) -> int:
+def _watch(kids: list[Child], settings: Settings, postgres: Postgres, shutdown: Shutdown) -> int:
     """Keep everything running until a signal; returns the exit code."""
     restarts = Restarts()
     restarting: list[Child] = []
@@ -622,7 +625,8 @@ def _watch(kids: list[Child], settings: Settings, postgres: Postgres) -> int:
             if child.process and child.process.poll() is not None:
                 code = child.process.returncode
                 if not restarts.allow(child.name, time.monotonic()):
-                    print(f"The {child.name} keeps stopping (exit {code}); stopping the rest.", flush=True)
+                    shutdown.begin()
+                    say(f"The {child.name} keeps stopping (exit {code}); stopping the rest.")
                     return 1
                 print(f"The {child.name} stopped (exit {code}); starting it again.", flush=True)
                 start([child], settings)
@@ -667,11 +671,8 @@ def main() -> int:
     config.logs.mkdir(parents=True, exist_ok=True)
     postgres = Postgres(config, pg_bin_dir())  # type: ignore[arg-type]
 
-    def on_signal(signum, _frame):
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
+    shutdown = Shutdown()
+    shutdown.install()
     kids: list[Child] = []
     scheduler: Scheduler | None = None
     try:
@@ -704,21 +705,24 @@ def main() -> int:
         scheduler = Scheduler(settings, interval_s=settings.scheduler_interval_s)
         scheduler.start()
         print(_summary(config, settings), flush=True)
-        return _watch(kids, settings, postgres)
+        return _watch(kids, settings, postgres, shutdown)
     except KeyboardInterrupt:
-        print("\nStopping...", flush=True)
+        say(shutdown.stopping_message())
         return 0
     except Exception as error:  # a server that would not start, initdb, the database set-up
-        print(f"Could not start: {type(error).__name__}: {error}", file=sys.stderr)
+        shutdown.begin()
+        say(f"Could not start: {type(error).__name__}: {error}", file=sys.stderr)
         return 1
     finally:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the clean-up short
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        shutdown.begin()  # from here no signal cuts the clean-up short; Ctrl-C again hurries it
         if scheduler is not None:
             scheduler.stop()
-        stop(kids)
-        postgres.stop()
-        print("Stopped.", flush=True)
+        stop(kids, shutdown=shutdown)
+        try:
+            postgres.stop()
+        except Exception as error:  # pg_ctl missing or failing: the rest is stopped; say so, don't hide it
+            say(f"PostgreSQL did not stop cleanly: {type(error).__name__}: {error}", file=sys.stderr)
+        say("Stopped.")
 
 
 if __name__ == "__main__":
