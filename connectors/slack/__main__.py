@@ -22,6 +22,7 @@ from bot.settings import Settings, get_settings
 from connectors.bridge_client import RasaClient, bridge_url
 from connectors.slack.app import build_app, web_client
 from connectors.slack.config import mode, several_workspaces, why_off
+from connectors.slack.log_privacy import socket_logger
 from connectors.slack.workspaces import DatabaseInstallationStore, authorize, oauth_settings
 
 log = logging.getLogger("connectors.slack")
@@ -54,7 +55,11 @@ def build_server(
             rasa=rasa,
             signing_secret=settings.slack_signing_secret if chosen == "http" else None,
         )
-    socket_handler = AsyncSocketModeHandler(app, settings.slack_app_token) if chosen == "socket" else None
+    socket_handler = (
+        AsyncSocketModeHandler(app, settings.slack_app_token, logger=socket_logger())
+        if chosen == "socket"
+        else None
+    )
 
     async def health(_request: web.Request) -> web.Response:
         connected = socket_handler is None or await socket_handler.client.is_connected()

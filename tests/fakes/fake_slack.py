@@ -208,10 +208,17 @@ class FakeSlack(LoopbackServer):
             self.sockets -= 1
         return ws
 
-    def push(self, kind: str, payload: dict[str, Any]) -> str:
-        """Send one Socket Mode envelope (events_api | interactive | slash_commands)."""
+    def push(
+        self, kind: str, payload: dict[str, Any], *, retry_attempt: int = 0, retry_reason: str = ""
+    ) -> str:
+        """Send one Socket Mode envelope (events_api | interactive | slash_commands).
+
+        Slack redelivers an event it saw no ack for in a new envelope with the same payload
+        (same `event_id`), counting up `retry_attempt` and saying why in `retry_reason`."""
         envelope_id = uuid.uuid4().hex
         envelope = {"envelope_id": envelope_id, "type": kind, "payload": payload}
+        if kind == "events_api":
+            envelope.update(retry_attempt=retry_attempt, retry_reason=retry_reason)
         self._loop.call_soon_threadsafe(self._outbox.put_nowait, envelope)
         return envelope_id
 
@@ -267,6 +274,52 @@ def mention_event(user: str, text: str, channel: str = "C0STAFFRM1", *, team: st
     return body
 
 
+def a_file(name: str = "scan.pdf") -> dict:
+    """A file object as Slack puts it in a message's `files`."""
+    return {
+        "id": "F" + uuid.uuid4().hex[:10].upper(),
+        "name": name,
+        "title": name,
+        "mimetype": "application/pdf",
+        "filetype": "pdf",
+        "size": 48213,
+        "mode": "hosted",
+    }
+
+
+def file_share_event(user: str, text: str, channel: str = "D0TEACHER1", *, team: str = TEAM_ID) -> dict:
+    """A DM with a file attached: `subtype: file_share`, the typed words in `text`."""
+    body = message_event(user, text, channel, team=team)
+    body["event"].update(subtype="file_share", files=[a_file()], upload=False, display_as_bot=False)
+    return body
+
+
+def edit_event(original: dict, new_text: str, *, edited: bool = True) -> dict:
+    """The `message_changed` event Slack sends when the message of `original` is edited.
+
+    With `edited=False` it is the kind Slack sends when only a link preview or the detected
+    language was added: same text, no `edited` mark."""
+    before = original["event"]
+    after = {k: v for k, v in before.items() if k not in ("channel", "channel_type", "event_ts")}
+    after["text"] = new_text
+    now = f"{time.time():.6f}"
+    if edited:
+        after["edited"] = {"user": before.get("user"), "ts": now}
+    body = {**original, "event_id": "Ev" + uuid.uuid4().hex[:10].upper(), "event_time": int(time.time())}
+    body["event"] = {
+        "type": "message",
+        "subtype": "message_changed",
+        "hidden": True,
+        "channel": before["channel"],
+        "channel_type": before.get("channel_type", "im"),
+        "ts": now,
+        "event_ts": now,
+        "message": after,
+        "previous_message": {k: v for k, v in before.items() if k not in ("channel", "channel_type")},
+    }
+    return body
+
+
 def button_click(
     user: str, channel: str, value: str, *, topic: str | None = None, note: str | None = None
 ) -> dict:
@@ -282,7 +335,7 @@ def button_click(
         "user": {"id": user, "team_id": TEAM_ID},
         "api_app_id": "A0FAKE",
         "token": "verification-token",
-        "trigger_id": "1.2.3",
+        "trigger_id": f"{int(time.time())}.{uuid.uuid4().int % 10**12}.{uuid.uuid4().hex}",  # one per click
         "container": {"type": "message", "channel_id": channel, "is_ephemeral": False},
         "channel": {"id": channel},
         "state": {"values": values},

@@ -7,18 +7,23 @@ bridge signature (tests/fakes/stub_rasa.py), so no TensorFlow is needed here.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import secrets
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.parse
 from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
 import pytest
+from aiohttp import web
 from slack_sdk.signature import SignatureVerifier
 
 from bot.settings import PROJECT_ROOT
@@ -33,6 +38,28 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+class PacedRasa(StubRasa):
+    """The stub bridge, taking `delay_s` to answer: a Rasa turn that is still running."""
+
+    delay_s = 0.0
+
+    async def _webhook(self, request: web.Request) -> web.Response:
+        if self.delay_s:
+            await asyncio.sleep(self.delay_s)
+        return await super()._webhook(request)
+
+
+@dataclass
+class Connector:
+    """A running `python -m connectors.slack`: where it listens, and everything it logged."""
+
+    url: str
+    log_path: Path
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
 
 
 @contextmanager
@@ -52,11 +79,14 @@ def connector(slack: FakeSlack, rasa: StubRasa, *, mode: str):
         env["SLACK_APP_TOKEN"] = "xapp-test-token"
     else:
         env["SLACK_SIGNING_SECRET"] = SIGNING_SECRET
+    log_dir = tempfile.TemporaryDirectory(prefix="slack-connector-")
+    log_path = Path(log_dir.name) / "connector.log"
+    log_file = log_path.open("wb")
     process = subprocess.Popen(
         [sys.executable, "-m", "connectors.slack"],
         cwd=PROJECT_ROOT,
         env=env,
-        stdout=subprocess.PIPE,
+        stdout=log_file,
         stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
@@ -64,7 +94,7 @@ def connector(slack: FakeSlack, rasa: StubRasa, *, mode: str):
         deadline = time.monotonic() + 60
         while True:
             if process.poll() is not None:
-                pytest.fail(process.stdout.read().decode())
+                pytest.fail(log_path.read_text(errors="replace"))
             try:
                 if httpx.get(f"{url}/health", timeout=1).json().get("status") == "ok":
                     break
@@ -72,10 +102,12 @@ def connector(slack: FakeSlack, rasa: StubRasa, *, mode: str):
                 pass
             assert time.monotonic() < deadline, "the Slack connector did not start"
             time.sleep(0.2)
-        yield url
+        yield Connector(url, log_path)
     finally:
         process.terminate()
         process.wait(15)
+        log_file.close()
+        log_dir.cleanup()
 
 
 @pytest.fixture(scope="module")
@@ -86,17 +118,33 @@ def slack():
 
 @pytest.fixture(scope="module")
 def rasa():
-    with StubRasa(secrets.token_hex(16)) as stub:
+    with PacedRasa(secrets.token_hex(16)) as stub:
         yield stub
 
 
 @pytest.fixture(scope="module")
-def http_connector(slack, rasa):
-    with connector(slack, rasa, mode="http") as url:
-        yield url
+def running_connector(slack, rasa):
+    with connector(slack, rasa, mode="http") as running:
+        yield running
 
 
-def signed_post(url: str, body: bytes, content_type: str, *, secret=SIGNING_SECRET, timestamp=None):
+@pytest.fixture
+def http_connector(running_connector, rasa):
+    rasa.delay_s = 0.0
+    yield running_connector.url
+    rasa.delay_s = 0.0
+
+
+def signed_post(
+    url: str,
+    body: bytes,
+    content_type: str,
+    *,
+    secret=SIGNING_SECRET,
+    timestamp=None,
+    retry: tuple[int, str] | None = None,
+):
+    """POST to the connector as Slack does; `retry` = (X-Slack-Retry-Num, X-Slack-Retry-Reason)."""
     timestamp = str(int(time.time()) if timestamp is None else timestamp)
     signature = SignatureVerifier(secret).generate_signature(timestamp=timestamp, body=body)
     headers = {
@@ -104,6 +152,8 @@ def signed_post(url: str, body: bytes, content_type: str, *, secret=SIGNING_SECR
         "X-Slack-Request-Timestamp": timestamp,
         "X-Slack-Signature": signature,
     }
+    if retry is not None:
+        headers.update({"X-Slack-Retry-Num": str(retry[0]), "X-Slack-Retry-Reason": retry[1]})
     return httpx.post(f"{url}/slack/events", content=body, headers=headers, timeout=30)
 
 
@@ -111,9 +161,22 @@ def post_event(url: str, event: dict, **kwargs) -> httpx.Response:
     return signed_post(url, json.dumps(event).encode(), "application/json", **kwargs)
 
 
-def post_click(url: str, payload: dict) -> httpx.Response:
+def post_click(url: str, payload: dict, **kwargs) -> httpx.Response:
     body = urllib.parse.urlencode({"payload": json.dumps(payload)}).encode()
-    return signed_post(url, body, "application/x-www-form-urlencoded")
+    return signed_post(url, body, "application/x-www-form-urlencoded", **kwargs)
+
+
+def arrived(rasa: StubRasa, text: str) -> list[dict]:
+    """The messages with this text that reached the Rasa bridge."""
+    return [m for m in rasa.received if m["message"] == text]
+
+
+def posted(slack: FakeSlack, text: str, method: str = "chat.postMessage") -> list:
+    """The posts to Slack whose text contains `text`."""
+    return [c for c in slack.of(method) if text in (c.body.get("text") or "")]
+
+
+FILES_NOTE = "can't open files"
 
 
 def test_a_dm_goes_to_rasa_as_that_staff_member_and_the_reply_comes_back_as_block_kit(
@@ -222,8 +285,9 @@ def test_slacks_url_verification_challenge_is_answered(http_connector):
 def test_when_rasa_is_down_the_person_is_told_to_try_again(slack):
     with (
         StubRasa("other-secret") as wrong_secret_rasa,
-        connector(slack, wrong_secret_rasa, mode="http") as url,
+        connector(slack, wrong_secret_rasa, mode="http") as running,
     ):
+        url = running.url
         wrong_secret_rasa.secret = "rotated"  # the bridge now refuses the connector's signature
         before = len(slack.of("chat.postMessage"))
         post_event(url, message_event(TEACHER, "hello?"))
