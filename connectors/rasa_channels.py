@@ -35,7 +35,7 @@ log = logging.getLogger(__name__)
 OnNewMessage = Callable[[UserMessage], Awaitable[Any]]
 
 # Metadata keys only our signed connectors may set; anything else posting them is ignored.
-TRUSTED_METADATA = ("slack", "telegram", "safeguarding", "input_guard")
+TRUSTED_METADATA = ("slack", "telegram", "safeguarding", "input_guard", "screen_only")
 
 
 def _untrusted(metadata: Any) -> dict[str, Any]:
@@ -51,7 +51,8 @@ def guarded(on_new_message: OnNewMessage, *, trusted: bool = False) -> OnNewMess
     """Wrap Rasa's message handler: safeguarding screen first, then `input_guard.clean`.
 
     Only a `trusted` (signed) channel may pass identity metadata on; from any other
-    channel those keys are dropped before anything reads them.
+    channel those keys are dropped before anything reads them. A trusted message marked
+    `screen_only` is screened and, unless it is a concern, goes no further: no turn, no answer.
     """
     max_chars = get_settings().max_message_chars
 
@@ -66,6 +67,15 @@ def guarded(on_new_message: OnNewMessage, *, trusted: bool = False) -> OnNewMess
             screening = safeguarding.screen(message.text)
         if screening.concern:
             return await on_new_message(await _safeguarding_message(message, screening))
+        if trusted and (message.metadata or {}).get("screen_only") is True:
+            # A connector's "screen this only" (a Telegram group message): no concern, no turn.
+            log.info(
+                "message from %s via %s screened only: %d chars",
+                sender_ref(message.sender_id),
+                message.input_channel,
+                len(message.text) if isinstance(message.text, str) else 0,
+            )
+            return None
         cleaned = input_guard.clean(message.text, max_chars)
         message.text = cleaned.text
         message.metadata = {**(message.metadata or {}), "input_guard": cleaned.metadata()}

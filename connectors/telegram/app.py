@@ -1,14 +1,21 @@
 """The python-telegram-bot Application: parents' messages in, Rasa's replies out.
 
 Handler style follows PTB's `examples/`: small async handlers, `answer()` a callback query
-first. Only private chats are served, because what a parent asks about their child is
-nobody else's business; a group is told so once. Reminder choices (/start, /stop, "stop
-reminders", /reminders and the year groups and kinds of reminder offered after opting in,
-see `reminder_menus`) are handled here and never reach Rasa; everything else goes to
-Rasa's signed bridge as sender `telegram-<chat id>`, where the safeguarding screen runs first.
+first. Reminder choices (/start, /stop, "stop reminders", /reminders, a typed yes or no to
+the reminders question, and the year groups and kinds of reminder offered after opting in,
+see `reminder_menus`) are handled here and never reach Rasa; everything else that carries
+words (text, an edit, a file's caption, words after a command) goes to Rasa's signed bridge
+as sender `telegram-<chat id>`, where the safeguarding screen runs first.
 
-Updates are handled concurrently across chats but one at a time within a chat, so a
-parent's replies always come back in the order they asked.
+Only private chats are answered, because what a parent asks about their child is nobody
+else's business. A group message is still screened, as its writer's own message
+(`screen_only`: Rasa answers nothing unless it is a concern); a concern is answered in a
+private message, or, if Telegram won't let the bot write first, the group gets only the
+same pointer to a private chat that each group is shown once.
+
+Every update runs once, however often Telegram delivers it (`incoming.delivery_key`,
+`incoming.HandledUpdates`). Updates are handled concurrently across chats but one at a
+time within a chat, so a parent's replies always come back in the order they asked.
 """
 
 from __future__ import annotations
@@ -27,7 +34,7 @@ from datetime import timedelta
 from sqlalchemy.orm import Session
 from telegram import Bot, CallbackQuery, Chat, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ChatAction, ChatType
-from telegram.error import BadRequest, RetryAfter, TelegramError
+from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 from telegram.ext import (
     Application,
     ApplicationBuilder,
@@ -38,10 +45,11 @@ from telegram.ext import (
     filters,
 )
 
-from connectors.bridge_client import RasaClient
+from connectors.bridge_client import UNAVAILABLE, RasaClient
 from connectors.privacy import sender_ref
-from connectors.telegram import reminder_menus, replies
-from connectors.telegram.reminder_menus import MENU, Menu, Menus, ReminderSettings
+from connectors.telegram import incoming, reminder_menus, replies
+from connectors.telegram.incoming import HandledUpdates
+from connectors.telegram.reminder_menus import MENU, QUESTION, Menu, Menus, ReminderSettings
 from connectors.telegram.replies import ButtonPayloads, Outgoing
 from knowledge import subscribers
 from knowledge.db import unit_of_work
@@ -51,14 +59,15 @@ from knowledge.tenancy import parent_school, school_exists
 log = logging.getLogger(__name__)
 
 CHANNEL = "telegram"
-ALLOWED_UPDATES = ["message", "callback_query"]
+ALLOWED_UPDATES = ["message", "edited_message", "callback_query"]
 CONCURRENT_UPDATES = 64
 TYPING_EVERY_S = 4.5  # Telegram shows "typing…" for about 5 s
 SEND_ATTEMPTS = 3
 LONGEST_WAIT_S = 30.0
 STOP_WORDS = re.compile(r"^\s*(stop reminders|unsubscribe)\s*[.!]?\s*$", re.IGNORECASE)
 
-PRIVATE = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
+PRIVATE = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGES  # new and edited
+GROUPS = filters.ChatType.GROUPS & filters.UpdateType.MESSAGES
 
 
 def sender_id(chat_id: int) -> str:
@@ -217,9 +226,15 @@ async def edit(query: CallbackQuery, text: str, keyboard: InlineKeyboardMarkup |
             return
 
 
-async def take_buttons_away(query: CallbackQuery) -> None:
+async def take_buttons_away(bot: Bot, chat_id: int, message_id: int | None) -> None:
+    if message_id is None:
+        return
     with suppress(TelegramError):  # the message may be too old to edit; that's fine
-        await query.edit_message_reply_markup(reply_markup=None)
+        await bot.edit_message_reply_markup(chat_id, message_id, reply_markup=None)
+
+
+def message_id_of(query: CallbackQuery) -> int | None:
+    return query.message.message_id if query.message else None
 
 
 async def acknowledge(query: CallbackQuery, text: str | None = None) -> None:
@@ -251,10 +266,17 @@ async def typing(bot: Bot, chat_id: int) -> AsyncIterator[None]:
 
 
 def build_application(
-    *, token: str, api_url: str, rasa: RasaClient, parents: Parents, polling: bool = True
+    *,
+    token: str,
+    api_url: str,
+    rasa: RasaClient,
+    parents: Parents,
+    polling: bool = True,
+    handled: HandledUpdates | None = None,
 ) -> Application:
     """The Application with its handlers. Without `polling` there is no Updater: the caller
-    puts webhook updates on `application.update_queue` itself."""
+    puts webhook updates on `application.update_queue` itself. `handled` remembers finished
+    updates (by default in the parents' database)."""
     builder = (
         ApplicationBuilder()
         .token(token)
@@ -265,52 +287,138 @@ def build_application(
     if not polling:
         builder = builder.updater(None)
     application = builder.build()
+    handled = handled or HandledUpdates(parents.database_url)
     payloads = ButtonPayloads()
     menus = Menus()
     locks = ChatLocks()
     told_groups: set[int] = set()
 
-    async def ask_rasa(bot: Bot, chat: Chat, text: str) -> None:
-        metadata: dict = {"telegram": {"chat_id": chat.id, "chat_type": str(chat.type)}}
+    def key_of(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str:
+        return incoming.delivery_key(update, context.bot.id)
+
+    async def handled_before(update: Update, sender: str, key: str) -> bool:
         try:
-            school = await asyncio.to_thread(parents.school, chat.id)
+            done = await asyncio.to_thread(handled.handled, sender, key)
+        except Exception as error:  # answering twice beats not answering
+            log.error(
+                "could not check whether %s's update was handled: %s",
+                sender_ref(sender),
+                type(error).__name__,
+            )
+            return False
+        if done:
+            log.info(
+                "update %d from %s was delivered again: handled before, so not again",
+                update.update_id,
+                sender_ref(sender),
+            )
+        return done
+
+    async def record_handled(sender: str, key: str) -> None:
+        try:
+            await asyncio.to_thread(handled.finished, sender, key)
+        except Exception as error:
+            log.error("could not record %s's update as handled: %s", sender_ref(sender), type(error).__name__)
+
+    def once(handler):
+        """`handler`, run under the chat's lock, unless Telegram delivered this update before."""
+
+        async def run(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+            chat = update.effective_chat
+            if chat is None:  # not from a chat we write to (a button under an inline message)
+                if update.callback_query is not None:
+                    await acknowledge(update.callback_query)
+                return
+            sender, key = sender_id(chat.id), key_of(update, context)
+            async with locks.hold(chat.id):
+                if await handled_before(update, sender, key):
+                    if update.callback_query is not None:
+                        await acknowledge(update.callback_query)
+                    return
+                await handler(update, context)
+                await record_handled(sender, key)
+
+        return run
+
+    async def school_of(chat_id: int) -> str | None:
+        try:
+            return await asyncio.to_thread(parents.school, chat_id)
         except Exception as error:  # the question still goes to Rasa, which answers for "no school known"
             # No traceback: the database error would carry the chat id in its parameters.
             log.error(
-                "the school of %s could not be read: %s", sender_ref(sender_id(chat.id)), type(error).__name__
+                "the school of %s could not be read: %s", sender_ref(sender_id(chat_id)), type(error).__name__
             )
-            school = None
+            return None
+
+    async def rasa_answers(
+        writer: int, chat: Chat, text: str, key: str, *, screen_only: bool = False
+    ) -> list[dict]:
+        """Rasa's replies to `writer`'s words (sender `telegram-<writer>`), sent under `key`."""
+        metadata: dict = {"telegram": {"chat_id": chat.id, "chat_type": str(chat.type)}}
+        if screen_only:  # Rasa screens it and answers only a concern
+            metadata["screen_only"] = True
+        school = await school_of(writer)
         if school:
             metadata["school"] = school
+        return await rasa.send(sender_id(writer), text, metadata, message_id=key)
+
+    async def ask_rasa(bot: Bot, chat: Chat, text: str, key: str) -> None:
         async with typing(bot, chat.id):
-            answers = await rasa.send(sender_id(chat.id), text, metadata)
+            answers = await rasa_answers(chat.id, chat, text, key)
         for message in replies.render(answers, chat.id, payloads):
             await post(bot, chat.id, message)
 
     async def welcome(chat_id: int, link: str | None = None) -> Welcome:
         return await asyncio.to_thread(parents.welcome, chat_id, link)
 
+    async def welcome_then_ask(update: Update, context: ContextTypes.DEFAULT_TYPE, words: str) -> None:
+        """The privacy notice on first contact, then Rasa's answer."""
+        chat = update.effective_chat
+        try:
+            welcomed = await welcome(chat.id)
+        except Exception:  # the parent still gets an answer; the failure is in the log
+            # No traceback: a database error's parameters would carry the chat id.
+            log.error(
+                "could not record first contact for %s: %s",
+                sender_ref(sender_id(chat.id)),
+                type(sys.exc_info()[1]).__name__,
+            )
+        else:
+            if welcomed.notice:
+                await post(context.bot, chat.id, Outgoing(welcomed.notice))
+        await ask_rasa(context.bot, chat, words, key_of(update, context))
+
+    def then_the_words(handler, *, deep_link: bool = False):
+        """`handler` for a command, then Rasa for any words written after it ("/help my son…")."""
+
+        async def run(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+            await handler(update, context)
+            words = incoming.after_command(update.effective_message.text or "", deep_link=deep_link)
+            if words:
+                await ask_rasa(context.bot, update.effective_chat, words, key_of(update, context))
+
+        return run
+
     async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         chat = update.effective_chat
         link = context.args[0] if context.args else None  # t.me/<bot>?start=<school ref>
-        async with locks.hold(chat.id):
-            welcomed = await welcome(chat.id, link)
-            if welcomed.school is None:
-                await post(context.bot, chat.id, Outgoing(replies.USE_YOUR_SCHOOLS_LINK))
-                return
-            if welcomed.notice:
-                await post(context.bot, chat.id, Outgoing(welcomed.notice))
-            await post(context.bot, chat.id, replies.reminders_question(welcomed.opted_in))
+        welcomed = await welcome(chat.id, link)
+        if welcomed.school is None:
+            await post(context.bot, chat.id, Outgoing(replies.USE_YOUR_SCHOOLS_LINK))
+            return
+        if welcomed.notice:
+            await post(context.bot, chat.id, Outgoing(welcomed.notice))
+        asked = await post(context.bot, chat.id, replies.reminders_question(welcomed.opted_in))
+        menus.open(chat.id, Menu(asked.message_id, QUESTION))  # a typed yes or no answers it
 
     async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await post(context.bot, update.effective_chat.id, Outgoing(replies.HELP))
 
     async def stop(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         chat = update.effective_chat
-        async with locks.hold(chat.id):
-            menus.close(chat.id)
-            was_in = await asyncio.to_thread(parents.opt_out, chat.id)
-            await post(context.bot, chat.id, Outgoing(replies.stopped(was_in)))
+        menus.close(chat.id)
+        was_in = await asyncio.to_thread(parents.opt_out, chat.id)
+        await post(context.bot, chat.id, Outgoing(replies.stopped(was_in)))
 
     async def offer(bot: Bot, chat_id: int, settings: ReminderSettings, step: str, then: str | None) -> None:
         """Send one list to choose from (ticked as stored) and make it the chat's open menu."""
@@ -318,33 +426,34 @@ def build_application(
         sent = await post(bot, chat_id, replies.choice_step(step, settings.options(step), ticked))
         menus.open(chat_id, Menu(sent.message_id, step, ticked, then))
 
+    async def answer_reminders_question(bot: Bot, chat_id: int, yes: bool, question_id: int | None) -> None:
+        """Yes please / No thanks, pressed or typed."""
+        menus.close(chat_id)
+        settings = await asyncio.to_thread(parents.opt_in if yes else parents.opt_out, chat_id)
+        await take_buttons_away(bot, chat_id, question_id)
+        await post(bot, chat_id, Outgoing(replies.OPTED_IN if yes else replies.NO_THANKS))
+        first = settings.first_step() if yes else None
+        if first is not None:  # optional: every list has Skip, and none chosen means all
+            await offer(bot, chat_id, settings, first, settings.step_after(first))
+
     async def reminders_choice(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         query = update.callback_query
         await acknowledge(query)
         chat = update.effective_chat
-        if chat is None or chat.type != ChatType.PRIVATE:
+        if chat.type != ChatType.PRIVATE:
             return
         yes = query.data == replies.OPT_IN_YES
-        async with locks.hold(chat.id):
-            menus.close(chat.id)
-            settings = await asyncio.to_thread(parents.opt_in if yes else parents.opt_out, chat.id)
-            await take_buttons_away(query)
-            await post(context.bot, chat.id, Outgoing(replies.OPTED_IN if yes else replies.NO_THANKS))
-            first = settings.first_step() if yes else None
-            if first is not None:  # optional: every list has Skip, and none chosen means all
-                await offer(context.bot, chat.id, settings, first, settings.step_after(first))
+        await answer_reminders_question(context.bot, chat.id, yes, message_id_of(query))
 
     async def reminders_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         chat = update.effective_chat
-        async with locks.hold(chat.id):
-            settings = await asyncio.to_thread(parents.reminders, chat.id)
-            menus.close(chat.id)
-            sent = await post(context.bot, chat.id, replies.reminder_settings(settings))
-            if settings.opted_in:
-                menus.open(chat.id, Menu(sent.message_id, MENU))
+        settings = await asyncio.to_thread(parents.reminders, chat.id)
+        menus.close(chat.id)
+        sent = await post(context.bot, chat.id, replies.reminder_settings(settings))
+        menus.open(chat.id, Menu(sent.message_id, MENU if settings.opted_in else QUESTION))
 
     async def stale(bot: Bot, chat_id: int, query: CallbackQuery, settings: ReminderSettings) -> None:
-        await take_buttons_away(query)
+        await take_buttons_away(bot, chat_id, message_id_of(query))
         said = replies.MENU_OUT_OF_DATE if settings.opted_in else replies.NOT_GETTING_REMINDERS
         await post(bot, chat_id, Outgoing(said))
 
@@ -352,58 +461,56 @@ def build_application(
         """A press under a list of year groups or kinds of reminder, or under /reminders."""
         query = update.callback_query
         chat = update.effective_chat
-        if chat is None or chat.type != ChatType.PRIVATE:
+        if chat.type != ChatType.PRIVATE:
             await acknowledge(query)
             return
         press = reminder_menus.parse(query.data)
-        message_id = query.message.message_id if query.message else None
         bot = context.bot
-        async with locks.hold(chat.id):
-            settings = await asyncio.to_thread(parents.reminders, chat.id)
-            menu = menus.current(chat.id, message_id, press.step) if press else None
-            if menu is None or not settings.opted_in:
+        settings = await asyncio.to_thread(parents.reminders, chat.id)
+        menu = menus.current(chat.id, message_id_of(query), press.step) if press else None
+        if menu is None or not settings.opted_in:
+            await acknowledge(query)
+            if not settings.opted_in:
+                menus.close(chat.id)
+            await stale(bot, chat.id, query, settings)
+            return
+        if press.step == MENU:
+            await acknowledge(query)
+            await settings_menu(bot, chat.id, query, press.action, settings)
+            return
+        options = settings.options(press.step)
+        if press.action == reminder_menus.TOGGLE:
+            name = reminder_menus.named(options, press.key)
+            if name is None:  # the school no longer offers it
                 await acknowledge(query)
-                if not settings.opted_in:
-                    menus.close(chat.id)
                 await stale(bot, chat.id, query, settings)
                 return
-            if press.step == MENU:
-                await acknowledge(query)
-                await settings_menu(bot, chat.id, query, press.action, settings)
-                return
-            options = settings.options(press.step)
-            if press.action == reminder_menus.TOGGLE:
-                name = reminder_menus.named(options, press.key)
-                if name is None:  # the school no longer offers it
-                    await acknowledge(query)
-                    await stale(bot, chat.id, query, settings)
-                    return
-                ticked = menu.toggle(name, options)
-                await acknowledge(query, replies.toggled(name, ticked))
-                now = replies.choice_step(press.step, options, menu.chosen)
-                await edit(query, now.text, now.keyboard)
-                return
-            await acknowledge(query)
-            if press.action != reminder_menus.SKIP:
-                chosen = [] if press.action == reminder_menus.ALL else menu.chosen
-                stored = await asyncio.to_thread(parents.choose, chat.id, press.step, chosen)
-                if stored is None:  # stopped meanwhile
-                    menus.close(chat.id)
-                    await stale(bot, chat.id, query, ReminderSettings(opted_in=False))
-                    return
-                settings = stored
-            await edit(query, replies.step_record(press.step, settings.chosen(press.step)))
-            if menu.then is not None and settings.options(menu.then):
-                await offer(bot, chat.id, settings, menu.then, settings.step_after(menu.then))
-            else:
+            ticked = menu.toggle(name, options)
+            await acknowledge(query, replies.toggled(name, ticked))
+            now = replies.choice_step(press.step, options, menu.chosen)
+            await edit(query, now.text, now.keyboard)
+            return
+        await acknowledge(query)
+        if press.action != reminder_menus.SKIP:
+            chosen = [] if press.action == reminder_menus.ALL else menu.chosen
+            stored = await asyncio.to_thread(parents.choose, chat.id, press.step, chosen)
+            if stored is None:  # stopped meanwhile
                 menus.close(chat.id)
-                await post(bot, chat.id, Outgoing(replies.all_set(settings)))
+                await stale(bot, chat.id, query, ReminderSettings(opted_in=False))
+                return
+            settings = stored
+        await edit(query, replies.step_record(press.step, settings.chosen(press.step)))
+        if menu.then is not None and settings.options(menu.then):
+            await offer(bot, chat.id, settings, menu.then, settings.step_after(menu.then))
+        else:
+            menus.close(chat.id)
+            await post(bot, chat.id, Outgoing(replies.all_set(settings)))
 
     async def settings_menu(
         bot: Bot, chat_id: int, query: CallbackQuery, action: str, settings: ReminderSettings
     ) -> None:
         """A press under /reminders: change one list, stop, or keep things as they are."""
-        await take_buttons_away(query)
+        await take_buttons_away(bot, chat_id, message_id_of(query))
         if action == reminder_menus.STOP:
             menus.close(chat_id)
             was_in = await asyncio.to_thread(parents.opt_out, chat_id)
@@ -418,40 +525,73 @@ def build_application(
         query = update.callback_query
         await acknowledge(query)
         chat = update.effective_chat
-        if chat is None or chat.type != ChatType.PRIVATE:
+        if chat.type != ChatType.PRIVATE:
             return
         payload = payloads.payload_for(chat.id, query.data or "")
-        async with locks.hold(chat.id):
-            if payload is None:
-                await post(context.bot, chat.id, Outgoing(replies.BUTTON_EXPIRED))
-            else:
-                await ask_rasa(context.bot, chat, payload)
+        if payload is None:
+            await post(context.bot, chat.id, Outgoing(replies.BUTTON_EXPIRED))
+        else:
+            await ask_rasa(context.bot, chat, payload, key_of(update, context))
 
     async def converse(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        chat = update.effective_chat
-        async with locks.hold(chat.id):
-            try:
-                welcomed = await welcome(chat.id)
-            except Exception:  # the parent still gets an answer; the failure is in the log
-                # No traceback: a database error's parameters would carry the chat id.
+        chat, text = update.effective_chat, update.effective_message.text
+        question = menus.question(chat.id)
+        if question is not None:
+            yes = incoming.yes_or_no(text)
+            if yes is not None:  # "yes please" typed instead of pressed
+                await answer_reminders_question(context.bot, chat.id, yes, question.message_id)
+                return
+            menus.close(chat.id)  # the conversation moved on: a later "yes" is not an answer to it
+        await welcome_then_ask(update, context, text)
+
+    async def with_file(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """A photo, document, voice message…: its caption is read like any message; the file is not."""
+        chat, message = update.effective_chat, update.effective_message
+        words = incoming.words_of(message)
+        if not words:
+            await post(context.bot, chat.id, Outgoing(replies.CANT_OPEN_FILES))
+            return
+        await welcome_then_ask(update, context, words)
+        if message.caption is not None:
+            await post(context.bot, chat.id, Outgoing(replies.FILE_NOT_OPENED))
+
+    async def point_to_private_chat(bot: Bot, group_id: int) -> None:
+        told_groups.add(group_id)
+        await post(bot, group_id, Outgoing(replies.private_only(bot.username)))
+
+    async def answer_privately(bot: Bot, person: int, answers: list[dict]) -> bool:
+        """Rasa's answer to a group message, in a private message; False if Telegram refuses it
+        (the person never started the bot, or blocked it)."""
+        try:
+            await post(bot, person, Outgoing(replies.ANSWERED_PRIVATELY))
+        except (Forbidden, BadRequest) as error:
+            log.info("could not write privately to %s: %s", sender_ref(sender_id(person)), error.message)
+            return False
+        for message in replies.render(answers, person, payloads):
+            await post(bot, person, message)
+        return True
+
+    async def in_group(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """A group message: screened as its writer's own message; a concern answered only in private."""
+        chat, message, bot = update.effective_chat, update.effective_message, context.bot
+        words = incoming.after_command(incoming.words_of(message) or "")
+        user = update.effective_user
+        # Someone writing as the group or a channel has no private chat to answer in.
+        person = user.id if user is not None and not user.is_bot and message.sender_chat is None else None
+        if words:
+            writer = chat.id if person is None else person
+            answers = await rasa_answers(writer, chat, words, key_of(update, context), screen_only=True)
+            if answers == [{"text": UNAVAILABLE}]:
                 log.error(
-                    "could not record first contact for %s: %s",
-                    sender_ref(sender_id(chat.id)),
-                    type(sys.exc_info()[1]).__name__,
+                    "a group message from %s could not be screened: Rasa unavailable",
+                    sender_ref(sender_id(writer)),
                 )
-            else:
-                if welcomed.notice:
-                    await post(context.bot, chat.id, Outgoing(welcomed.notice))
-            await ask_rasa(context.bot, chat, update.effective_message.text)
-
-    async def not_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        await post(context.bot, update.effective_chat.id, Outgoing(replies.TEXT_ONLY))
-
-    async def not_private(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        chat = update.effective_chat
+            elif answers and not (person is not None and await answer_privately(bot, person, answers)):
+                # A concern, and no private chat to answer it in: only the words every group gets.
+                await point_to_private_chat(bot, chat.id)
+                return
         if chat.id not in told_groups:
-            told_groups.add(chat.id)
-            await post(context.bot, chat.id, Outgoing(replies.PRIVATE_ONLY))
+            await point_to_private_chat(bot, chat.id)
 
     async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         chat = update.effective_chat if isinstance(update, Update) else None
@@ -464,21 +604,23 @@ def build_application(
             with suppress(TelegramError):
                 await post(context.bot, chat.id, Outgoing(replies.SOMETHING_WENT_WRONG))
 
-    messages = filters.UpdateType.MESSAGE
     application.add_handlers(
         [
-            MessageHandler(messages & ~filters.ChatType.PRIVATE, not_private),
-            CommandHandler("start", start, filters=PRIVATE),
-            CommandHandler("help", help_command, filters=PRIVATE),
-            CommandHandler("stop", stop, filters=PRIVATE),
-            CommandHandler(["reminders", "settings"], reminders_command, filters=PRIVATE),
-            MessageHandler(PRIVATE & filters.Regex(STOP_WORDS), stop),
-            CallbackQueryHandler(reminders_choice, pattern=f"^{replies.OPT_IN_PREFIX}"),
-            CallbackQueryHandler(reminder_menu, pattern=f"^{reminder_menus.PREFIX}"),
-            CallbackQueryHandler(button),
-            MessageHandler(PRIVATE & filters.COMMAND, help_command),  # Telegram commands aren't Rasa intents
-            MessageHandler(PRIVATE & filters.TEXT, converse),
-            MessageHandler(PRIVATE & filters.ATTACHMENT, not_text),
+            MessageHandler(GROUPS, once(in_group)),
+            CommandHandler("start", once(then_the_words(start, deep_link=True)), filters=PRIVATE),
+            CommandHandler("help", once(then_the_words(help_command)), filters=PRIVATE),
+            CommandHandler("stop", once(then_the_words(stop)), filters=PRIVATE),
+            CommandHandler(
+                ["reminders", "settings"], once(then_the_words(reminders_command)), filters=PRIVATE
+            ),
+            MessageHandler(PRIVATE & filters.Regex(STOP_WORDS), once(stop)),
+            CallbackQueryHandler(once(reminders_choice), pattern=f"^{replies.OPT_IN_PREFIX}"),
+            CallbackQueryHandler(once(reminder_menu), pattern=f"^{reminder_menus.PREFIX}"),
+            CallbackQueryHandler(once(button)),
+            # Telegram commands aren't Rasa intents; words after one still are read
+            MessageHandler(PRIVATE & filters.COMMAND, once(then_the_words(help_command))),
+            MessageHandler(PRIVATE & filters.TEXT, once(converse)),
+            MessageHandler(PRIVATE & (filters.ATTACHMENT | filters.CAPTION), once(with_file)),
         ]
     )
     application.add_error_handler(on_error)

@@ -8,7 +8,9 @@ then stored (`knowledge.subscribers.choose`).
 
 Each chat has at most one open menu, tied to the message its buttons are under. A press on
 any other message's buttons (an old menu, one from before a restart or before /stop) is
-stale: the parent is told so kindly and nothing changes. A button names a choice by a
+stale: the parent is told so kindly and nothing changes. The "Would you like reminders?"
+question is an open menu too (`QUESTION`), so a typed "yes please" or "no thanks" answers
+it while it is the chat's open one. A button names a choice by a
 short hash of its name, so callback_data stays far below Telegram's 64 bytes whatever the
 school calls its year groups, and a name the school has since removed is simply unknown.
 """
@@ -21,6 +23,7 @@ from dataclasses import dataclass, field
 
 PREFIX = "rem:"
 MENU, YEAR_GROUPS, INTERESTS = "m", "y", "i"
+QUESTION = "q"  # the opt-in question (its buttons are replies.OPT_IN_YES / OPT_IN_NO, not ours)
 STEPS = (YEAR_GROUPS, INTERESTS)
 TOGGLE = "t"
 ALL, DONE, SKIP = "all", "done", "skip"
@@ -131,6 +134,11 @@ class Menus:
         if menu is None or menu.message_id != message_id or menu.step != step:
             return None
         return menu
+
+    def question(self, chat_id: int) -> Menu | None:
+        """The opt-in question, if it is the chat's open menu."""
+        menu = self._by_chat.get(chat_id)
+        return menu if menu is not None and menu.step == QUESTION else None
 
     def close(self, chat_id: int) -> None:
         self._by_chat.pop(chat_id, None)

@@ -46,9 +46,15 @@ NO_THANKS = (
     "That's fine: you won't get reminders. If you change your mind, send /start.\n"
     "You can ask me a question about SEND whenever you like."
 )
-PRIVATE_ONLY = "Sorry, I only work in a private chat. Please message me directly instead of in a group."
 BUTTON_EXPIRED = "Sorry, that button has expired. Please ask your question again."
-TEXT_ONLY = "Sorry, I can only read typed messages. Please type your question."
+CANT_OPEN_FILES = "Sorry, I can't open files, photos or voice messages. Please type your question."
+FILE_NOT_OPENED = (
+    "I can't open files, photos or voice messages, so I have only read the words you sent with it."
+)
+ANSWERED_PRIVATELY = (
+    "You wrote to me in a group chat. I only answer in a private chat, "
+    "so here is my reply, where only you can see it."
+)
 SOMETHING_WENT_WRONG = "Sorry, something went wrong on my side. Please try again in a minute."
 CHOOSE = "Please choose:"
 MENU_OUT_OF_DATE = (
@@ -93,6 +99,13 @@ USE_YOUR_SCHOOLS_LINK = (
     "Please open the Telegram link on your school's website: it tells me your school. "
     "If you are worried about a child's safety, call 999 in an emergency or the NSPCC on 0808 800 5000."
 )
+
+
+def private_only(bot_username: str | None) -> str:
+    """What a group is told. Always these same words, whatever was written there and by
+    whom, so they reveal nothing about anybody's message."""
+    where = f": https://t.me/{bot_username}" if bot_username else "."
+    return f"Sorry, I only work in a private chat. Please message me directly instead of in a group{where}"
 
 
 def privacy_notice(profile: SchoolProfile, retention_days: int) -> str:

@@ -4,9 +4,12 @@ Like tests/fakes/fake_slack.py: an aiohttp server in a thread that records every
 `POST /bot<token>/<method>` answers in the Bot API's envelope (`{"ok": true, "result": ...}`);
 `getUpdates` long-polls (holds the request up to `timeout` seconds until an update is
 queued, and honours `offset`), so python-telegram-bot's real Updater runs against it.
-A test queues updates with `push_message` / `push_callback`, makes the next call(s) of a
-method fail with `fail_next`, and can switch on Telegram's flood limits (`enforce_limits`)
-to check that a sender stays within them.
+A test queues updates with `push_message` / `push_callback` / `push_file` / `push_edit` (or
+any update with `push_update`), delivers one again with `redeliver` (as Telegram does when a
+webhook answer was late, or when getUpdates ran again before the offset was confirmed),
+refuses messages to a person who never started the bot with `not_started`, makes the next
+call(s) of a method fail with `fail_next`, and can switch on Telegram's flood limits
+(`enforce_limits`) to check that a sender stays within them.
 """
 
 from __future__ import annotations
@@ -38,6 +41,12 @@ TOO_MANY_REQUESTS = {
 BLOCKED = {"ok": False, "error_code": 403, "description": "Forbidden: bot was blocked by the user"}
 CHAT_NOT_FOUND = {"ok": False, "error_code": 400, "description": "Bad Request: chat not found"}
 SERVER_ERROR = {"ok": False, "error_code": 500, "description": "Internal Server Error"}
+# What Telegram answers when a bot writes first to somebody who never started it.
+CANT_INITIATE = {
+    "ok": False,
+    "error_code": 403,
+    "description": "Forbidden: bot can't initiate conversation with a user",
+}
 
 
 @dataclass
@@ -57,23 +66,63 @@ class Limits:
     overall_per_second: int = 30
 
 
-def message_update(
-    update_id: int, chat_id: int, text: str, *, chat_type: str = "private", user_id: int | None = None
-) -> dict[str, Any]:
-    """An `Update` with a text message; a leading /command gets its bot_command entity."""
-    user_id = chat_id if user_id is None else user_id
+def _chat(chat_id: int, chat_type: str) -> dict[str, Any]:
     chat: dict[str, Any] = {"id": chat_id, "type": chat_type}
     chat.update({"first_name": "Parent"} if chat_type == "private" else {"title": "Year 3 parents"})
+    return chat
+
+
+def message_update(
+    update_id: int,
+    chat_id: int,
+    text: str | None,
+    *,
+    chat_type: str = "private",
+    user_id: int | None = None,
+    message_id: int | None = None,
+    edited: bool = False,
+    file: str | None = None,
+    caption: str | None = None,
+) -> dict[str, Any]:
+    """An `Update` with a message: text (a leading /command gets its bot_command entity), or a
+    `file` ("photo", "document", "video", "voice") with an optional `caption`.
+
+    `edited`: the update Telegram sends when the person edits message `message_id`: a new
+    update_id, the same message_id, an `edit_date`, under "edited_message".
+    """
+    user_id = chat_id if user_id is None else user_id
+    now = int(time.time())
     message: dict[str, Any] = {
-        "message_id": update_id,
-        "date": int(time.time()),
-        "chat": chat,
+        "message_id": update_id if message_id is None else message_id,
+        "date": now - 5 if edited else now,
+        "chat": _chat(chat_id, chat_type),
         "from": {"id": user_id, "is_bot": False, "first_name": "Parent"},
-        "text": text,
     }
-    if text.startswith("/"):
-        message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}]
-    return {"update_id": update_id, "message": message}
+    if text is not None:
+        message["text"] = text
+        if text.startswith("/"):
+            message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}]
+    if file is not None:
+        message.update(FILES[file](update_id))
+        if caption is not None:
+            message["caption"] = caption
+    if edited:
+        message["edit_date"] = now
+    return {"update_id": update_id, "edited_message" if edited else "message": message}
+
+
+def _file_ids(n: int) -> dict[str, Any]:
+    return {"file_id": f"file-{n}", "file_unique_id": f"unique-{n}"}
+
+
+FILES = {
+    "photo": lambda n: {"photo": [{**_file_ids(n), "width": 640, "height": 480, "file_size": 40_000}]},
+    "document": lambda n: {
+        "document": {**_file_ids(n), "file_name": "letter.pdf", "mime_type": "application/pdf"}
+    },
+    "video": lambda n: {"video": {**_file_ids(n), "width": 640, "height": 480, "duration": 12}},
+    "voice": lambda n: {"voice": {**_file_ids(n), "duration": 7, "mime_type": "audio/ogg"}},
+}
 
 
 def callback_update(
@@ -110,6 +159,9 @@ class FakeTelegram(LoopbackServer):
         self.webhook: dict[str, Any] = {}
         self._failures: dict[str, deque[tuple[int, dict[str, Any]]]] = {}
         self._updates: list[dict[str, Any]] = []
+        self._again: list[dict[str, Any]] = []  # delivered again, whatever the offset
+        self._pushed: dict[int, dict[str, Any]] = {}  # every update queued, by update_id
+        self._not_started: set[str] = set()  # chats that never started the bot
         self._update_ids = itertools.count(1)
         self._message_ids = itertools.count(1000)
         self._sent_at: dict[str, float] = {}  # chat -> last accepted message
@@ -167,6 +219,8 @@ class FakeTelegram(LoopbackServer):
         queued = self._failures.get(method)
         if queued:
             return queued.popleft()
+        if method in ("sendMessage", "sendChatAction") and str(body.get("chat_id")) in self._not_started:
+            return 403, CANT_INITIATE
         if self.limits is None or method not in SEND_METHODS:
             return None
         now, chat = time.monotonic(), str(body.get("chat_id"))
@@ -208,7 +262,8 @@ class FakeTelegram(LoopbackServer):
             while True:
                 with self._lock:
                     self._updates = [u for u in self._updates if u["update_id"] >= offset]  # confirmed
-                    ready = self._updates[:limit]
+                    ready = [*self._again, *self._updates][:limit]
+                    self._again = self._again[len(ready) :]
                 left = deadline - time.monotonic()
                 if ready or left <= 0 or self._stop.is_set():
                     return ready
@@ -218,10 +273,11 @@ class FakeTelegram(LoopbackServer):
                     pass
 
     # --- test hooks ------------------------------------------------------------------
-    def _queue(self, update: dict[str, Any]) -> int:
+    def _queue(self, update: dict[str, Any], *, again: bool = False) -> int:
         async def add() -> None:
             with self._lock:
-                self._updates.append(update)
+                (self._again if again else self._updates).append(update)
+                self._pushed[update["update_id"]] = update
             async with self._queued:
                 self._queued.notify_all()
 
@@ -235,9 +291,50 @@ class FakeTelegram(LoopbackServer):
         """Queue a message from chat `chat_id` for getUpdates; returns its update_id."""
         return self._queue(message_update(self.next_update_id(), chat_id, text, chat_type=chat_type))
 
+    def push_message_from(self, chat_id: int, user_id: int, text: str, *, chat_type: str = "group") -> int:
+        """Queue a message that person `user_id` wrote in group `chat_id`; returns its update_id."""
+        update_id = self.next_update_id()
+        return self._queue(message_update(update_id, chat_id, text, chat_type=chat_type, user_id=user_id))
+
     def push_callback(self, chat_id: int, data: str, *, message_id: int = 1) -> int:
         """Queue a press on an inline button carrying `data`; returns its update_id."""
         return self._queue(callback_update(self.next_update_id(), chat_id, data, message_id=message_id))
+
+    def push_file(self, chat_id: int, file: str, caption: str | None = None, **kwargs: Any) -> int:
+        """Queue a photo, document, video or voice message, with an optional caption."""
+        update_id = self.next_update_id()
+        return self._queue(message_update(update_id, chat_id, None, file=file, caption=caption, **kwargs))
+
+    def push_edit(self, update_id: int, text: str) -> int:
+        """Queue the update Telegram sends when the message of update `update_id` is edited to `text`."""
+        original = self._pushed[update_id]["message"]
+        edit = message_update(
+            self.next_update_id(),
+            original["chat"]["id"],
+            text,
+            chat_type=original["chat"]["type"],
+            user_id=original["from"]["id"],
+            message_id=original["message_id"],
+            edited=True,
+        )
+        return self._queue(edit)
+
+    def push_update(self, update: dict[str, Any]) -> int:
+        """Queue any update, as given."""
+        return self._queue(update)
+
+    def redeliver(self, update_id: int) -> None:
+        """Deliver update `update_id` again, exactly as before (same update_id, same contents)."""
+        self._queue(self._pushed[update_id], again=True)
+
+    def update(self, update_id: int) -> dict[str, Any]:
+        """An update as it was queued (for a test that posts it to a webhook itself)."""
+        return self._pushed[update_id]
+
+    def not_started(self, chat_id: int) -> None:
+        """Refuse messages to `chat_id` with 403, as for a person who never started the bot."""
+        with self._lock:
+            self._not_started.add(str(chat_id))
 
     def fail_next(self, method: str, status: int, body: dict[str, Any], times: int = 1) -> None:
         """Answer the next `times` calls of `method` with this HTTP status and error body."""

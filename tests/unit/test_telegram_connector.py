@@ -676,16 +676,6 @@ def test_a_reply_held_back_by_flood_control_is_sent_after_telegrams_wait(setting
     assert telegram.sent_to(1036)[0].at - refused.at >= 1.0  # retry_after: 1
 
 
-def test_a_group_chat_is_told_once_that_the_bot_only_works_in_a_private_chat(telegram, rasa, polling):
-    telegram.push_message(-2001, "/start", chat_type="group")
-    telegram.push_message(-2001, "what is an EHCP?", chat_type="group")
-    (answer,) = replies_to(telegram, -2001, 1)
-    assert answer["text"] == replies.PRIVATE_ONLY
-    time.sleep(0.5)
-    assert len(telegram.sent_to(-2001)) == 1
-    assert not from_chat(rasa, -2001)
-
-
 def test_when_rasa_cannot_be_reached_the_parent_is_told_to_try_again(settings):
     known_chat(settings, 1041)
     with (
