@@ -13,6 +13,7 @@ import collections
 import contextlib
 import json
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -203,13 +204,22 @@ class ProdStack:
 
     def user_message_ids(self, sender_prefix: str) -> collections.Counter:
         """How often each message_id of the senders starting with `sender_prefix` is in the
-        tracker store (PostgreSQL), as user messages."""
+        tracker store (PostgreSQL), as user messages. Conversations are kept under the server's
+        sender ids: `web_sender(…)` of what a REST client sent, `slack-…` from the Slack bridge."""
         with self.tracker_db() as connection:
             rows = connection.execute(
                 sa.text("SELECT data FROM events WHERE type_name = 'user' AND sender_id LIKE :prefix"),
                 {"prefix": sender_prefix.replace("%", r"\%").replace("_", r"\_") + "%"},
             ).all()
         return collections.Counter(json.loads(row[0]).get("message_id") for row in rows)
+
+
+def web_sender(sender: str) -> str:
+    """The conversation a REST message sent as `sender` (or any sender starting with it) lands
+    in: the server puts REST senders in the web namespace (connectors/senders.py)."""
+    if not re.fullmatch(r"[A-Za-z0-9_.@:-]{1,64}", sender):
+        raise ValueError("plain senders only (the server hashes others)")
+    return "web-" + sender
 
 
 # --- the client ----------------------------------------------------------------------------

@@ -46,7 +46,7 @@ from pathlib import Path
 import httpx
 from sqlalchemy import select
 
-from bench.prod_stack import Delivery, ProdStack, percentile, say
+from bench.prod_stack import Delivery, ProdStack, percentile, say, web_sender
 from bench.run import our_messages
 from bench.trust_fixture import TrustFixture, generate_trust, mentioned_schools
 from knowledge.db import unit_of_work
@@ -231,7 +231,7 @@ def run_phase(
         sent, elapsed, conversations = asyncio.run(
             drive(stack.rest_url, prefix, seconds, max_messages, concurrency, trust.refs)
         )
-        in_tracker = dict(stack.user_message_ids(prefix + "-"))
+        in_tracker = dict(stack.user_message_ids(web_sender(prefix + "-")))
     phase = Phase(servers, sent, elapsed, in_tracker, trust)
     say_line(
         f"   {len(sent)} messages in {conversations} conversations, {len(phase.answered)} answered "

@@ -75,6 +75,9 @@ class Settings:
     telegram_webhook_secret: str = ""  # required in webhook mode; checked on every update
     telegram_port: int = 8443  # the webhook listener and /health
     bridge_secret: str = ""  # signs connector -> Rasa messages; the launcher makes one per run
+    # signs the web page's conversation ids (connectors/senders.py); empty: the bridge secret,
+    # so a page reloaded after a restart of `make run` starts a new conversation
+    web_conversation_secret: str = ""
     # SENCo surgery booking rules
     bookings_per_teacher_per_day: int = 1
     booking_min_notice_minutes: int = 120
@@ -126,6 +129,7 @@ class Settings:
             telegram_webhook_secret=os.environ.get("TELEGRAM_WEBHOOK_SECRET", "").strip(),
             telegram_port=_int("TELEGRAM_PORT", 8443),
             bridge_secret=os.environ.get("BRIDGE_SECRET", ""),
+            web_conversation_secret=os.environ.get("WEB_CONVERSATION_SECRET", ""),
             bookings_per_teacher_per_day=_int("BOOKINGS_PER_TEACHER_PER_DAY", 1),
             booking_min_notice_minutes=_int("BOOKING_MIN_NOTICE_MINUTES", 120),
             cancel_min_notice_minutes=_int("CANCEL_MIN_NOTICE_MINUTES", 60),

@@ -1,27 +1,31 @@
-"""Rasa input channels with the input guard in front: REST and socket.io.
+"""Rasa input channels with the input guard in front: REST, socket.io and the signed bridges.
 
 They keep the built-in channels' URLs and protocols (`/webhooks/rest/webhook`,
-`/socket.io`) and only wrap the `on_new_message` callback, so every message is
-cleaned the same way whichever channel it came by. Registered in credentials.yml.
+`/socket.io`) and wrap the `on_new_message` callback, so every message is cleaned the
+same way whichever channel it came by. Each channel owns its sender ids
+(`connectors.senders`): what a web client calls itself never names a Slack, Telegram or
+another web page's conversation. Registered in credentials.yml.
 """
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import inspect
 import json
 import logging
 from typing import Any, Awaitable, Callable
 
 import rasa.utils.endpoints
-from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
+from rasa.core.channels.channel import CollectingOutputChannel, UserMessage, decode_bearer_token
 from rasa.core.channels.rest import RestInput
-from rasa.core.channels.socketio import SocketIOInput
+from rasa.core.channels.socketio import SocketBlueprint, SocketIOInput, SocketIOOutput
 from sanic import Blueprint, response
 from sanic.request import Request
+from socketio import AsyncServer
 
 from bot.settings import get_settings
-from connectors import bridge_signing, exactly_once, input_guard, rasa_speedups
+from connectors import bridge_signing, exactly_once, input_guard, rasa_speedups, senders
 from connectors.privacy import sender_ref
 from knowledge import safeguarding
 from knowledge.safeguarding_records import record_concern
@@ -158,8 +162,11 @@ def _failed_with_id(message_id: str | None) -> response.HTTPResponse | None:
 class GuardedRestInput(RestInput):
     """Rasa's REST channel (`/webhooks/rest/webhook`) behind the input guard.
 
-    Whatever a caller claims, a REST message is from the channel "rest" and carries no
-    staff identity: those come only through the signed Slack bridge below.
+    Whatever a caller claims, a REST message is from the channel "rest", carries no staff
+    identity (that comes only through the signed Slack bridge below), and its conversation
+    is in the web namespace: `{"sender": "telegram-42"}` is the conversation `web-telegram-42`,
+    never a Telegram parent's (`connectors.senders.rest_sender`). The replies' `recipient_id`
+    is that conversation's id.
 
     The body may carry a `message_id` (see `connectors.exactly_once`): the same id sent
     again gets the same replies instead of a second answer. Without one, the channel
@@ -168,6 +175,10 @@ class GuardedRestInput(RestInput):
 
     def _extract_input_channel(self, req: Request) -> str:
         return self.name()
+
+    async def _extract_sender(self, req: Request) -> str:
+        body = req.json if isinstance(req.json, dict) else {}
+        return senders.rest_sender(body.get("sender"))
 
     def get_metadata(self, request: Request) -> dict[str, Any]:
         return _untrusted(request.json.get("metadata") if isinstance(request.json, dict) else None)
@@ -221,8 +232,10 @@ class SignedBridgeInput(RestInput):
     `POST /webhooks/<name>/webhook` with `{"sender", "message", "metadata": {...}}`; the
     reply is the list of bot messages, as on the REST channel. An unsigned, wrongly signed
     or stale request is refused with 401 before Rasa sees it. The channel name comes from
-    the class, never from the request. A `message_id` in the body makes a repeat safe, as
-    on the REST channel.
+    the class, never from the request, and the sender must be one of the channel's own
+    (`slack-…` on Slack, `telegram-…` on Telegram; `connectors.senders.belongs_to`), so even
+    a signed message cannot reach another channel's conversation. A `message_id` in the body
+    makes a repeat safe, as on the REST channel.
     """
 
     def blueprint(self, on_new_message: OnNewMessage) -> Blueprint:
@@ -251,6 +264,9 @@ class SignedBridgeInput(RestInput):
                 message_id = exactly_once.client_message_id(body.get("message_id"))
             except (ValueError, KeyError, TypeError, AttributeError):
                 return response.json({"error": "bad request"}, status=400)
+            if not senders.belongs_to(channel, sender):
+                log.warning("%s bridge: refused sender %s of another channel", channel, sender_ref(sender))
+                return response.json({"error": f"not a {channel} sender"}, status=400)
             collector = CollectingOutputChannel()
             message = UserMessage(
                 text, collector, sender, input_channel=channel, metadata=metadata, message_id=message_id
@@ -281,8 +297,114 @@ class TelegramBridgeInput(SignedBridgeInput):
         return "telegram"
 
 
+class PageOutput(SocketIOOutput):
+    """The socket.io replies to one web page message, each marked with the `message_id` it
+    answers and its place (`reply_to`, `part`): a reply sent again to a repeated delivery
+    is then shown once by the page."""
+
+    def __init__(self, sio: AsyncServer, bot_message_evt: str, message_id: str | None) -> None:
+        super().__init__(sio, bot_message_evt)
+        self.message_id = message_id
+        self.parts = 0
+
+    async def _send_message(self, socket_id: str, response: Any) -> None:
+        if self.message_id is not None and isinstance(response, dict):
+            response = {**response, "reply_to": self.message_id, "part": self.parts}
+            self.parts += 1
+        await super()._send_message(socket_id, response)
+
+
+def _page_metadata(value: Any) -> dict[str, Any]:
+    """The page's `customData` (a trust school's ref), as a dict whatever was sent."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return {}
+    return value if isinstance(value, dict) else {}
+
+
+async def _maybe_await(result: Any) -> None:
+    """python-socketio 5.8's room calls are plain functions; later releases made them coroutines."""
+    if inspect.isawaitable(result):
+        await result
+
+
 class GuardedSocketIOInput(SocketIOInput):
-    """Rasa's socket.io channel (used by the web chat page) behind the input guard."""
+    """Rasa's socket.io channel (used by the web chat page) behind the input guard, with
+    conversations the server issues.
+
+    Rasa's own channel takes the client's `session_id` as the sender, so a client could name
+    any conversation, a Telegram parent's included. Here `session_request` is answered with a
+    signed token (`connectors.senders`): the token sent, if it verifies (a reload keeps its
+    conversation), else a new one; nothing is refused. A socket's messages go to the
+    conversation it was confirmed for, whatever they name. Each message's `message_id` becomes
+    the UserMessage's, so one sent again is answered from the first time
+    (`connectors.exactly_once`); the event's ack tells the page it was handled.
+    """
 
     def blueprint(self, on_new_message: OnNewMessage) -> Blueprint:
-        return super().blueprint(guarded(on_new_message))
+        handle = guarded(on_new_message)
+        sio = AsyncServer(async_mode="sanic", cors_allowed_origins=[])
+        socketio_webhook = SocketBlueprint(sio, self.socketio_path, "socketio_webhook", __name__)
+        self.sio = sio  # Rasa's get_output_channel uses it
+
+        @socketio_webhook.route("/", methods=["GET"])
+        async def health(_request: Request) -> response.HTTPResponse:
+            return response.json({"status": "ok"})
+
+        @sio.on("connect", namespace=self.namespace)
+        async def connect(sid: str, environ: dict, auth: dict | None = None) -> bool:
+            if not self.jwt_key:
+                return True
+            token = auth.get("token") if isinstance(auth, dict) else None
+            return bool(token and decode_bearer_token(token, self.jwt_key, self.jwt_algorithm))
+
+        @sio.on("session_request", namespace=self.namespace)
+        async def session_request(sid: str, data: Any = None) -> None:
+            await self._confirm(sid, data.get("session_id") if isinstance(data, dict) else None)
+
+        @sio.on(self.user_message_evt, namespace=self.namespace)
+        async def handle_message(sid: str, data: Any = None) -> dict[str, Any]:
+            data = data if isinstance(data, dict) else {}
+            sender = (await sio.get_session(sid, namespace=self.namespace)).get("sender")
+            if sender is None:  # no session_request first: as if it had sent one with this id
+                sender = await self._confirm(sid, data.get("session_id"))
+            try:
+                message_id = exactly_once.client_message_id(data.get("message_id"))
+            except ValueError:
+                message_id = None  # answered, but a repeat of it could be answered twice
+                log.warning("socket.io message from %s: unusable message_id ignored", sender_ref(sender))
+            message = UserMessage(
+                data.get("message", ""),
+                PageOutput(sio, self.bot_message_evt, message_id),
+                sender,
+                input_channel=self.name(),
+                metadata=_page_metadata(data.get(self.metadata_key)),
+                message_id=message_id,
+            )
+            try:
+                await handle(message)
+            except Exception:  # the page is told, and keeps the message for the person to send again
+                log.exception("socket.io message from %s failed", sender_ref(sender))
+                return {"ok": False, "message_id": message_id}
+            return {"ok": True, "message_id": message_id}
+
+        return socketio_webhook
+
+    async def _confirm(self, sid: str, token: Any) -> str:
+        """Put socket `sid` in the conversation `token` names if it verifies, else in a new
+        one, and send the page that conversation's token. Returns the sender id."""
+        assert self.sio is not None
+        secret = senders.page_secret(get_settings())
+        sender = senders.page_sender(secret, token)
+        if sender is None:
+            sender, token = senders.new_page_conversation(secret)
+        session = await self.sio.get_session(sid, namespace=self.namespace)
+        previous = session.get("sender")
+        if previous and previous != sender:
+            await _maybe_await(self.sio.leave_room(sid, previous, namespace=self.namespace))
+        await _maybe_await(self.sio.enter_room(sid, sender, namespace=self.namespace))
+        await self.sio.save_session(sid, {"sender": sender}, namespace=self.namespace)
+        await self.sio.emit("session_confirm", token, room=sid, namespace=self.namespace)
+        return sender

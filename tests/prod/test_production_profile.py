@@ -24,7 +24,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy import func, select
 
-from bench.prod_stack import Delivery, ProdStack, say
+from bench.prod_stack import Delivery, ProdStack, say, web_sender
 from bot.prod import Postgres, missing_services, pg_bin_dir
 from bot.settings import PROJECT_ROOT
 from bot.training import MODEL_FILE
@@ -126,7 +126,7 @@ async def _load(
 def _assert_exactly_once(stack: ProdStack, prefix: str, deliveries: list[Delivery]) -> None:
     unanswered = [d for d in deliveries if not d.ok]
     assert not unanswered, [(d.sender, d.statuses) for d in unanswered[:5]]
-    in_tracker = stack.user_message_ids(prefix)
+    in_tracker = stack.user_message_ids(web_sender(prefix))
     sent = {d.message_id for d in deliveries}
     assert len(sent) == len(deliveries)
     assert set(in_tracker) == sent, f"lost: {len(sent - set(in_tracker))}, unknown: {set(in_tracker) - sent}"
@@ -212,7 +212,7 @@ def test_a_repeated_message_id_on_the_other_server_gets_the_same_replies_not_a_s
     )
     assert repeat.status_code == 200
     assert repeat.json() == first.replies
-    assert stack.user_message_ids(sender) == {first.message_id: 1}
+    assert stack.user_message_ids(web_sender(sender)) == {first.message_id: 1}
     assert "was handled before" in stack.server_log(f"rasa-{stack.config.rasa_ports.index(other) + 1}.log")
     # Without a message_id the REST channel behaves as it always did.
     plain = httpx.post(

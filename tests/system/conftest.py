@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import secrets
 import signal
 import socket
@@ -52,6 +53,7 @@ class RunningBot:
         return response.json()
 
     def tracker(self, sender: str) -> dict:
+        """A conversation as Rasa keeps it; a REST sender's is `tracker(web_sender(sender))`."""
         response = httpx.get(
             f"{self.rasa_url}/conversations/{sender}/tracker", params={"token": self.api_token}, timeout=30
         )
@@ -64,6 +66,13 @@ class RunningBot:
 
     def log_text(self) -> str:
         return self.log_path.read_text(errors="replace")
+
+
+def web_sender(sender: str) -> str:
+    """The conversation a REST message sent as `sender` lands in: the server puts every REST
+    sender in the web namespace (connectors/senders.py), so it never reaches another channel's."""
+    assert re.fullmatch(r"[A-Za-z0-9_.@:-]{1,64}", sender), "plain senders only (others are hashed)"
+    return "web-" + sender
 
 
 def texts(replies: list[dict]) -> str:

@@ -3,6 +3,7 @@ keyboard only, a follow-up button, and the conversation still there after a relo
 
 from __future__ import annotations
 
+import json
 import os
 
 import pytest
@@ -72,3 +73,60 @@ def test_markup_typed_by_a_parent_is_shown_as_text(page):
     expect(page.locator(".msg-user").last).to_contain_text("<img src=x onerror=alert(1)>")
     assert page.locator("#chat-log img").count() == 0
     expect(page.locator(".msg-bot").last).to_be_visible(timeout=60_000)
+
+
+def _user_messages(bot, page) -> list[dict]:
+    """The user messages of the page's conversation, as the Rasa server keeps them."""
+    token = page.evaluate("() => sessionStorage.getItem('sendbot.session_id')")
+    events = bot.tracker("web-page~" + token.split(".")[0])["events"]
+    return [e for e in events if e["event"] == "user"]
+
+
+def test_a_message_still_in_flight_at_a_reload_is_sent_again_with_its_id_and_answered_once(bot, page):
+    sent: list[dict] = []
+
+    def watch(ws) -> None:
+        def frame(payload) -> None:
+            text = payload if isinstance(payload, str) else payload.decode(errors="replace")
+            if '"user_uttered"' in text:
+                sent.append(json.loads(text[text.index("[") :])[1])
+
+        ws.on("framesent", frame)
+
+    page.on("websocket", watch)
+    page.reload()  # so the first socket is watched too
+    expect(page.locator("#status")).to_contain_text("Connected", timeout=30_000)
+    page.locator("#message-input").fill("how long does an ehcp take")
+    page.keyboard.press("Enter")
+    page.reload()  # before the answer came: the page sends the message again after the reload
+    answer = page.locator(".msg-bot").filter(has_text="20 weeks")
+    expect(answer).to_have_count(1, timeout=60_000)
+    page.wait_for_timeout(2000)  # a second answer would have come by now
+    expect(answer).to_have_count(1)
+    expect(page.locator(".msg-user").filter(has_text="how long does an ehcp take")).to_have_count(1)
+
+    ids = {m["message_id"] for m in sent if m.get("message") == "how long does an ehcp take"}
+    assert len(ids) == 1 and next(iter(ids)).startswith("page-"), sent
+    said = [(e["text"], e.get("message_id")) for e in _user_messages(bot, page)]
+    assert said == [("how long does an ehcp take", next(iter(ids)))]
+
+
+def test_a_conversation_id_that_does_not_verify_gets_a_new_conversation_kindly(bot, page):
+    expect(page.locator("#status")).to_contain_text("Connected", timeout=30_000)
+    page.locator("#message-input").fill("what is an ehcp")
+    page.keyboard.press("Enter")
+    expect(page.locator(".msg-bot").first).to_be_visible(timeout=60_000)
+    token = page.evaluate("() => sessionStorage.getItem('sendbot.session_id')")
+    conversation, signature = token.split(".")
+    flipped = ("1" if conversation[0] == "0" else "0") + conversation[1:]
+    page.evaluate(f"() => sessionStorage.setItem('sendbot.session_id', '{flipped}.{signature}')")
+
+    page.reload()
+    expect(page.locator("#status")).to_contain_text("new one has started", timeout=30_000)
+    expect(page.locator(".msg")).to_have_count(0)
+    page.locator("#message-input").fill("who is the senco")
+    page.keyboard.press("Enter")
+    expect(page.locator(".msg-bot").filter(has_text="senco@example.sch.uk")).to_have_count(1, timeout=60_000)
+    fresh = page.evaluate("() => sessionStorage.getItem('sendbot.session_id')")
+    assert fresh.split(".")[0] not in (conversation, flipped)
+    assert [e["text"] for e in _user_messages(bot, page)] == ["who is the senco"]

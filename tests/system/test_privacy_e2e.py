@@ -5,12 +5,12 @@ from __future__ import annotations
 import secrets
 import time
 
-from tests.system.conftest import texts
+from tests.system.conftest import texts, web_sender
 
 
 def said_or_answered(bot, sender: str) -> list[dict]:
     """What the family said and the bot answered (a fresh tracker has only bookkeeping events)."""
-    return [e for e in bot.tracker(sender)["events"] if e["event"] in ("user", "bot")]
+    return [e for e in bot.tracker(web_sender(sender))["events"] if e["event"] in ("user", "bot")]
 
 
 def test_a_family_sees_what_is_held_and_erases_it(bot):

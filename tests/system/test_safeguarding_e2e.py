@@ -24,6 +24,7 @@ from sqlalchemy import func, select
 from bot.settings import PROJECT_ROOT
 from knowledge.db import unit_of_work
 from knowledge.models import SafeguardingRecord
+from tests.system.conftest import web_sender
 
 SETS = PROJECT_ROOT / "tests/safeguarding"
 SAFEGUARDING_REPLY = "Thank you for telling us"
@@ -153,7 +154,7 @@ def test_the_disclosure_is_not_kept_in_the_conversation_log(bot):
     text = "my son says his dad hits him with a belt"
     sender = "sg-" + secrets.token_hex(6)
     bot.say(text, sender)
-    tracker = bot.tracker(sender)
+    tracker = bot.tracker(web_sender(sender))
     said = [e.get("text") for e in tracker["events"] if e.get("event") == "user"]
     assert said == ["/safeguarding_concern"]
     with unit_of_work(bot.settings.database_url) as session:

@@ -13,7 +13,9 @@
   "use strict";
 
   var HISTORY_KEY = "sendbot.history";
-  var SESSION_KEY = "sendbot.session_id";
+  var SESSION_KEY = "sendbot.session_id"; // the server's signed conversation id
+  var PENDING_KEY = "sendbot.pending"; // sent, not yet acknowledged: sent again after a reconnect
+  var MAX_PENDING = 20;
   var MAX_HISTORY = 200; // messages kept for a reload; oldest dropped first
   var TYPING_TIMEOUT_MS = 20000;
   var CONFIG_TIMEOUT_MS = 10000;
@@ -29,6 +31,8 @@
     notConnected: "The assistant is not connected at the moment. Your message is still in the box. Please send it again when the status says Connected.",
     typing: "The assistant is typing…",
     newConversation: "A new conversation has started. The earlier messages have been cleared.",
+    notContinued: "The earlier conversation could not be continued, so a new one has started. The earlier messages have been cleared.",
+    notHandled: "Sorry, the assistant could not answer that just now. Please send it again.",
     restored: "Your earlier messages from this visit have been restored.",
     youSaid: "You said: ",
     botSaid: "Assistant said: ",
@@ -66,6 +70,8 @@
     },
     socket: null,
     sessionId: null,
+    requestedId: null, // the id this connection asked to continue
+    pending: [], // [{id, message, shown, parts: [reply parts already shown]}]
     ready: false, // connected AND session confirmed
     everConnected: false,
     history: [],
@@ -211,6 +217,69 @@
       }
       items = items.slice(Math.floor(items.length / 2));
     }
+  }
+
+  // Each message has its own id, made once and kept if it is sent again, so the
+  // server answers it once however often it arrives (connectors/exactly_once.py).
+  function newMessageId() {
+    var c = window.crypto;
+    if (c && typeof c.randomUUID === "function") {
+      return "page-" + c.randomUUID();
+    }
+    if (c && typeof c.getRandomValues === "function") {
+      var bytes = c.getRandomValues(new Uint8Array(16));
+      return "page-" + Array.prototype.map.call(bytes, function (b) {
+        return (b < 16 ? "0" : "") + b.toString(16);
+      }).join("");
+    }
+    return "page-" + Date.now().toString(36) + "-" + Math.random().toString(36).slice(2);
+  }
+
+  function loadPending() {
+    var parsed;
+    try {
+      parsed = JSON.parse(storageGet(PENDING_KEY) || "[]");
+    } catch (e) {
+      return [];
+    }
+    if (!Array.isArray(parsed)) {
+      return [];
+    }
+    var out = [];
+    for (var i = 0; i < parsed.length; i++) {
+      var p = parsed[i];
+      if (!p || typeof p.id !== "string" || !/^page-[\w-]{1,80}$/.test(p.id) || typeof p.message !== "string") {
+        continue;
+      }
+      var parts = Array.isArray(p.parts) ? p.parts.filter(function (n) { return typeof n === "number"; }) : [];
+      out.push({ id: p.id, message: p.message, parts: parts });
+    }
+    return out.slice(-MAX_PENDING);
+  }
+
+  function savePending() {
+    state.pending = state.pending.slice(-MAX_PENDING);
+    if (!state.pending.length) {
+      storageRemove(PENDING_KEY);
+    } else {
+      storageSet(PENDING_KEY, JSON.stringify(state.pending));
+    }
+  }
+
+  function findPending(id) {
+    for (var i = 0; i < state.pending.length; i++) {
+      if (state.pending[i].id === id) {
+        return state.pending[i];
+      }
+    }
+    return null;
+  }
+
+  function forgetPending(id) {
+    state.pending = state.pending.filter(function (p) {
+      return p.id !== id;
+    });
+    savePending();
   }
 
   // ---------------------------------------------------------------------
@@ -528,14 +597,35 @@
     if (!state.ready || !state.socket || !state.sessionId) {
       return false;
     }
-    var uttered = { message: message, session_id: state.sessionId };
+    var entry = { id: newMessageId(), message: message, parts: [] };
+    state.pending.push(entry);
+    savePending();
+    showMessage({ who: "user", text: shown, buttons: [] });
+    emitPending(entry);
+    return true;
+  }
+
+  // Sends one message (again, after a reconnect or a reload: with the same id). The
+  // server acknowledges it once it has been answered.
+  function emitPending(entry) {
+    var uttered = { message: entry.message, session_id: state.sessionId, message_id: entry.id };
     if (state.config.school) {
       uttered.customData = { school: state.config.school };
     }
-    state.socket.emit("user_uttered", uttered);
-    showMessage({ who: "user", text: shown, buttons: [] });
     showTyping();
-    return true;
+    state.socket.emit("user_uttered", uttered, function (ack) {
+      if (!findPending(entry.id)) {
+        return;
+      }
+      forgetPending(entry.id);
+      if (!state.pending.length) {
+        hideTyping();
+      }
+      if (ack && ack.ok === false) {
+        hideTyping();
+        setNotice("info", TEXT.notHandled);
+      }
+    });
   }
 
   // ---------------------------------------------------------------------
@@ -545,7 +635,9 @@
   function startNewConversation() {
     storageRemove(HISTORY_KEY);
     storageRemove(SESSION_KEY);
+    storageRemove(PENDING_KEY);
     state.history = [];
+    state.pending = [];
     state.sessionId = null;
     clearLog();
     hideTyping();
@@ -569,6 +661,18 @@
   // ---------------------------------------------------------------------
 
   function onBotUttered(data) {
+    // A reply to one of our messages says which (reply_to) and which part of the answer it
+    // is. A part already shown, or a reply to a message already acknowledged, is a repeat
+    // of an answer this page has (the message was sent again): it is not shown twice.
+    if (data && typeof data === "object" && typeof data.reply_to === "string") {
+      var entry = findPending(data.reply_to);
+      var part = typeof data.part === "number" ? data.part : -1;
+      if (!entry || entry.parts.indexOf(part) !== -1) {
+        return;
+      }
+      entry.parts.push(part);
+      savePending();
+    }
     hideTyping();
     var text = "";
     var buttons = [];
@@ -600,20 +704,40 @@
     socket.on("connect", function () {
       state.ready = false;
       setConnection("", TEXT.connecting);
-      socket.emit("session_request", { session_id: state.sessionId || null });
+      state.requestedId = state.sessionId || null;
+      socket.emit("session_request", { session_id: state.requestedId });
     });
 
+    // The server issues the conversation id (signed). It gives the one we asked for back
+    // if it is valid; any other answer means a new conversation.
     socket.on("session_confirm", function (data) {
       var id = cleanSessionId(data);
       if (!id) {
         return;
       }
+      var continued = !state.requestedId || id === state.requestedId;
+      state.requestedId = id;
       state.sessionId = id;
       storageSet(SESSION_KEY, id);
       state.ready = true;
       state.everConnected = true;
       setConnection("ok", TEXT.connected);
       clearNotice("offline");
+      if (!continued) {
+        storageRemove(HISTORY_KEY);
+        storageRemove(PENDING_KEY);
+        state.history = [];
+        state.pending = [];
+        clearLog();
+        hideTyping();
+        setNotice("info", TEXT.notContinued);
+        return;
+      }
+      // Messages not acknowledged before the connection dropped (or the page reloaded)
+      // are sent again with the same ids; the server answers each once.
+      for (var i = 0; i < state.pending.length; i++) {
+        emitPending(state.pending[i]);
+      }
     });
 
     socket.on("bot_uttered", onBotUttered);
@@ -771,6 +895,7 @@
     // Restore this tab's conversation before connecting.
     state.sessionId = cleanSessionId(storageGet(SESSION_KEY));
     state.history = loadHistory();
+    state.pending = state.sessionId ? loadPending() : [];
     for (var i = 0; i < state.history.length; i++) {
       showMessage(state.history[i], { restoring: true });
     }
