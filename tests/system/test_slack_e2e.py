@@ -19,7 +19,7 @@ from sqlalchemy import select
 
 from knowledge.db import unit_of_work
 from knowledge.models import Booking, SafeguardingRecord, SurgerySlot
-from tests.fakes.fake_slack import button_click, message_event
+from tests.fakes.fake_slack import button_click, edit_event, file_share_event, message_event
 
 UK = ZoneInfo("Europe/London")
 SCHOOL = "example-primary"
@@ -53,8 +53,11 @@ class StaffMemberOnSlack:
         return self._posts()[before:] or new
 
     def say(self, text: str, expect: str | None = None, timeout: float = 60) -> list:
-        event = message_event(self.user_id, text, channel=self.dm)
-        return self._exchange(lambda: self.slack.push("events_api", event), expect, timeout)
+        return self.send(message_event(self.user_id, text, channel=self.dm), expect, timeout)
+
+    def send(self, event: dict, expect: str | None = None, timeout: float = 60, **envelope) -> list:
+        """Any Events API body (a DM, a file, an edit, a redelivery with `retry_attempt`)."""
+        return self._exchange(lambda: self.slack.push("events_api", event, **envelope), expect, timeout)
 
     def click(self, value: str, expect: str | None = None, *, topic=None, note=None, timeout=60) -> list:
         payload = button_click(self.user_id, self.dm, value, topic=topic, note=note)
@@ -282,3 +285,71 @@ def test_staff_who_describe_a_concern_get_the_child_protection_procedure(bot):
         "999" in said and "Mr B. Example" in said and "passed your message to the safeguarding lead" in said
     )
     assert "Childline" not in said
+
+
+# --- Slack's redeliveries, files and edits (issue #12) -------------------------------------
+
+FILES_NOTE = "can't open files"
+
+
+def records_of(bot, text: str) -> list[SafeguardingRecord]:
+    with unit_of_work(bot.settings.database_url) as session:
+        found = session.execute(select(SafeguardingRecord).where(SafeguardingRecord.message == text))
+        return list(found.scalars())
+
+
+def alerts_about(slack, record_id: int, person: str) -> list:
+    return [
+        c
+        for c in slack.of("chat.postMessage")
+        if c.body.get("channel") == "D" + person.removeprefix("U")
+        and f"Safeguarding concern #{record_id}" in c.body.get("text", "")
+    ]
+
+
+def test_a_disclosure_slack_delivers_again_is_recorded_alerted_and_answered_once(bot):
+    teacher = StaffMemberOnSlack(bot.slack, OTHER_TEACHER)
+    said = "a boy in my class just told me his stepdad hits him, what should I do (delivered twice)"
+    event = message_event(OTHER_TEACHER, said, channel=teacher.dm)
+    answered = teacher.send(event, expect="child protection")
+    before = len(teacher._posts())
+    bot.slack.push("events_api", event, retry_attempt=1, retry_reason="timeout")
+    bot.slack.push("events_api", event, retry_attempt=2, retry_reason="timeout")
+    [record] = records_of(bot, said)
+    bot.slack.wait_for(lambda s: alerts_about(s, record.id, DSL), timeout=30)
+    time.sleep(6)  # three scheduler rounds and time for any second answer
+    assert len(records_of(bot, said)) == 1
+    assert len(alerts_about(bot.slack, record.id, DSL)) == 1
+    assert len(alerts_about(bot.slack, record.id, DEPUTY)) == 1
+    assert len(teacher._posts()) == before, text_of(teacher._posts()[before:])
+    assert "child protection" in text_of(answered)
+    assert said not in bot.log_text()
+
+
+def test_a_disclosure_typed_with_a_file_is_screened_first_then_the_file_is_explained(bot):
+    teacher = StaffMemberOnSlack(bot.slack, OTHER_TEACHER)
+    said = "a pupil just told me her uncle hits her, I've attached my notes"
+    posts = teacher.send(file_share_event(OTHER_TEACHER, said, channel=teacher.dm), expect=FILES_NOTE)
+    texts = [p.body.get("text", "") for p in posts]
+    assert "child protection" in texts[0] and FILES_NOTE in texts[-1]
+    assert len(records_of(bot, said)) == 1
+    assert said not in bot.log_text()
+
+
+def test_a_question_typed_with_a_file_is_answered_then_the_file_is_explained(bot):
+    teacher = StaffMemberOnSlack(bot.slack, TEACHER)
+    posts = teacher.send(file_share_event(TEACHER, "what is an EHCP?", channel=teacher.dm), expect=FILES_NOTE)
+    texts = [p.body.get("text", "") for p in posts]
+    assert len(texts) >= 2 and "EHCP" in texts[0] and FILES_NOTE in texts[-1]
+    assert "child protection" not in text_of(posts)
+
+
+def test_a_message_edited_into_a_disclosure_is_screened_and_answered_as_new(bot):
+    teacher = StaffMemberOnSlack(bot.slack, OTHER_TEACHER)
+    original = message_event(OTHER_TEACHER, "can I ask you something about a pupil", channel=teacher.dm)
+    teacher.send(original)
+    said = "can I ask you something, a pupil told me his dad hits him at home"
+    reply = teacher.send(edit_event(original, said), expect="child protection")
+    assert "child protection" in text_of(reply)
+    assert len(records_of(bot, said)) == 1
+    assert said not in bot.log_text()
