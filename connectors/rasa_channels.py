@@ -25,7 +25,7 @@ from sanic.request import Request
 from socketio import AsyncServer
 
 from bot.settings import get_settings
-from connectors import bridge_signing, exactly_once, input_guard, rasa_speedups, senders
+from connectors import bridge_signing, circuit_breaker, exactly_once, input_guard, rasa_speedups, senders
 from connectors.privacy import sender_ref
 from knowledge import safeguarding
 from knowledge.safeguarding_records import record_concern
@@ -33,6 +33,7 @@ from knowledge.tenancy import school_for_message
 
 rasa_speedups.apply()  # this module is the first of ours the Rasa server imports
 exactly_once.install()  # a repeated message_id gets the first delivery's replies, not a second turn
+circuit_breaker.install()  # a turn cut short by Rasa's circuit breaker never silences the conversation
 
 log = logging.getLogger(__name__)
 
