@@ -2,9 +2,9 @@
 
 With two Rasa servers behind nginx a message can arrive twice: nginx retries it on the
 other server when the first dies mid-request, and a client retries after its connection
-dropped. Clients therefore send a `message_id` (REST body, the signed bridges), which
-becomes the `message_id` of Rasa's `UserMessage` and of the `UserUttered` event saved in
-the tracker.
+dropped. Clients therefore send a `message_id` (REST body, the signed bridges, the web
+page over socket.io), which becomes the `message_id` of Rasa's `UserMessage` and of the
+`UserUttered` event saved in the tracker.
 
 How a repeat is recognised, in Rasa 3.6's own order of work:
 
