@@ -363,6 +363,8 @@ def build_application(
         return await rasa.send(sender_id(writer), text, metadata, message_id=key)
 
     async def ask_rasa(bot: Bot, chat: Chat, text: str, key: str) -> None:
+        if menus.question(chat.id) is not None:  # the conversation moved on: a later "yes" is for Rasa
+            menus.close(chat.id)
         async with typing(bot, chat.id):
             answers = await rasa_answers(chat.id, chat, text, key)
         for message in replies.render(answers, chat.id, payloads):
@@ -541,7 +543,6 @@ def build_application(
             if yes is not None:  # "yes please" typed instead of pressed
                 await answer_reminders_question(context.bot, chat.id, yes, question.message_id)
                 return
-            menus.close(chat.id)  # the conversation moved on: a later "yes" is not an answer to it
         await welcome_then_ask(update, context, text)
 
     async def with_file(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
