@@ -384,6 +384,9 @@ class ActionSurgery(Action):
             for e in message.get("entities") or ()
             if e.get("entity") in SURGERY_ENTITIES
         }
+        # Where the reply goes (a DM, or privately in a channel), so it says where its calendar file went.
+        slack = (message.get("metadata") or {}).get("slack") or {}
+        entities["channel_type"] = str(slack.get("channel_type") or "")
         settings = get_settings()
 
         def work() -> Reply:

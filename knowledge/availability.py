@@ -28,6 +28,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from knowledge.booking import free_slots_query
+from knowledge.dates import next_weekday, which_day_question
 from knowledge.models import Booking, BookingAudit, StaffMember, SurgeryBlockout, SurgeryPattern, SurgerySlot
 from knowledge.school_calendar import SchoolCalendar, Term, UnknownTerm
 from knowledge.staff import require_slot_manager
@@ -710,7 +711,16 @@ def bookings_on_day(
 
 class NeedsQuestion(str):
     """The request is missing something: this text is the question to ask (it says what, with an
-    example). A `str`, so a caller may simply reply with it; `.question` reads the same text."""
+    example). A `str`, so a caller may simply reply with it; `.question` reads the same text.
+    When the question is which of two days ("block out next Tuesday" on a Monday), `choices`
+    holds the request read either way, nearest first, for the caller to offer as buttons."""
+
+    choices: tuple[BlockoutRequest, ...]
+
+    def __new__(cls, question: str, choices: tuple[BlockoutRequest, ...] = ()) -> NeedsQuestion:
+        made = super().__new__(cls, question)
+        made.choices = tuple(choices)
+        return made
 
     @property
     def question(self) -> str:
@@ -786,6 +796,7 @@ _WEEKDAY_WORDS = {
     "sunday": 6,
 }
 _WEEKDAY_RE = re.compile(r"\b(" + "|".join(sorted(_WEEKDAY_WORDS, key=len, reverse=True)) + r")s?\b")
+_NEXT_WEEKDAY_RE = re.compile(r"\bnext\s+" + _WEEKDAY_RE.pattern)
 _EVERY_WEEKDAY_RE = re.compile(r"\b(?:every|each)\s+(?:week\s*)?day\b|\bweekdays\b|\bmonday\s+to\s+friday\b")
 _MONTH = (
     r"(jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?"
@@ -1159,33 +1170,41 @@ def parse_blockout_request(text: str, today: dt.date) -> BlockoutRequest | Needs
     rest = text
     for found in dates:
         rest = _blank(rest, found.span)
-    day = _blockout_day(rest, dates, today)
-    if isinstance(day, NeedsQuestion):
-        return day
-    if day < today:
-        return NeedsQuestion(f"{format_day(day)} has already passed. Which day did you mean?")
+    days = _blockout_days(rest, dates, today)
+    if isinstance(days, NeedsQuestion):
+        return days
+    if days[0] < today:
+        return NeedsQuestion(f"{format_day(days[0])} has already passed. Which day did you mean?")
     hours = _blockout_hours(rest)
     if isinstance(hours, NeedsQuestion):
         return hours
-    return BlockoutRequest(day, *hours)
+    if len(days) > 1:  # "next Tuesday" on a Monday: asked, as the booking side asks
+        return NeedsQuestion(
+            which_day_question(days, today), tuple(BlockoutRequest(day, *hours) for day in days)
+        )
+    return BlockoutRequest(days[0], *hours)
 
 
-def _blockout_day(rest: str, dates: list[_FoundDate], today: dt.date) -> dt.date | NeedsQuestion:
+def _blockout_days(rest: str, found: list[_FoundDate], today: dt.date) -> tuple[dt.date, ...] | NeedsQuestion:
+    """The day to block out, or the two it may be ("next Tuesday", read as `knowledge.dates` does)."""
     named = [_WEEKDAY_WORDS[m[1]] for m in _WEEKDAY_RE.finditer(rest)]
-    if dates:
-        day = dates[0].day
+    if found:
+        day = found[0].day
         if named and named[0] != day.weekday():
             return NeedsQuestion(
                 f"{day.day} {day:%B %Y} is a {day:%A}, not a {WEEKDAY_NAMES[named[0]]}. "
                 "Which day did you mean?"
             )
-        return day
+        return (day,)
     if re.search(r"\btoday\b", rest):
-        return today
+        return (today,)
     if re.search(r"\btomorrow\b", rest):
-        return today + dt.timedelta(days=1)
+        return (today + dt.timedelta(days=1),)
+    after_next = _NEXT_WEEKDAY_RE.search(rest)
+    if after_next:
+        return next_weekday(_WEEKDAY_WORDS[after_next[1]], today)
     if named:
-        return today + dt.timedelta(days=(named[0] - today.weekday() - 1) % 7 + 1)
+        return (today + dt.timedelta(days=(named[0] - today.weekday() - 1) % 7 + 1),)
     return NeedsQuestion(f"Which day should I block out? For example: {_EXAMPLE_BLOCKOUT}.")
 
 

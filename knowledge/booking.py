@@ -19,7 +19,9 @@ calendar programs need to replace or remove the event they already have.
 
 The rules (one booking per teacher per UK calendar day, notice before booking and
 cancelling) are checked here, in the domain layer, not only in the dialogue. The SENCo
-or an admin may break them; that is written to the audit table.
+or an admin may break them; that is written to the audit table. Nobody holds two places in
+one slot: a second click on one's own slot is `AlreadyBooked`, checked before the rules, so
+the person is told the slot is already theirs rather than about the per-day limit.
 """
 
 from __future__ import annotations
@@ -42,12 +44,14 @@ if TYPE_CHECKING:
     from bot.settings import Settings
 
 TOPICS = ("reading", "behaviour", "ehcp_paperwork", "access_arrangements", "other")
+# What each topic is called wherever a person sees it: the booking menu, calendar titles, and
+# (through `topic_words`) inside sentences.
 TOPIC_LABELS = {
-    "reading": "reading",
-    "behaviour": "behaviour",
+    "reading": "Reading",
+    "behaviour": "Behaviour",
     "ehcp_paperwork": "EHCP paperwork",
-    "access_arrangements": "access arrangements",
-    "other": "other",
+    "access_arrangements": "Access arrangements",
+    "other": "Something else",
 }
 MAX_NOTE_CHARS = 200
 # A pupil's name in a free-text note cannot be detected reliably (names are also
@@ -63,6 +67,14 @@ class BookingRefused(ValueError):
 class SlotTaken(BookingRefused):
     def __init__(self) -> None:
         super().__init__("Sorry, that slot was just taken.")
+
+
+class AlreadyBooked(BookingRefused):
+    """The person already holds a place in this slot (a second click on their own booking)."""
+
+    def __init__(self, booking_id: int) -> None:
+        super().__init__("You've already booked this slot.")
+        self.booking_id = booking_id
 
 
 @dataclass(frozen=True)
@@ -90,8 +102,18 @@ def _reminders() -> ModuleType:
 
 
 def topic_label(topic: str) -> str:
-    """A topic in words, e.g. "EHCP paperwork"."""
-    return TOPIC_LABELS.get(topic, topic.replace("_", " "))
+    """A topic's label as the booking menu shows it, e.g. "Reading", "EHCP paperwork"."""
+    return TOPIC_LABELS.get(topic, topic.replace("_", " ").capitalize())
+
+
+def topic_words(topic: str) -> str:
+    """A topic inside a sentence ("about reading", "about EHCP paperwork"): the label in lower
+    case, except a first word that is an acronym, which keeps its capitals."""
+    label = topic_label(topic)
+    first = label.split(" ", 1)[0]
+    if len(first) > 1 and first.isupper():
+        return label
+    return label[:1].lower() + label[1:]
 
 
 def _duration_words(delta: dt.timedelta) -> str:
@@ -177,6 +199,30 @@ def _check_day_limit(
         )
 
 
+def _check_not_already_theirs(
+    session: Session,
+    member: StaffMember,
+    slot_id: int,
+    ignore_booking_id: int | None = None,
+    acting: StaffMember | None = None,
+) -> None:
+    """A place in a slot the person already holds is refused as theirs, before any other rule:
+    "you already have a booking that day" would be true but beside the point. `acting` is the
+    SENCo or admin doing it for them, who is told in the third person."""
+    # The teacher's row lock (PostgreSQL) orders two clicks of the same person; see _check_day_limit.
+    session.execute(select(StaffMember.id).where(StaffMember.id == member.id).with_for_update())
+    query = select(Booking.id).where(
+        Booking.staff_id == member.id, Booking.slot_id == slot_id, Booking.status == "active"
+    )
+    if ignore_booking_id is not None:
+        query = query.where(Booking.id != ignore_booking_id)
+    held = session.execute(query.limit(1)).scalar_one_or_none()
+    if held is not None and acting is not None and acting.id != member.id:
+        raise BookingRefused(f"{member.name} already has a place in that slot.")
+    if held is not None:
+        raise AlreadyBooked(held)
+
+
 def _check_rules(
     session: Session,
     member: StaffMember,
@@ -257,7 +303,8 @@ def book(
         raise BookingRefused("I can't find that slot.")
     if override_by is not None:
         require_slot_manager(override_by)
-    else:
+    _check_not_already_theirs(session, member, slot_id, acting=override_by)
+    if override_by is None:
         _check_rules(session, member, slot, now, rules)
     if not _claim(session, slot_id, now):
         raise SlotTaken()
@@ -321,6 +368,9 @@ def move(
         raise BookingRefused("That's already the time of this booking.")
     if old_slot.starts_at <= now:
         raise BookingRefused("That booking has already started, so it can't be moved.")
+    _check_not_already_theirs(
+        session, booking.staff, new_slot.id, ignore_booking_id=booking.id, acting=None if is_owner else member
+    )
     if is_owner:
         _check_move_rules(session, member, booking, new_slot, now, rules)
     if not _claim(session, new_slot.id, now):

@@ -9,6 +9,15 @@ We never guess when unsure. A bare "4", "4/5/6", "Tuesday or Wednesday" or "31 F
 back with a short, kind `question` to ask the teacher instead of a window; text with no date in
 it comes back as not found, so the caller can simply offer the next free slots.
 
+"next Tuesday" is the one British phrase that is unsure by itself. Said on a Monday, some mean
+tomorrow and some the Tuesday of next week. The rule (`next_weekday`): "next <day>" is the
+coming <day> when this week's has already gone (said on a Thursday, "next Tuesday" is in five
+days) or when it is said on that very day (a week today). When the day is still to come this
+week, or at the weekend (when "this Monday" already means the coming one), it may be that day
+or the one a week later, and the question offers both as `choices` ("Do you mean Tuesday 24
+November (tomorrow) or Tuesday 1 December?"). "this Tuesday" and "on Tuesday" are the coming
+one; "Tuesday week" and "Tuesday next week" the one after.
+
 The common forms are read by a small tokeniser (regular expressions over a normalised, typo-mended
 copy of the text), because `dateparser.search` finds "may", "a second" and "now" in ordinary
 sentences and reads "2026-12-04" as 4 April under day-first settings. `dateparser` is used only
@@ -67,7 +76,9 @@ class When:
 
     `start` is inclusive and `end` exclusive, both timezone-aware in the school's time zone. For an
     exact time ("tomorrow at 3:30") `end` is one minute after `start`, so `start <= slot.start < end`
-    finds a slot that begins then. When `question` is set, `start` and `end` are None.
+    finds a slot that begins then. When `question` is set, `start` and `end` are None; when the
+    question is which of two days ("next Tuesday"), `choices` holds the two windows, nearest
+    first, so a caller can offer them as buttons.
     """
 
     start: datetime | None
@@ -75,6 +86,7 @@ class When:
     exact: bool
     question: str | None
     in_past: bool = False
+    choices: tuple[When, ...] = ()
 
     @property
     def found(self) -> bool:
@@ -96,7 +108,7 @@ def parse_when(text: str, now: datetime, tz: str = UK_TZ) -> When:
         reading = _read(text, today_now.date())
         return _resolve(reading, today_now, zone)
     except _Ask as ask:
-        return When(None, None, False, ask.question)
+        return When(None, None, False, ask.question, choices=ask.choices)
 
 
 def parse_all_days(text: str, now: datetime, tz: str = UK_TZ) -> list[date]:
@@ -104,18 +116,51 @@ def parse_all_days(text: str, now: datetime, tz: str = UK_TZ) -> list[date]:
 
     For "move my Thursday booking to Friday" this gives [Thursday, Friday], so the caller can
     move from the first to the second. Spans of several days ("next week") are left out. An
-    ambiguous or impossible date gives an empty list.
+    ambiguous or impossible date gives an empty list (`day_readings` says which days it may be).
+    """
+    readings = day_readings(text, now, tz)
+    if any(len(days) > 1 for days in readings):
+        return []
+    return [days[0] for days in readings]
+
+
+def day_readings(text: str, now: datetime, tz: str = UK_TZ) -> list[tuple[date, ...]]:
+    """Every single day named in `text`, in the order written, each as the days it may be.
+
+    Most mentions are one day; "next Tuesday" said on a Monday is two (tomorrow, or a week
+    later: see `next_weekday`). An impossible date gives an empty list.
     """
     today = _local_now(now, _zone(tz)).date()
     try:
         reading = _read(text, today)
     except _Ask:
         return []
-    days: list[date] = []
-    for mention in sorted(reading.days, key=lambda d: d.pos):
-        if mention.single and mention.first not in days:
-            days.append(mention.first)
-    return days
+    found: list[tuple[date, ...]] = []
+    for mention in sorted(_settle_alternatives(reading.days), key=lambda d: d.pos):
+        if mention.single and mention.readings not in found:
+            found.append(mention.readings)
+    return found
+
+
+def next_weekday(wanted: int, today: date) -> tuple[date, ...]:
+    """What "next <weekday>" (0 is Monday) means said on `today`: one day, or two when unsure.
+
+    The coming one (never today) when this week's has gone or it is that day today; the coming
+    one or a week later when the day is still to come this week, or at the weekend.
+    """
+    coming = today + timedelta(days=(wanted - today.weekday()) % 7 or 7)
+    unsure = wanted != today.weekday() and (today.weekday() >= 5 or wanted > today.weekday())
+    return (coming, coming + timedelta(days=7)) if unsure else (coming,)
+
+
+def day_label(day: date, today: date) -> str:
+    """A day as a choice to click: "Tuesday 24 November (tomorrow)", "Tuesday 1 December"."""
+    return _format_day(day) + (" (tomorrow)" if day == today + timedelta(days=1) else "")
+
+
+def which_day_question(days: Iterable[date], today: date) -> str:
+    """ "Do you mean Tuesday 24 November (tomorrow) or Tuesday 1 December?" """
+    return f"Do you mean {_or_list([day_label(day, today) for day in days])}?"
 
 
 def parse_date_only(text: str, now: datetime, tz: str = UK_TZ) -> tuple[date | None, str | None]:
@@ -164,11 +209,13 @@ def format_uk_range(start: datetime, end: datetime, tz: str = UK_TZ) -> str:
 
 
 class _Ask(Exception):
-    """Stop reading: the message needs a question, not a guess."""
+    """Stop reading: the message needs a question, not a guess (with the windows to choose from,
+    when the question is which of two days)."""
 
-    def __init__(self, question: str) -> None:
+    def __init__(self, question: str, choices: tuple[When, ...] = ()) -> None:
         super().__init__(question)
         self.question = question
+        self.choices = choices
 
 
 @dataclass
@@ -181,10 +228,15 @@ class _Days:
     label: str = ""
     roll_weekly: bool = False  # a bare weekday that is today: means next week's once today's is over
     span: tuple[int, int] = (0, 0)
+    alternative: date | None = None  # "next Tuesday" on a Monday: this, or `first`, is meant
 
     @property
     def single(self) -> bool:
         return self.end - self.first == timedelta(days=1)
+
+    @property
+    def readings(self) -> tuple[date, ...]:
+        return (self.first,) if self.alternative is None else (self.first, self.alternative)
 
 
 @dataclass
@@ -704,7 +756,8 @@ def _read_day_words(scan: _Scanner, reading: _Reading, today: date) -> None:
     def weekday(m: re.Match[str]) -> bool:
         wanted, qualifier = WEEKDAYS.index(m["wd"]), (m["q"] or "").replace("this coming", "coming")
         if qualifier == "next":
-            return day(m, today + timedelta(days=(wanted - today.weekday()) % 7 or 7))
+            first, *other = next_weekday(wanted, today)
+            return day(m, first, alternative=other[0] if other else None)
         if qualifier == "last":
             return day(m, today - timedelta(days=(today.weekday() - wanted) % 7 or 7))
         return day(m, _coming_weekday(wanted, today), roll_weekly=wanted == today.weekday())
@@ -904,6 +957,8 @@ def _join_day_ranges(scan: _Scanner, reading: _Reading) -> None:
     """Two days joined as a range: "between Tuesday and Thursday", "Mon-Wed"."""
     singles = sorted((d for d in reading.days if d.single and d.span != (0, 0)), key=lambda d: d.pos)
     for first, second in zip(singles, singles[1:], strict=False):
+        if first.alternative or second.alternative:
+            continue  # "next Tuesday - Thursday": which Tuesday is asked, not guessed
         gap = scan.original[first.span[1] : second.span[0]]
         before = scan.original[: first.span[0]]
         joined_by_and = re.fullmatch(r"\s*and\s*", gap) and re.search(r"\bbetween\s+$", before)
@@ -927,7 +982,7 @@ def _join_day_ranges(scan: _Scanner, reading: _Reading) -> None:
 
 def _resolve(reading: _Reading, now: datetime, zone: ZoneInfo) -> When:
     """One window from what was read, or a question when the parts disagree."""
-    days = _distinct(reading.days, key=lambda d: (d.first, d.end))
+    days = _distinct(_settle_alternatives(reading.days), key=lambda d: (d.first, d.end))
     clocks = _distinct(reading.clocks, key=_clock_key)
     parts = list(dict.fromkeys(reading.parts))
     if len(days) > 1:
@@ -947,10 +1002,19 @@ def _resolve(reading: _Reading, now: datetime, zone: ZoneInfo) -> When:
         if isinstance(clock, _Clock):
             raise _Ask(f"Which day {mention.label} would you like at {_describe_clock(clock)}?")
         return _window(_midnight(mention.first, zone), _midnight(mention.end, zone), False, now)
+    if mention.alternative is not None:
+        choices = tuple(_window(*_on_day(day, clock, part, zone), now) for day in mention.readings)
+        raise _Ask(which_day_question(mention.readings, now.date()), choices)
     start, end, exact = _on_day(mention.first, clock, part, zone)
     if mention.roll_weekly and _is_over(start, end, exact, now):
         start, end, exact = _on_day(mention.first + timedelta(days=7), clock, part, zone)
     return _window(start, end, exact, now)
+
+
+def _settle_alternatives(days: list[_Days]) -> list[_Days]:
+    """ "next Tuesday, 1 December": a day written out as well settles which one was meant."""
+    named = {d.first for d in days if d.single and d.alternative is None}
+    return [d for d in days if d.alternative is None or not named & set(d.readings)]
 
 
 def _today_only(now: datetime, zone: ZoneInfo, clock: _Clock | _ClockRange | None, part: str | None) -> When:

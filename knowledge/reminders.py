@@ -51,7 +51,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from knowledge.booking import topic_label, uk_day_bounds
+from knowledge.booking import topic_words, uk_day_bounds
 from knowledge.db import unit_of_work
 from knowledge.models import Booking, BookingReminder, DigestRun, StaffMember, SurgerySlot
 
@@ -301,7 +301,7 @@ def reminder_text(starts_at: dt.datetime, topic: str, *, now: dt.datetime, tz: s
     """The reminder DM; "today"/"tomorrow" are worked out in UK time from the real times."""
     zone = ZoneInfo(tz)
     start, today = starts_at.astimezone(zone), now.astimezone(zone).date()
-    topic_part = f"(topic: {topic_label(topic)})"
+    topic_part = f"(topic: {topic_words(topic)})"
     if now >= starts_at:
         return f"Reminder: your SENCo surgery slot started at {clock_words(start)} today {topic_part}."
     day_word = {0: "today", 1: "tomorrow"}.get((start.date() - today).days)
@@ -420,7 +420,7 @@ def digest_text(rows: list[tuple[Booking, StaffMember]], day: dt.date, tz: str =
     for booking, member in rows:
         line = (
             f"• {clock_words(booking.slot.starts_at.astimezone(zone))}: "
-            f"{slack_escape(member.name)}, {topic_label(booking.topic)}"
+            f"{slack_escape(member.name)}, {topic_words(booking.topic)}"
         )
         if booking.note:
             line += f" (note: {slack_escape(booking.note)})"

@@ -8,7 +8,13 @@ checked in the domain layer (`knowledge.staff`, `knowledge.booking`,
 Button payloads carry ids, never names: `/choose_slot{"slot_id": "12"}` books (with
 the topic and note the person chose in the same message), `/choose_slot{"slot_id": "12",
 "move": "5"}` moves booking 5 there, `/cancel_booking{"booking_id": "5", "confirm": "yes"}`
-cancels.
+cancels. A "which day?" button (for "next Tuesday" said on a Monday) carries the day and the
+times asked for: `/book_surgery{"day": "2026-12-01", "start": "12:00", "end": "17:00"}`.
+
+`entities["channel_type"]` is where the reply goes, set by the action from the Slack message
+metadata (never from a button): in a direct message ("im") the calendar file is posted below
+the reply; anywhere else the reply is private to the person and the file goes to their direct
+messages with the bot (`connectors.slack.app.deliver`), and the wording says so.
 """
 
 from __future__ import annotations
@@ -33,13 +39,6 @@ from knowledge.tenancy import school_calendar
 
 log = logging.getLogger(__name__)
 
-TOPIC_LABELS = {
-    "reading": "Reading",
-    "behaviour": "Behaviour",
-    "ehcp_paperwork": "EHCP paperwork",
-    "access_arrangements": "Access arrangements",
-    "other": "Something else",
-}
 SLOTS_SHOWN = 8
 # Words that mean a staff message is about the surgery, when the model could not say what.
 SURGERY_WORDS = re.compile(
@@ -49,6 +48,25 @@ SURGERY_WORDS = re.compile(
 )
 ONE_OFF = re.compile(r"\b(extra|one[- ]off|single|additional)\b", re.IGNORECASE)
 NEVER_MIND = '/open_surgery{"never_mind": "yes"}'
+
+# What the reply says about its calendar file: (in a direct message, anywhere else).
+CALENDAR_FILE_WORDS = {
+    "book": (
+        "The calendar file below adds it to your calendar.",
+        "I've sent the calendar file to our direct messages: it adds the slot to your calendar.",
+    ),
+    "move": (
+        "The updated calendar file is below.",
+        "I've sent the updated calendar file to our direct messages.",
+    ),
+    "cancel": (
+        "The calendar file below removes it from your calendar.",
+        "I've sent a calendar file to our direct messages that removes it from your calendar.",
+    ),
+}
+BLOCK_OUT_WARNING = (
+    "No slots will be offered then, and anyone already booked will be told their booking is cancelled."
+)
 
 NOT_ON_SLACK = (
     "Booking the SENCo's surgery is for school staff, in the school's Slack. "
@@ -130,15 +148,27 @@ class SurgeryDesk:
     # --- finding and booking slots --------------------------------------------------------
 
     def _book_surgery(self, session, profile, member, text, entities) -> Reply:
-        return self._offer_slots(session, profile, text, lead="Here are the free SENCo surgery slots")
+        lead = "Here are the free SENCo surgery slots"
+        return self._offer_slots(session, profile, text, lead=lead, chosen=self._chosen(entities))
 
     _list_free_slots = _book_surgery
 
-    def _offer_slots(self, session, profile, text: str, *, lead: str, move: Booking | None = None) -> Reply:
+    def _offer_slots(
+        self,
+        session,
+        profile,
+        text: str,
+        *,
+        lead: str,
+        move: Booking | None = None,
+        chosen: dates.When | None = None,
+    ) -> Reply:
         now = self.clock()
-        when = dates.parse_when(text, now.astimezone(self.tz), self.settings.timezone)
+        when = chosen or dates.parse_when(text, now.astimezone(self.tz), self.settings.timezone)
+        if when.question and move is not None:
+            return self._which_day(when, "/move_booking", booking_id=str(move.id))
         if when.question:
-            return Reply(when.question)
+            return self._which_day(when, "/book_surgery")
         window = ""
         if when.found and when.in_past:
             return self._slot_reply(
@@ -159,6 +189,28 @@ class SurgeryDesk:
                 )
             return self._slot_buttons(slots, f"{lead} {window}:", move=move)
         return self._slot_reply(session, profile, f"{lead}:", move=move)
+
+    def _which_day(self, when: dates.When, intent: str, **carried: str) -> Reply:
+        """The question back for an unsure date; for "next Tuesday", both Tuesdays as buttons."""
+        today = self.clock().astimezone(self.tz).date()
+        buttons = []
+        for choice in when.choices:
+            start, end = choice.start.astimezone(self.tz), choice.end.astimezone(self.tz)
+            entities = {**carried, "day": start.date().isoformat(), **_times(start, end)}
+            buttons.append(Button(dates.day_label(start.date(), today), intent + json.dumps(entities)))
+        return Reply(when.question, tuple(buttons))
+
+    def _chosen(self, entities: dict[str, str]) -> dates.When | None:
+        """The window a "which day?" button carries (its day and times), or None."""
+        day = _iso_day(entities.get("day"))
+        if day is None:
+            return None
+        start = _local(day, entities.get("start"), self.tz) or dt.datetime.combine(day, dt.time(0), self.tz)
+        end = _local(day, entities.get("end"), self.tz) or dt.datetime.combine(
+            day + dt.timedelta(days=1), dt.time(0), self.tz
+        )
+        now = self.clock()
+        return dates.When(max(start, now), end, exact=False, question=None, in_past=end <= now)
 
     def _slot_reply(self, session, profile, lead: str, *, move: Booking | None, after=None) -> Reply:
         now = self.clock()
@@ -184,7 +236,7 @@ class SurgeryDesk:
         if move is not None:
             return Reply(lead + "\nChoose the new time:", tuple(buttons))
         options = {
-            "topics": [{"value": t, "label": TOPIC_LABELS[t]} for t in booking.TOPICS],
+            "topics": [{"value": t, "label": booking.topic_label(t)} for t in booking.TOPICS],
             "note_hint": booking.NOTE_HINT,
             "note_max": booking.MAX_NOTE_CHARS,
         }
@@ -199,7 +251,7 @@ class SurgeryDesk:
         if slot_id is None:
             return self._slot_reply(session, profile, "Which slot would you like? These are free:", move=None)
         if entities.get("move"):
-            return self._move_to(session, profile, member, _int(entities["move"]), slot_id)
+            return self._move_to(session, profile, member, _int(entities["move"]), slot_id, entities)
         topic = entities.get("topic") or ""
         if topic not in booking.TOPICS:
             return Reply(
@@ -220,14 +272,30 @@ class SurgeryDesk:
             return self._slot_reply(
                 session, profile, "Sorry, that slot was just taken. These are the next free ones:", move=None
             )
+        except booking.AlreadyBooked as already:
+            return self._already_theirs(session, already.booking_id)
         except booking.BookingRefused as refusal:
             return Reply(str(refusal))
         slot = made.slot
         return Reply(
             f"Booked: {self._range(slot)} (UK time) with {profile.senco.name}, about "
-            f"{TOPIC_LABELS[topic].lower()}. I'll remind you the day before and an hour before. "
-            "The calendar file below adds it to your calendar.",
+            f"{booking.topic_words(topic)}. I'll remind you the day before and an hour before. "
+            + _calendar_file_words("book", entities),
             custom=(self._calendar(profile, made, now),),
+        )
+
+    def _already_theirs(self, session, booking_id: int) -> Reply:
+        """A second click on one's own slot: it is theirs already, and what they can do with it."""
+        held = session.get(Booking, booking_id)
+        which = json.dumps({"booking_id": str(booking_id)})
+        return Reply(
+            f"You've already booked this slot: {self._short(held.slot.starts_at)}. "
+            "You can see your bookings, or move or cancel this one:",
+            (
+                Button("What have I booked?", "/my_bookings"),
+                Button("Move it", "/move_booking" + which),
+                Button("Cancel it", "/cancel_booking" + which),
+            ),
         )
 
     # --- what I've booked, moving and cancelling -------------------------------------------
@@ -238,7 +306,7 @@ class SurgeryDesk:
             return Reply("You have no SENCo surgery bookings. Say “what's free this week?” to find a slot.")
         lines, buttons = [], []
         for b in mine:
-            lines.append(f"• {self._range(b.slot)}: {TOPIC_LABELS.get(b.topic, b.topic).lower()}")
+            lines.append(f"• {self._range(b.slot)}: {booking.topic_words(b.topic)}")
             day = self._short(b.slot.starts_at)
             buttons.append(Button(f"Move {day}", "/move_booking" + json.dumps({"booking_id": str(b.id)})))
             buttons.append(Button(f"Cancel {day}", "/cancel_booking" + json.dumps({"booking_id": str(b.id)})))
@@ -255,9 +323,9 @@ class SurgeryDesk:
             return Reply("You have no SENCo surgery bookings to " + verb + ".")
         if len(mine) == 1:
             return mine[0]
-        days = dates.parse_all_days(text, self.clock().astimezone(self.tz), self.settings.timezone)
-        if days:
-            on_day = [b for b in mine if b.slot.starts_at.astimezone(self.tz).date() == days[0]]
+        named = dates.day_readings(text, self.clock().astimezone(self.tz), self.settings.timezone)
+        if named:  # "my next Tuesday booking": whichever Tuesday they have one on
+            on_day = [b for b in mine if b.slot.starts_at.astimezone(self.tz).date() in named[0]]
             if len(on_day) == 1:
                 return on_day[0]
         intent = "move_booking" if verb == "move" else "cancel_booking"
@@ -271,14 +339,23 @@ class SurgeryDesk:
         picked = self._pick_booking(session, member, text, entities, "move")
         if isinstance(picked, Reply):
             return picked
-        days = dates.parse_all_days(text, self.clock().astimezone(self.tz), self.settings.timezone)
-        target = " ".join(d.strftime("%A %d %B") for d in days[1:2]) if len(days) > 1 else ""
-        if len(days) == 1 and picked.slot.starts_at.astimezone(self.tz).date() != days[0]:
-            target = days[0].strftime("%A %d %B")
         lead = f"Moving your slot on {self._short(picked.slot.starts_at)}. Free slots"
+        chosen = self._chosen(entities)
+        if chosen is not None:
+            return self._offer_slots(session, profile, "", lead=lead, move=picked, chosen=chosen)
+        now = self.clock().astimezone(self.tz)
+        named = dates.day_readings(text, now, self.settings.timezone)
+        to = named[1] if len(named) > 1 else named[0] if len(named) == 1 else ()
+        if len(to) > 1:  # "move it to next Tuesday", said on a Monday
+            return _which_of(to, now.date(), "/move_booking", booking_id=str(picked.id))
+        target = to[0].strftime("%A %d %B") if to else ""
+        if len(named) == 1 and picked.slot.starts_at.astimezone(self.tz).date() == to[0]:
+            target = ""  # the day named is the booking's own: it was naming which booking
         return self._offer_slots(session, profile, target, lead=lead, move=picked)
 
-    def _move_to(self, session, profile, member, booking_id: int | None, slot_id: int) -> Reply:
+    def _move_to(
+        self, session, profile, member, booking_id: int | None, slot_id: int, entities: dict[str, str]
+    ) -> Reply:
         now = self.clock()
         try:
             moved = booking.move(session, member, booking_id or -1, slot_id, now=now, rules=self.rules)
@@ -289,8 +366,8 @@ class SurgeryDesk:
         except booking.BookingRefused as refusal:
             return Reply(str(refusal))
         return Reply(
-            f"Moved: your slot is now {self._range(moved.slot)} (UK time). "
-            "Reminders follow the new time. The updated calendar file is below.",
+            f"Moved: your slot is now {self._range(moved.slot)} (UK time). Reminders follow the new time. "
+            + _calendar_file_words("move", entities),
             custom=(self._calendar(profile, moved, now),),
         )
 
@@ -321,7 +398,7 @@ class SurgeryDesk:
             return Reply(str(refusal))
         return Reply(
             f"Cancelled your slot on {self._range(cancelled.slot)}. The slot is free for others now. "
-            "The calendar file below removes it from your calendar.",
+            + _calendar_file_words("cancel", entities),
             custom=(self._calendar(profile, cancelled, now, cancelled=True),),
         )
 
@@ -414,6 +491,21 @@ class SurgeryDesk:
                 return Reply(str(problem))
             return Reply(f"Done: an extra slot is open on {self._range(slot)} (UK time).")
         when = dates.parse_when(text, now.astimezone(self.tz), self.tz_name)
+        length = re.search(r"\b(\d{1,3})\s*(?:-\s*)?(?:mins?|minutes?)\b", text, re.IGNORECASE)
+        minutes = int(length.group(1)) if length else 15
+        if when.choices and all(choice.exact for choice in when.choices):  # "next Tuesday at 2pm"
+            return Reply(
+                f"{when.question} I'll add one extra {minutes}-minute slot on the day you choose.",
+                tuple(
+                    Button(
+                        f"Add {dates.format_uk(choice.start, self.tz_name)}",
+                        "/open_surgery"
+                        + json.dumps({"extra": f"{choice.start.astimezone(self.tz).isoformat()}|{minutes}"}),
+                    )
+                    for choice in when.choices
+                )
+                + (Button("No", NEVER_MIND),),
+            )
         if when.question:
             return Reply(when.question)
         if not (when.found and when.exact) or when.in_past:
@@ -421,8 +513,6 @@ class SurgeryDesk:
                 "What day and time should the extra slot be? "
                 "For example: “add an extra slot on Friday 4 December at 2pm, 20 minutes”."
             )
-        length = re.search(r"\b(\d{1,3})\s*(?:-\s*)?(?:mins?|minutes?)\b", text, re.IGNORECASE)
-        minutes = int(length.group(1)) if length else 15
         start = when.start.astimezone(self.tz)
         payload = json.dumps({"extra": f"{start.isoformat()}|{minutes}"})
         return Reply(
@@ -473,13 +563,21 @@ class SurgeryDesk:
                 )
             return Reply(said, custom=({"notify": notices},) if notices else ())
         parsed = availability.parse_blockout_request(text, today=today)
+        if isinstance(parsed, availability.NeedsQuestion) and parsed.choices:  # "next Tuesday"
+            return Reply(
+                f"{parsed.question} {BLOCK_OUT_WARNING}",
+                tuple(
+                    Button(f"Block out {_day_words(choice.day)}", "/block_out" + _block_out_payload(*choice))
+                    for choice in parsed.choices
+                )
+                + (Button("No", NEVER_MIND),),
+            )
         if isinstance(parsed, availability.NeedsQuestion):
             return Reply(parsed.question)
         day, start, end = parsed
-        payload = json.dumps({"day": day.isoformat(), "start": start or "", "end": end or ""})
+        payload = _block_out_payload(day, start, end)
         return Reply(
-            f"Block out {_day_words(day)}{_part(start, end)}? No slots will be offered then, and anyone "
-            "already booked will be told their booking is cancelled.",
+            f"Block out {_day_words(day)}{_part(start, end)}? {BLOCK_OUT_WARNING}",
             (
                 Button("Yes, block it out", "/block_out" + payload, answers=YES),
                 Button("No", NEVER_MIND, answers=NO),
@@ -487,15 +585,21 @@ class SurgeryDesk:
         )
 
     def _whos_booked(self, session, profile, member, text, entities) -> Reply:
+        from knowledge.staff import require_slot_manager
+
+        require_slot_manager(member)
         now = self.clock().astimezone(self.tz)
-        days = dates.parse_all_days(text, now, self.settings.timezone)
-        day = days[0] if days else now.date()
+        day = _iso_day(entities.get("day"))
+        named = dates.day_readings(text, now, self.settings.timezone) if day is None else [(day,)]
+        if named and len(named[0]) > 1:  # "who's booked next Tuesday?", said on a Monday
+            return _which_of(named[0], now.date(), "/whos_booked")
+        day = named[0][0] if named else now.date()
         rows = availability.bookings_on_day(session, member, day=day, tz=self.settings.timezone)
         if not rows:
             return Reply(f"Nobody is booked on {_day_words(day)}.")
         lines = [
             f"• {_clock(slot.starts_at.astimezone(self.tz))}: {staff.name}, "
-            f"{TOPIC_LABELS.get(b.topic, b.topic).lower()}" + (f" (note: {b.note})" if b.note else "")
+            f"{booking.topic_words(b.topic)}" + (f" (note: {b.note})" if b.note else "")
             for b, slot, staff in rows
         ]
         buttons = tuple(
@@ -536,6 +640,52 @@ class SurgeryDesk:
                 "title": "SENCo surgery (cancelled)" if cancelled else "SENCo surgery",
             }
         }
+
+
+def _calendar_file_words(what: str, entities: dict[str, str]) -> str:
+    """Where the calendar file went, truly: below the reply in a DM, else to the person's DM."""
+    in_a_dm, elsewhere = CALENDAR_FILE_WORDS[what]
+    return in_a_dm if entities.get("channel_type", "im") == "im" else elsewhere
+
+
+def _which_of(days: Sequence[dt.date], today: dt.date, intent: str, **carried: str) -> Reply:
+    """ "Do you mean Tuesday 24 November (tomorrow) or Tuesday 1 December?", a button for each."""
+    return Reply(
+        dates.which_day_question(days, today),
+        tuple(
+            Button(dates.day_label(day, today), intent + json.dumps({**carried, "day": day.isoformat()}))
+            for day in days
+        ),
+    )
+
+
+def _times(start: dt.datetime, end: dt.datetime) -> dict[str, str]:
+    """The times of a window within one day, as a button carries them; none for the whole day."""
+    times = {}
+    if start.time() != dt.time(0):
+        times["start"] = f"{start:%H:%M}"
+    if end.time() != dt.time(0) or end.date() == start.date():
+        times["end"] = f"{end:%H:%M}"
+    return times
+
+
+def _block_out_payload(day: dt.date, start: str | None, end: str | None) -> str:
+    return json.dumps({"day": day.isoformat(), "start": start or "", "end": end or ""})
+
+
+def _iso_day(value: object) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(str(value)) if value else None
+    except ValueError:
+        return None
+
+
+def _local(day: dt.date, hhmm: str | None, tz: ZoneInfo) -> dt.datetime | None:
+    """`day` at "15:15" in the school's time zone; None for no time or one that can't be read."""
+    try:
+        return dt.datetime.combine(day, dt.time.fromisoformat(hhmm), tz) if hhmm else None
+    except ValueError:
+        return None
 
 
 def _int(value: object) -> int | None:

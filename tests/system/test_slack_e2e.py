@@ -217,11 +217,11 @@ def test_the_senco_opens_a_weekly_surgery_and_sees_who_is_booked(bot, slots):
         mine = session.execute(select(Booking).where(Booking.status == "active")).scalars().all()
         day = max(b.slot.starts_at for b in mine if b.staff.slack_user_id == TEACHER).astimezone(UK).date()
     listing = senco.say(f"who is booked on {day:%A %d %B}?", expect="Booked on|Nobody")
-    assert "Mr D. Example" in text_of(listing) and "ehcp paperwork" in text_of(listing)
+    assert "Mr D. Example" in text_of(listing) and "EHCP paperwork" in text_of(listing)
 
     teacher_view = teacher.say(f"who is booked on {day:%A %d %B}?")
     assert "Only the SENCo or an admin" in text_of(teacher_view)
-    assert "ehcp paperwork" not in text_of(teacher_view)
+    assert "EHCP paperwork" not in text_of(teacher_view)
 
 
 def test_staff_identity_cannot_be_claimed_through_the_open_rest_channel(bot, slots):

@@ -202,7 +202,7 @@ async def test_the_same_click_as_a_new_message_is_a_new_request(settings):
 
 
 async def test_a_broadcast_request_delivered_twice_makes_one_draft_with_one_preview(settings):
-    request = "remind all staff about the autism awareness training next Thursday 3:30pm in the library"
+    request = "remind all staff about the autism awareness training Thursday week at 3:30pm in the library"
 
     def delivered(message_id: str) -> Tracker:
         return slack_tracker("send_broadcast", {}, message_id, user=SENCO, text=request)

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 
 from knowledge import availability as av
 from knowledge import booking as bookings
+from knowledge import dates
 from knowledge.db import unit_of_work
 from knowledge.models import Booking, BookingAudit, SurgeryBlockout, SurgeryPattern, SurgerySlot
 from knowledge.school_calendar import CalendarError, SchoolCalendar
@@ -524,3 +525,32 @@ def test_an_unclear_block_out_gets_a_question(text, asks):
     answer = av.parse_blockout_request(text, TODAY)
     assert isinstance(answer, av.NeedsQuestion)
     assert asks in answer.question
+
+
+# --- issue #12: "next Tuesday" is read the same way by both readers ---------------------------
+
+DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+
+@pytest.mark.parametrize("said_on", range(7), ids=DAY_NAMES)
+@pytest.mark.parametrize("named", range(7), ids=DAY_NAMES)
+def test_block_out_reads_next_weekday_as_the_booking_reader_does(said_on, named):
+    now = NOW + dt.timedelta(days=said_on)
+    when = dates.parse_when(f"next {DAY_NAMES[named]}", now)
+    answer = av.parse_blockout_request(f"block out next {DAY_NAMES[named]}", now.date())
+    if when.choices:
+        assert isinstance(answer, av.NeedsQuestion)
+        assert answer.question.startswith(when.question)
+        assert [c.day for c in answer.choices] == [c.start.date() for c in when.choices]
+    else:
+        assert answer == av.BlockoutRequest(when.start.date(), None, None)
+
+
+def test_blocking_out_next_tuesday_afternoon_on_a_monday_offers_both_tuesdays_with_the_hours():
+    answer = av.parse_blockout_request("block out next tuesday afternoon", TODAY)
+    assert answer.question.startswith("Do you mean Tuesday 24 November (tomorrow) or Tuesday 1 December?")
+    assert answer.choices == (
+        av.BlockoutRequest(dt.date(2026, 11, 24), "12:00", "23:59"),
+        av.BlockoutRequest(dt.date(2026, 12, 1), "12:00", "23:59"),
+    )
+    assert av.parse_blockout_request("block out this tuesday", TODAY) == (dt.date(2026, 11, 24), None, None)

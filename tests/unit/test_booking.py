@@ -404,3 +404,52 @@ def test_moved_and_cancelled_bookings_can_be_read_after_the_unit_of_work(school)
         done = bookings.cancel(session, staff(session, "U0EXTEACH1"), booking_id, now=NOW)
     assert (done.status, done.sequence, done.slot.id) == ("cancelled", 2, new)
     assert done.staff.slack_user_id == "U0EXTEACH1"
+
+
+# --- issue #12 --------------------------------------------------------------------------------
+
+TWO_A_DAY = bookings.BookingRules(per_teacher_per_day=2)
+
+
+def test_booking_a_slot_one_already_holds_is_refused_as_already_theirs_even_when_two_a_day_are_allowed(
+    school,
+):
+    group = add_slot(school, capacity=3)
+    with unit_of_work(school.database_url) as session:
+        teacher, senco = staff(session, "U0EXTEACH1"), staff(session, "U0EXSENCO1")
+        made = bookings.book(session, teacher, group, topic="reading", now=NOW, rules=TWO_A_DAY)
+        with pytest.raises(bookings.AlreadyBooked, match="already booked this slot") as refused:
+            bookings.book(session, teacher, group, topic="behaviour", now=NOW, rules=TWO_A_DAY)
+        assert refused.value.booking_id == made.id
+        with pytest.raises(bookings.BookingRefused, match="Mr D. Example already has a place in that slot"):
+            bookings.book(session, teacher, group, topic="reading", now=NOW, override_by=senco)
+        assert session.get(SurgerySlot, group).booked == 1
+
+
+def test_moving_a_booking_onto_a_slot_one_already_holds_is_refused_as_already_theirs(school):
+    group = add_slot(school, capacity=3)
+    other = add_slot(school, starts_at=TUESDAY_1515 + dt.timedelta(minutes=30))
+    with unit_of_work(school.database_url) as session:
+        teacher = staff(session, "U0EXTEACH1")
+        bookings.book(session, teacher, group, topic="reading", now=NOW, rules=TWO_A_DAY)
+        second = bookings.book(session, teacher, other, topic="reading", now=NOW, rules=TWO_A_DAY)
+        with pytest.raises(bookings.AlreadyBooked):
+            bookings.move(session, teacher, second.id, group, now=NOW, rules=TWO_A_DAY)
+        assert session.get(SurgerySlot, group).booked == 1
+
+
+@pytest.mark.parametrize(
+    ("topic", "label", "in_a_sentence"),
+    [
+        ("reading", "Reading", "reading"),
+        ("behaviour", "Behaviour", "behaviour"),
+        ("ehcp_paperwork", "EHCP paperwork", "EHCP paperwork"),
+        ("access_arrangements", "Access arrangements", "access arrangements"),
+        ("other", "Something else", "something else"),
+    ],
+)
+def test_a_topic_has_one_label_and_reads_in_lower_case_inside_a_sentence_except_acronyms(
+    topic, label, in_a_sentence
+):
+    assert bookings.topic_label(topic) == label
+    assert bookings.topic_words(topic) == in_a_sentence

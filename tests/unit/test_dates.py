@@ -49,7 +49,7 @@ def asks(text: str, now: datetime = NOW) -> str:
 
 
 def test_a_window_is_timezone_aware_in_uk_time_with_an_exclusive_end():
-    when = parse_when("next Tuesday afternoon", NOW)
+    when = parse_when("Tuesday afternoon", NOW)
     assert when == When(uk(2026, 11, 24, 12), uk(2026, 11, 24, 17), exact=False, question=None)
     assert when.found and when.start.tzinfo is not None and when.start.utcoffset() == timedelta(0)
 
@@ -79,7 +79,7 @@ def test_the_time_zone_is_a_parameter():
 
 def test_finds_the_day_and_part_of_day_inside_a_longer_sentence():
     tuesday_afternoon = (uk(2026, 11, 24, 12), uk(2026, 11, 24, 17))
-    assert window("can I book a SENCo slot next Tuesday afternoon?") == tuesday_afternoon
+    assert window("can I book a SENCo slot on Tuesday afternoon?") == tuesday_afternoon
 
 
 def test_what_is_free_this_week_runs_from_now_to_the_end_of_sunday():
@@ -166,10 +166,80 @@ def test_a_weekday_that_is_today_means_next_week_once_that_time_has_gone():
     assert window("Tuesday morning", afternoon) == (uk(2026, 12, 1, 8), uk(2026, 12, 1, 12))
 
 
-def test_next_tuesday_is_the_first_tuesday_after_today():
-    assert window("next Tuesday") == whole_day(2026, 11, 24)  # on Monday: tomorrow
+# "next Tuesday" said on a Monday: tomorrow, or the Tuesday of next week? British speakers mean
+# both. The rule: "next <day>" is the coming <day> when this week's has gone (said on Thursday,
+# "next Tuesday" is in five days) or when it is the day it is said on (a week today). When the
+# day is still to come this week, or at the weekend (when "this Monday" already means the coming
+# one), it could be that day or the one a week later, and we ask.
+MONDAY_TO_SUNDAY = [uk(2026, 11, 23 + i, 9) for i in range(7)]  # 23 to 29 November, 9am
+DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+
+def next_day_is_ambiguous(said_on: int, named: int) -> bool:
+    return named != said_on and (said_on >= 5 or named > said_on)
+
+
+def test_next_tuesday_said_on_a_monday_asks_tomorrow_or_the_tuesday_of_next_week():
+    when = parse_when("next Tuesday", NOW)
+    assert when.question == "Do you mean Tuesday 24 November (tomorrow) or Tuesday 1 December?"
+    assert [(c.start, c.end) for c in when.choices] == [whole_day(2026, 11, 24), whole_day(2026, 12, 1)]
+    assert not when.found
+
+
+def test_the_two_choices_keep_the_time_of_day_that_was_asked_for():
+    afternoon = parse_when("can I book a SENCo slot next Tuesday afternoon?", NOW)
+    assert "Tuesday 24 November (tomorrow) or Tuesday 1 December" in afternoon.question
+    assert [(c.start, c.end) for c in afternoon.choices] == [
+        (uk(2026, 11, 24, 12), uk(2026, 11, 24, 17)),
+        (uk(2026, 12, 1, 12), uk(2026, 12, 1, 17)),
+    ]
+    at_half_three = parse_when("next tues at 3:30", NOW)
+    assert [c.start for c in at_half_three.choices] == [uk(2026, 11, 24, 15, 30), uk(2026, 12, 1, 15, 30)]
+    assert all(c.exact for c in at_half_three.choices)
+
+
+@pytest.mark.parametrize("said_on", range(7), ids=DAY_NAMES)
+@pytest.mark.parametrize("named", range(7), ids=DAY_NAMES)
+def test_next_weekday_said_on_every_day_of_the_week(said_on, named):
+    now = MONDAY_TO_SUNDAY[said_on]
+    coming = now.date() + timedelta(days=(named - said_on) % 7 or 7)
+    when = parse_when(f"next {DAY_NAMES[named]}", now)
+    if next_day_is_ambiguous(said_on, named):
+        week_later = coming + timedelta(days=7)
+        assert [c.start.date() for c in when.choices] == [coming, week_later], when
+        tomorrow = " (tomorrow)" if coming == now.date() + timedelta(days=1) else ""
+        assert when.question == (
+            f"Do you mean {DAY_NAMES[named]} {coming.day} {coming:%B}{tomorrow} "
+            f"or {DAY_NAMES[named]} {week_later.day} {week_later:%B}?"
+        )
+        assert parse_all_days(f"next {DAY_NAMES[named]}", now) == []  # no guess
+    else:
+        assert (when.start, when.end) == whole_day(coming.year, coming.month, coming.day)
+        assert parse_all_days(f"next {DAY_NAMES[named]}", now) == [coming]
+
+
+def test_next_tuesday_is_clear_once_this_weeks_has_gone_or_on_a_tuesday():
     assert window("next Tuesday", TUESDAY_NOW) == whole_day(2026, 12, 1)  # on Tuesday: a week later
+    assert window("next Tuesday", uk(2026, 11, 26, 9)) == whole_day(2026, 12, 1)  # on Thursday
     assert window("next Monday") == whole_day(2026, 11, 30)
+
+
+@pytest.mark.parametrize(
+    ("text", "day"),
+    [
+        ("this Tuesday", (2026, 11, 24)),
+        ("this coming Tuesday", (2026, 11, 24)),
+        ("on Tuesday", (2026, 11, 24)),
+        ("Tuesday", (2026, 11, 24)),
+        ("Tuesday week", (2026, 12, 1)),
+        ("Tuesday next week", (2026, 12, 1)),
+        ("next week on Tuesday", (2026, 12, 1)),
+        ("next Tuesday, 1 December", (2026, 12, 1)),
+        ("next Tuesday the 24th", (2026, 11, 24)),
+    ],
+)
+def test_unambiguous_ways_of_naming_a_tuesday_on_a_monday_are_not_asked_about(text, day):
+    assert window(text) == whole_day(*day)
 
 
 def test_british_tuesday_week_and_weekday_next_week():
@@ -208,7 +278,7 @@ def test_a_range_of_days():
 
 def test_the_weekend_and_saturday_are_returned_not_questioned():
     assert window("the weekend") == (uk(2026, 11, 28), uk(2026, 11, 30))
-    assert window("next weekend") == (uk(2026, 11, 28), uk(2026, 11, 30))  # like "next Tuesday"
+    assert window("next weekend") == (uk(2026, 11, 28), uk(2026, 11, 30))
     assert window("Saturday") == whole_day(2026, 11, 28)
 
 

@@ -305,6 +305,14 @@ def test_clock_words(hour, minute, words):
     assert reminders.clock_words(dt.datetime(2026, 11, 24, hour, minute)) == words
 
 
+def test_reminder_text_names_the_topic_as_the_menu_does_in_a_sentence():
+    starts = dt.datetime(2026, 11, 24, 15, 15, tzinfo=UTC)
+    text = reminders.reminder_text(starts, "other", now=starts - dt.timedelta(hours=24))
+    assert "(topic: something else)" in text
+    text = reminders.reminder_text(starts, "access_arrangements", now=starts - dt.timedelta(hours=24))
+    assert "(topic: access arrangements)" in text
+
+
 def test_reminder_text_uses_uk_summer_time():
     starts = dt.datetime(2027, 6, 1, 14, 15, tzinfo=UTC)  # 15:15 BST
     text = reminders.reminder_text(starts, "ehcp_paperwork", now=starts - dt.timedelta(hours=1))
@@ -421,3 +429,15 @@ def test_a_failed_digest_is_recorded_and_not_resent_that_day(settings):
     with unit_of_work(settings.database_url) as session:
         assert session.execute(select(DigestRun.status)).scalars().all() == ["failed"]
     assert digest(settings, TUESDAY_0730 + dt.timedelta(days=1), outbox) == 1  # the next day is a new day
+
+
+def test_the_digest_names_topics_as_the_booking_menu_does(settings):
+    book(settings, add_slot(settings), topic="other")
+    book(settings, add_slot(settings, starts_at=TUESDAY_1515 + dt.timedelta(minutes=15)), "U0EXTEACH2",
+         topic="access_arrangements")  # fmt: skip
+    outbox = Outbox()
+    digest(settings, TUESDAY_0730, outbox)
+    ((_, text),) = outbox.sent
+    assert text.endswith(
+        "• 3:15pm: Mr D. Example, something else\n• 3:30pm: Ms E. Example, access arrangements"
+    )

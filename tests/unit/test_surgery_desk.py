@@ -49,14 +49,17 @@ def custom(reply, key: str) -> dict:
     return next(c[key] for c in reply.custom if key in c)
 
 
-def book(desk, who=TEACHER, text="can I book a SENCo slot next Tuesday afternoon?", topic="reading", note=""):
-    offer = desk.handle("book_surgery", text, {}, who)
+def book(
+    desk, who=TEACHER, text="can I book a SENCo slot on Tuesday afternoon?", topic="reading", note="", **more
+):
+    offer = desk.handle("book_surgery", text, dict(more), who)
     slot = entities_of(offer.buttons[0].payload)
-    return desk.handle("choose_slot", "", {**slot, "topic": topic, "note": note}, who)
+    return desk.handle("choose_slot", "", {**slot, "topic": topic, "note": note, **more}, who)
 
 
 def test_a_teacher_is_offered_next_tuesday_afternoons_free_slots_with_a_topic_menu(desk):
-    offer = desk.handle("book_surgery", "can I book a SENCo slot next Tuesday afternoon?", {}, TEACHER)
+    asked = desk.handle("book_surgery", "can I book a SENCo slot next Tuesday afternoon?", {}, TEACHER)
+    offer = desk.handle("book_surgery", "", entities_of(asked.buttons[0].payload), TEACHER)
     assert "Tuesday 24 November" in offer.text
     assert [b.title for b in offer.buttons] == [
         "Tue 24 Nov, 3:15pm",
@@ -101,7 +104,7 @@ def test_a_time_clicked_without_a_topic_asks_for_the_topic_and_books_nothing(des
 
 
 def test_a_slot_just_taken_is_refused_at_once_with_the_next_free_ones(desk):
-    first = entities_of(desk.handle("book_surgery", "next tuesday", {}, TEACHER).buttons[0].payload)
+    first = entities_of(desk.handle("book_surgery", "tuesday", {}, TEACHER).buttons[0].payload)
     desk.handle("choose_slot", "", {**first, "topic": "reading"}, TEACHER)
     late = desk.handle("choose_slot", "", {**first, "topic": "behaviour"}, OTHER_TEACHER)
     assert "just taken" in late.text
@@ -132,7 +135,7 @@ def test_a_teacher_lists_moves_and_cancels_their_booking(desk, settings):
 
 
 def test_with_two_bookings_the_teacher_is_asked_which_one(desk):
-    book(desk, text="next tuesday")
+    book(desk, text="this tuesday")
     book(desk, text="1 december")
     which = desk.handle("cancel_booking", "cancel my booking", {}, TEACHER)
     assert which.text == "Which booking would you like to cancel?"
@@ -205,7 +208,7 @@ def test_a_vague_open_request_gets_a_question(desk):
 
 def test_blocking_out_a_booked_day_cancels_and_tells_the_teacher(desk, settings):
     book(desk)
-    preview = desk.handle("block_out", "block out next tuesday", {}, SENCO)
+    preview = desk.handle("block_out", "block out this tuesday", {}, SENCO)
     assert preview.text.startswith("Block out Tuesday 24 November?")
     done = desk.handle("block_out", "", entities_of(preview.buttons[0].payload), SENCO)
     assert "1 booking(s)" in done.text
@@ -216,7 +219,7 @@ def test_blocking_out_a_booked_day_cancels_and_tells_the_teacher(desk, settings)
         assert session.execute(select(Booking.status)).scalar_one() == "cancelled"
         actions = set(session.execute(select(BookingAudit.action)).scalars())
         assert {"block", "override", "cancel"} <= actions
-    offered = desk.handle("book_surgery", "next tuesday", {}, OTHER_TEACHER)
+    offered = desk.handle("book_surgery", "tuesday", {}, OTHER_TEACHER)
     assert not [b for b in offered.buttons if b.title.startswith("Tue 24 Nov")]
 
 
@@ -309,3 +312,168 @@ def test_fifty_teachers_clicking_one_slot_get_one_booking_and_49_just_taken_repl
         t.join()
     assert sum(r.startswith("Booked:") for r in replies) == 1
     assert sum("just taken" in r for r in replies) == 49
+
+
+# --- issue #12: a second click on one's own slot ---------------------------------------------
+
+
+def test_a_second_click_on_ones_own_slot_says_it_is_already_theirs_and_what_they_can_do(desk, settings):
+    offer = desk.handle("book_surgery", "tuesday 24 november", {}, TEACHER)
+    click = {**entities_of(offer.buttons[0].payload), "topic": "reading"}
+    assert desk.handle("choose_slot", "", click, TEACHER).text.startswith("Booked:")
+    again = desk.handle("choose_slot", "", click, TEACHER)
+    assert again.text.startswith("You've already booked this slot: Tue 24 Nov, 3:15pm.")
+    assert "that day" not in again.text and "per person per day" not in again.text
+    with unit_of_work(settings.database_url) as session:
+        (mine,) = session.execute(select(Booking)).scalars().all()
+    assert [(b.title, b.payload) for b in again.buttons] == [
+        ("What have I booked?", "/my_bookings"),
+        ("Move it", "/move_booking" + json.dumps({"booking_id": str(mine.id)})),
+        ("Cancel it", "/cancel_booking" + json.dumps({"booking_id": str(mine.id)})),
+    ]
+    move = desk.handle("move_booking", "", entities_of(again.buttons[1].payload), TEACHER)
+    assert "Choose the new time" in move.text
+
+
+def test_another_slot_the_same_day_still_cites_the_one_a_day_rule(desk):
+    offer = desk.handle("book_surgery", "tuesday 24 november", {}, TEACHER)
+    first, second = (entities_of(b.payload) for b in offer.buttons[:2])
+    desk.handle("choose_slot", "", {**first, "topic": "reading"}, TEACHER)
+    refused = desk.handle("choose_slot", "", {**second, "topic": "reading"}, TEACHER)
+    assert "already have a booking that day" in refused.text
+
+
+# --- issue #12: topics as people write them ---------------------------------------------------
+
+
+def test_topics_are_shown_with_their_labels_acronyms_in_capitals(desk):
+    booked = book(desk, text="tuesday 24 november", topic="ehcp_paperwork")
+    assert "about EHCP paperwork." in booked.text
+    book(desk, text="1 december", topic="other")
+    mine = desk.handle("my_bookings", "what have I booked", {}, TEACHER).text
+    assert "3:15pm to 3:30pm: EHCP paperwork" in mine and "3:15pm to 3:30pm: something else" in mine
+    assert "ehcp" not in mine
+    listing = desk.handle("whos_booked", "who's booked tomorrow?", {}, SENCO).text
+    assert listing.endswith("• 3:15pm: Mr D. Example, EHCP paperwork")
+
+
+def test_an_ordinary_topic_reads_in_lower_case_inside_a_sentence(desk):
+    assert "about access arrangements." in book(desk, text="1 december", topic="access_arrangements").text
+
+
+# --- issue #12: where the calendar file went ----------------------------------------------------
+
+IN_A_CHANNEL = {"channel_type": "channel"}  # a mention in a channel, or a click on its private reply
+IN_A_DM = {"channel_type": "im"}
+
+
+def test_in_a_direct_message_the_calendar_file_is_below_the_reply(desk):
+    booked = book(desk, text="tuesday 24 november", **IN_A_DM)
+    assert "The calendar file below adds it to your calendar." in booked.text
+    offer = desk.handle("move_booking", "move my booking to 1 December", IN_A_DM, TEACHER)
+    moved = desk.handle("choose_slot", "", {**entities_of(offer.buttons[0].payload), **IN_A_DM}, TEACHER)
+    assert "The updated calendar file is below." in moved.text
+    confirm = desk.handle("cancel_booking", "cancel my booking", IN_A_DM, TEACHER)
+    done = desk.handle("cancel_booking", "", {**entities_of(confirm.buttons[0].payload), **IN_A_DM}, TEACHER)
+    assert "The calendar file below removes it from your calendar." in done.text
+
+
+def test_in_a_channel_the_reply_says_the_calendar_file_went_to_direct_messages(desk):
+    booked = book(desk, text="tuesday 24 november", **IN_A_CHANNEL)
+    assert "below" not in booked.text
+    assert "I've sent the calendar file to our direct messages" in booked.text
+    assert custom(booked, "calendar_file")["filename"].endswith(".ics")
+    offer = desk.handle("move_booking", "move my booking to 1 December", IN_A_CHANNEL, TEACHER)
+    moved = desk.handle("choose_slot", "", {**entities_of(offer.buttons[0].payload), **IN_A_CHANNEL}, TEACHER)
+    assert "below" not in moved.text
+    assert "I've sent the updated calendar file to our direct messages" in moved.text
+    confirm = desk.handle("cancel_booking", "cancel my booking", IN_A_CHANNEL, TEACHER)
+    done = desk.handle(
+        "cancel_booking", "", {**entities_of(confirm.buttons[0].payload), **IN_A_CHANNEL}, TEACHER
+    )
+    assert "below" not in done.text
+    assert "I've sent a calendar file to our direct messages that removes it from your calendar" in done.text
+
+
+# --- issue #12: "next Tuesday" said on a Monday ------------------------------------------------
+
+
+def test_next_tuesday_on_a_monday_asks_which_tuesday_with_both_as_buttons(desk, settings):
+    asked = desk.handle("book_surgery", "can I book a SENCo slot next Tuesday afternoon?", {}, TEACHER)
+    assert asked.text == "Do you mean Tuesday 24 November (tomorrow) or Tuesday 1 December?"
+    assert [b.title for b in asked.buttons] == ["Tuesday 24 November (tomorrow)", "Tuesday 1 December"]
+    assert all(b.answers is None for b in asked.buttons)  # a choice of two days, not a yes or no
+    offer = desk.handle("book_surgery", "", entities_of(asked.buttons[1].payload), TEACHER)
+    assert offer.text.startswith("Here are the free SENCo surgery slots for Tuesday 1 December, 12pm to 5pm:")
+    assert [b.title for b in offer.buttons] == [
+        "Tue 1 Dec, 3:15pm",
+        "Tue 1 Dec, 3:30pm",
+        "Tue 1 Dec, 3:45pm",
+        "Tue 1 Dec, 4pm",
+    ]
+    booked = desk.handle(
+        "choose_slot", "", {**entities_of(offer.buttons[0].payload), "topic": "reading"}, TEACHER
+    )
+    assert booked.text.startswith("Booked: Tuesday 1 December, 3:15pm to 3:30pm")
+
+
+def test_the_list_of_free_slots_asks_the_same_way(desk):
+    asked = desk.handle("list_free_slots", "what's free next tuesday", {}, TEACHER)
+    assert asked.text == "Do you mean Tuesday 24 November (tomorrow) or Tuesday 1 December?"
+    offer = desk.handle("list_free_slots", "", entities_of(asked.buttons[0].payload), TEACHER)
+    assert [b.title for b in offer.buttons][0] == "Tue 24 Nov, 3:15pm"
+
+
+@pytest.mark.parametrize("text", ["this Tuesday", "on Tuesday", "Tuesday week", "Tuesday next week"])
+def test_unambiguous_tuesdays_are_not_asked_about(desk, text):
+    offer = desk.handle("book_surgery", f"can I have a slot {text}", {}, TEACHER)
+    assert "Do you mean" not in offer.text and offer.buttons
+    expected = "Tue 1 Dec" if "week" in text else "Tue 24 Nov"
+    assert all(b.title.startswith(expected) for b in offer.buttons)
+
+
+def test_moving_to_next_tuesday_asks_which_tuesday_then_offers_that_days_times(desk):
+    book(desk, text="1 december")
+    asked = desk.handle("move_booking", "move my booking to next tuesday", {}, TEACHER)
+    assert asked.text == "Do you mean Tuesday 24 November (tomorrow) or Tuesday 1 December?"
+    offer = desk.handle("move_booking", "", entities_of(asked.buttons[0].payload), TEACHER)
+    assert "Choose the new time" in offer.text
+    assert [b.title for b in offer.buttons][0] == "Tue 24 Nov, 3:15pm"
+    moved = desk.handle("choose_slot", "", entities_of(offer.buttons[0].payload), TEACHER)
+    assert moved.text.startswith("Moved: your slot is now Tuesday 24 November, 3:15pm")
+
+
+def test_the_senco_asking_who_is_booked_next_tuesday_is_asked_which_tuesday(desk):
+    book(desk, text="1 december", topic="behaviour")
+    asked = desk.handle("whos_booked", "who's booked next tuesday?", {}, SENCO)
+    assert asked.text == "Do you mean Tuesday 24 November (tomorrow) or Tuesday 1 December?"
+    listing = desk.handle("whos_booked", "", entities_of(asked.buttons[1].payload), SENCO)
+    assert listing.text.startswith("Booked on Tuesday 1 December (UK time):")
+    assert "Mr D. Example, behaviour" in listing.text
+
+
+def test_blocking_out_next_tuesday_asks_which_tuesday_and_the_choice_blocks_it_out(desk, settings):
+    asked = desk.handle("block_out", "block out next tuesday afternoon", {}, SENCO)
+    assert asked.text.startswith("Do you mean Tuesday 24 November (tomorrow) or Tuesday 1 December?")
+    assert "anyone already booked will be told" in asked.text
+    assert [b.title for b in asked.buttons] == [
+        "Block out Tuesday 24 November",
+        "Block out Tuesday 1 December",
+        "No",
+    ]
+    done = desk.handle("block_out", "", entities_of(asked.buttons[1].payload), SENCO)
+    assert done.text == "Blocked out Tuesday 1 December from 12:00 to 23:59."
+    offered = desk.handle("book_surgery", "tuesday 1 december", {}, TEACHER)
+    assert not [b for b in offered.buttons if b.title.startswith("Tue 1 Dec")]
+
+
+def test_an_extra_slot_next_tuesday_asks_which_tuesday(desk):
+    asked = desk.handle("open_surgery", "add an extra slot next tuesday at 2pm", {}, SENCO)
+    assert asked.text.startswith("Do you mean Tuesday 24 November (tomorrow) or Tuesday 1 December?")
+    assert [b.title for b in asked.buttons] == [
+        "Add Tuesday 24 November, 2pm",
+        "Add Tuesday 1 December, 2pm",
+        "No",
+    ]
+    done = desk.handle("open_surgery", "", entities_of(asked.buttons[1].payload), SENCO)
+    assert done.text == "Done: an extra slot is open on Tuesday 1 December, 2pm to 2:15pm (UK time)."
