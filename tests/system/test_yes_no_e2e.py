@@ -138,3 +138,16 @@ def test_on_telegram_a_yes_nobody_asked_for_gets_one_kind_question_and_the_talk_
     answer = parent.say("sure", NOTHING_ASKED)
     assert texts(answer).count(NOTHING_ASKED) == 1 and "Sorry" not in texts(answer)
     assert "20 weeks" in texts(parent.say("how long does an EHCP assessment take?", "20 weeks"))
+
+
+def test_on_telegram_a_typed_yes_while_erasure_waits_erases(bot):
+    parent = ParentOnTelegram(bot.telegram)
+    parent.say("what is an ehcp?", "")
+    parent.say("please delete this conversation", "can't be undone")
+    assert "Done." in texts(parent.say("yes", "Done."))
+
+
+def test_on_slack_a_typed_no_while_erasure_waits_keeps_the_conversation(bot):
+    teacher = StaffMemberOnSlack(bot.slack, TEACHING_ASSISTANT)
+    teacher.say("please delete this conversation", expect="can't be undone")
+    assert "haven't deleted" in text_of(teacher.say("nope", expect="haven't deleted"))
