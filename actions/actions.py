@@ -21,7 +21,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from bot.settings import get_settings
 from connectors.privacy import sender_ref
-from knowledge import answers, privacy
+from knowledge import answers, privacy, safeguarding
 from knowledge.action_ledger import run_once
 from knowledge.answers import Reply
 from knowledge.assistant import Assistant, topic_of_intent
@@ -259,6 +259,10 @@ class ActionSafeguarding(AssistantAction):
             # the screen matched, but in a SEND context: the input guard recorded it to check first
             channel = tracker.get_latest_input_channel() or "unknown"
             return answers.safeguarding_check_reply(int(flagged["record_id"]), staff=channel == "slack")
+        if "safeguarding" not in metadata and not worth_a_second_look(tracker):
+            # only the model read it as a concern, and it is not about harm to anyone (a recipe,
+            # a film, a phone bill): answer it as the everyday question it is
+            return assistant.answer_as_ordinary(question_text(tracker), intent_ranking(tracker))
         return assistant.safeguarding(
             already_recorded="safeguarding" in metadata,  # the input guard saw it first
             text=tracker.latest_message.get("text") or "",
@@ -266,6 +270,8 @@ class ActionSafeguarding(AssistantAction):
             sender_ref=sender_ref(tracker.sender_id),
             child_voice=flagged.get("child_voice"),
             message_id=tracker.latest_message.get("message_id"),
+            groups=tuple(flagged.get("groups") or ()),  # who is at risk, as the screen found
+            writer=flagged.get("writer"),
         )
 
 
@@ -312,13 +318,24 @@ SECOND_OPINION = 0.1
 
 
 def possible_concern(tracker: Tracker) -> bool:
+    """The model gives the safeguarding intent some weight, and the words are about harm or
+    someone's safety: never a check question from noise (a recipe, a film, a phone bill)."""
     if not question_text(tracker) or staff_on_slack(tracker):
         return False
-    ranking = tracker.latest_message.get("intent_ranking") or []
     return any(
         r.get("name") == "safeguarding_concern" and (r.get("confidence") or 0) >= SECOND_OPINION
-        for r in ranking
-    )
+        for r in intent_ranking(tracker)
+    ) and worth_a_second_look(tracker)
+
+
+def intent_ranking(tracker: Tracker) -> list[dict]:
+    return list(tracker.latest_message.get("intent_ranking") or [])
+
+
+def worth_a_second_look(tracker: Tracker) -> bool:
+    """Someone at risk by the looser wordings, or at least about harm (knowledge.safeguarding)."""
+    opinion = safeguarding.second_opinion(question_text(tracker))
+    return bool(opinion.groups) or opinion.ask
 
 
 class ActionMyData(AssistantAction):

@@ -123,7 +123,7 @@ async def _safeguarding_message(message: UserMessage, screening: safeguarding.Sc
             sender_ref=ref,
             message=str(message.text),
             detected_by=",".join(screening.patterns),
-            kinds=",".join(screening.kinds),
+            kinds=",".join(screening.groups + screening.kinds),  # who is at risk first, for the DSL
             child_voice=screening.child_voice,
             school_ref=await asyncio.to_thread(_school_of, message),
             # probably a SEND need: the sender is asked first; the DSL is told on a yes or no answer
@@ -147,6 +147,8 @@ async def _safeguarding_message(message: UserMessage, screening: safeguarding.Sc
             "record_id": record_id,
             "child_voice": screening.child_voice,
             "check": screening.check_first and record_id is not None,
+            "groups": list(screening.groups),  # who is at risk: the reply gives their help, most urgent first
+            "writer": screening.writer,
         },
     }
     return message

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from typing import Iterable
+from typing import Iterable, Sequence
 
 from bot.settings import Settings
 from knowledge import answers, safeguarding, search
@@ -145,15 +145,22 @@ class Assistant:
         sender_ref: str,
         child_voice: bool | None = None,
         message_id: str | None = None,
+        groups: Sequence[str] = (),
+        writer: str | None = None,
     ) -> Reply:
         """The safeguarding reply. Records the concern first unless the input guard already did.
 
-        The reply never depends on the record: if recording fails, the error is logged loudly
-        and the person still gets the reply.
+        `groups`: who is at risk, as the screen found (knowledge.safeguarding.GROUPS). When only
+        the NLU model saw a concern, its second opinion decides: someone at risk now, the writer,
+        or abuse at home gets the reply for them at once; anything else is checked with the
+        sender first. The reply never depends on the record: if recording fails, the error is
+        logged loudly and the person still gets the reply.
         """
         if child_voice is None:
             child_voice = safeguarding.looks_like_a_child_writing(text)
-        if not already_recorded:  # only the NLU model saw it: check with the sender first
+        if not already_recorded:  # only the NLU model saw it
+            opinion = safeguarding.second_opinion(text)
+            groups, writer = opinion.groups, opinion.writer
             try:
                 record_id = record_concern(
                     self.settings.database_url,
@@ -161,17 +168,23 @@ class Assistant:
                     sender_ref=sender_ref,
                     message=text,
                     detected_by="nlu",
+                    kinds=",".join(groups),
                     child_voice=child_voice,
                     school_ref=self.school_ref,
-                    awaiting_answer=dt.timedelta(minutes=self.settings.safeguarding_check_minutes),
+                    # someone at risk now, the writer, abuse at home: the DSL is told at once;
+                    # otherwise the sender is asked first
+                    awaiting_answer=None
+                    if groups
+                    else dt.timedelta(minutes=self.settings.safeguarding_check_minutes),
                     message_id=message_id,
                 )
-                return answers.safeguarding_check_reply(record_id, staff=channel == "slack")
+                if not groups:
+                    return answers.safeguarding_check_reply(record_id, staff=channel == "slack")
             except Exception:  # no record to check against: give the full reply
                 log.exception(
                     "SAFEGUARDING concern from %s could NOT be recorded: check the database", sender_ref
                 )
-        return self._safeguarding_reply(channel, child_voice)
+        return self._safeguarding_reply(channel, child_voice, groups, writer)
 
     def safeguarding_answer(
         self,
@@ -186,14 +199,17 @@ class Assistant:
         outcome = answer_check(self.settings.database_url, sender_ref, yes=yes, record_id=record_id)
         if yes:
             child_voice = safeguarding.looks_like_a_child_writing(outcome.text) if outcome.text else False
-            return self._safeguarding_reply(channel, child_voice)
+            opinion = safeguarding.second_opinion(outcome.text)
+            return self._safeguarding_reply(channel, child_voice, opinion.groups, opinion.writer)
         if outcome.record_id is None:
             return Reply("Thank you. What would you like to know?")
-        answer = self._answer_without_safeguarding(outcome.text, (rankings or {}).get(outcome.text, []))
+        answer = self.answer_as_ordinary(outcome.text, (rankings or {}).get(outcome.text, []))
         return Reply("Thank you for checking. Here is what I can tell you.\n\n" + answer.text, answer.buttons)
 
-    def _answer_without_safeguarding(self, text: str, ranking: Iterable[dict]) -> Reply:
-        """The model's best non-safeguarding reading of the message."""
+    def answer_as_ordinary(self, text: str, ranking: Iterable[dict]) -> Reply:
+        """The model's best non-safeguarding reading of the message: for a message it read as a
+        possible concern that is not about harm at all (a recipe, a phone bill), or that the
+        sender said was an everyday question."""
         for candidate in ranking:
             name = str(candidate.get("name") or "")
             if name in ("safeguarding_concern", "nlu_fallback", ""):
@@ -206,14 +222,18 @@ class Assistant:
             break
         return self.answer_unknown(text)
 
-    def _safeguarding_reply(self, channel: str, child_voice: bool) -> Reply:
+    def _safeguarding_reply(
+        self, channel: str, child_voice: bool, groups: Sequence[str] = (), writer: str | None = None
+    ) -> Reply:
         with unit_of_work(self.settings.database_url) as session:
             if self.school_ref is None and len(all_schools(session)) > 1:
-                return answers.safeguarding_reply_without_school(child_voice=child_voice)
+                return answers.safeguarding_reply_without_school(
+                    child_voice=child_voice, groups=groups, writer=writer
+                )
             profile = read_profile(session, self.school_ref)
             if channel == "slack":  # only staff reach the bot through the signed Slack bridge
-                return answers.staff_safeguarding_reply(profile)
-            return answers.safeguarding_reply(profile, child_voice=child_voice)
+                return answers.staff_safeguarding_reply(profile, groups)
+            return answers.safeguarding_reply(profile, child_voice=child_voice, groups=groups, writer=writer)
 
     def bad_input(self, issue: str) -> Reply:
         with unit_of_work(self.settings.database_url) as session:

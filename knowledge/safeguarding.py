@@ -38,11 +38,29 @@ PATTERNS_FILE = PROJECT_ROOT / "knowledge/content/safeguarding_patterns.yml"
 MAX_SCREENED_CHARS = 100_000
 
 _CHILD_VOICE = re.compile(
-    r"\b(i'?m|i am|im) (\d|1[0-7])( years? old| yrs?)?\b"
+    r"\b(i'?m|i am|im) (\d|1[0-8])( years? old| yrs?)?\b"
     r"|\b(my|me) (mum|mom|mam|mummy|dad|daddy|stepdad|step dad|step-dad|stepmum|step mum|"
     r"mums boyfriend|mum'?s boyfriend|parents|teacher|uncle|nan|grandad|brother|sister)\b"
+    # a pupil's own school life: "im in year 9", "yr 11.", "year 8 girl", "my mocks", "my TA"
+    r"|\b(i'?m|i am|im) (in )?(year|yr|y) ?([3-9]|1[0-3])\b|^(year|yr|y) ?([3-9]|1[0-3])\b"
+    r"|\b(year|yr) ?([3-9]|1[0-3]) (girl|boy|student|pupil)\b"
+    r"|\b(i'?m|i am|im) (at|in) (sixth form|college|secondary)\b"
+    r"|\bmy (ta|senco|form tutor|head of year|mocks|gcses|sats|exams|classmates|college application)\b"
 )
 _PARENT_VOICE = re.compile(r"\bmy (son|daughter|child|kid|boy|girl|children|kids|ds|dd|little one)s?\b")
+# An adult's own life: a child's parent, a partner, a job. Childline is for under-19s.
+_ADULT_VOICE = re.compile(
+    r"\bmy (son|daughter|child|kid|boy|girl|children|kids|ds|dd|little one|husband|wife|grandson|"
+    r"granddaughter|grandchild|grandkids|foster (son|daughter|child)|pupils?|students?|job|colleagues?|"
+    r"manager|boss|mortgage|ex-?(husband|wife)|mother-in-law|father-in-law|adult son|adult daughter)s?\b"
+    r"|\b(mum|mom|dad|father|mother|parent|grandma|grandmother|grandad|grandfather|nan|carer) "
+    r"(of|here|writing)\b"
+    r"|\b(i'?m|im|i am) (a|the) (ta|teacher|senco|sendco|parent|mum|dad|carer|foster carer|grandparent|"
+    r"teaching assistant|support worker|escort|headteacher|nursery manager|lsa|dsl|single mum|single dad)\b"
+    r"|\b(senco|sendco|ta|teacher|staff|teaching assistant|dsl|foster carer|grandmother|grandma|grandad) "
+    r"here\b"
+    r"|\bi (work|teach)\b|\b(i'?m|im|i am) (19|[2-9]\d)\b|\bat work\b"
+)
 
 # `{name}` in a pattern stands for the word list `name`; regex repetition braces hold digits.
 _WORD_REF = re.compile(r"\{([a-z_]+)\}")
@@ -61,9 +79,27 @@ class Pattern:
     # message contains none of them, which cannot change the outcome.
     needs: tuple[frozenset[str] | None, ...] = field(default=(), compare=False)
     unless_needs: tuple[frozenset[str] | None, ...] = field(default=(), compare=False)
+    # Said anywhere in the message: `only_with`, one must be ("searching", "not answering");
+    # `unless_said`, none may be ("we found him", "hide and seek").
+    only_with: tuple[re.Pattern, ...] = ()
+    unless_said: tuple[re.Pattern, ...] = ()
 
     def hits(self, text: str, present: frozenset[str] | None = None) -> bool:
         """Does the (normalised) text match? `present`: which needed strings it contains."""
+        found = self._remainder(text, present)
+        return found is not None and any(p.search(found[1]) for p in found[0])
+
+    def matches(self, text: str, present: frozenset[str] | None = None) -> list[tuple[str, re.Match]]:
+        """Every match, as (the text it was found in, the match): the sentence around a match
+        says whose it is ("I" or "she"). Harmless phrases are taken out of that text first."""
+        found = self._remainder(text, present)
+        if found is None:
+            return []
+        candidates, remainder = found
+        return [(remainder, m) for p in candidates for m in p.finditer(remainder)]
+
+    def _remainder(self, text: str, present: frozenset[str] | None) -> tuple[list[re.Pattern], str] | None:
+        """The expressions worth trying and the text with harmless phrases taken out, or None."""
         if present is None:
             present = _needed_strings((self,)).present(text)
         candidates = [
@@ -72,9 +108,11 @@ class Pattern:
             if needed is None or not needed.isdisjoint(present)
         ]
         if not any(p.search(text) for p in candidates):
-            return False
-        if not self.unless:
-            return True
+            return None
+        if self.only_with and not any(p.search(text) for p in self.only_with):
+            return None
+        if any(p.search(text) for p in self.unless_said):
+            return None
         # A harmless phrase only excuses the match if no other wording in the message
         # still matches once the harmless phrases are taken out.
         remainder = text
@@ -83,7 +121,7 @@ class Pattern:
         ):
             if needed is None or not needed.isdisjoint(present):
                 remainder = harmless.sub(" ", remainder)
-        return any(p.search(remainder) for p in candidates)
+        return candidates, remainder
 
 
 # --- which strings must a match contain? -------------------------------------------------
@@ -222,6 +260,10 @@ class Screening:
     # Probably a SEND need, not harm (every match covered by a `check_first` rule whose
     # context is present): ask the sender before alerting anyone.
     check_first: bool = False
+    # Who is at risk, most urgent first (a subset of GROUPS): what the reply gives help for.
+    groups: tuple[str, ...] = ()
+    # Who seems to be writing: "child", "adult", or "" (unclear).
+    writer: str = ""
 
 
 @dataclass(frozen=True)
@@ -325,6 +367,8 @@ def _load(path: Path) -> tuple[tuple[Pattern, ...], Spellings, _Needed]:
             unless=tuple(compiled(p) for p in item.get("unless") or ()),
             needs=tuple(_needs(_expand(p, words)) for p in item["match"]),
             unless_needs=tuple(_needs(_expand(p, words)) for p in item.get("unless") or ()),
+            only_with=tuple(compiled(p) for p in item.get("only_with") or ()),
+            unless_said=tuple(compiled(p) for p in item.get("unless_said") or ()),
         )
         for item in raw["patterns"]
     )
@@ -411,6 +455,13 @@ def looks_like_a_child_writing(text: str) -> bool:
     return bool(_CHILD_VOICE.search(lowered)) and not _PARENT_VOICE.search(lowered)
 
 
+def writer_of(text: str) -> str:
+    """ "child", "adult" or "" (unclear): whether Childline belongs in the reply."""
+    if looks_like_a_child_writing(text):
+        return "child"
+    return "adult" if _ADULT_VOICE.search(normalise(text)) else ""
+
+
 def screen(text: object, patterns: tuple[Pattern, ...] | None = None) -> Screening:
     """Screen one message (any length, any type) against the safeguarding patterns."""
     if not isinstance(text, str) or not text.strip():
@@ -426,13 +477,107 @@ def screen(text: object, patterns: tuple[Pattern, ...] | None = None) -> Screeni
     if not matched:
         return Screening(concern=False)
     rules = _check_first_rules(PATTERNS_FILE)
+    writer = writer_of(text)
+    at_risk = _at_risk(PATTERNS_FILE)
+    # where the words could be anyone's, every match is looked at to see whose they are
+    found = [(p, p.matches(lowered, present) if p.kind in at_risk.whose else []) for p in matched]
     return Screening(
         concern=True,
         kinds=tuple(dict.fromkeys(p.kind for p in matched)),
         patterns=tuple(p.name for p in matched),
-        child_voice=looks_like_a_child_writing(text),
+        child_voice=writer == "child",
         check_first=all(any(rule.excuses(p.name, lowered) for rule in rules) for p in matched),
+        groups=_groups(found, lowered, writer, at_risk),
+        writer=writer,
     )
+
+
+# --- who is at risk, and how urgent ---------------------------------------------------------
+# The reply gives each group's help in this order, the most urgent first: someone in danger
+# now or a child missing (999 first); the writer thinking of suicide or self-harm; domestic
+# abuse at home; a child being harmed. Kinds map to groups in the pattern file (`groups`).
+GROUPS = ("danger_now", "self_harm", "domestic_abuse", "child_harm")
+
+
+@dataclass(frozen=True)
+class AtRisk:
+    """The pattern file's `groups`, `whose` and `urgent` sections."""
+
+    kind_groups: dict[str, str]  # pattern kind -> group; any other kind is child_harm
+    whose: frozenset[str]  # kinds whose sentence decides who is at risk (self-harm words)
+    urgent: tuple[re.Pattern, ...]  # happening now: any concern with one of these is danger_now too
+
+
+@lru_cache(maxsize=4)
+def _at_risk(path: Path) -> AtRisk:
+    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    words = {name: _alternation(alternatives) for name, alternatives in (raw.get("words") or {}).items()}
+    return AtRisk(
+        kind_groups={kind: group for group, kinds in (raw.get("groups") or {}).items() for kind in kinds},
+        whose=frozenset(raw.get("whose") or ()),
+        urgent=tuple(re.compile(_expand(p, words)) for p in raw.get("urgent") or ()),
+    )
+
+
+# Whose words are they? The writer's ("I", "myself") or someone else's ("she", "herself").
+_WRITER_IN_MATCH = re.compile(r"\b(?:i|i'm|im|i've|ive|i'd|i'll|me|myself|my (?:own )?life)\b")
+_OTHER_IN_MATCH = re.compile(
+    r"\b(?:him|her|them)sel(?:f|ves)\b|\b(?:his|her|their) (?:own )?life\b"
+    r"|\b(?:his|her|their) (?:arms?|wrists?|legs?|thighs?|skin|stomach|tummy|forearms?|body|drawer|room|bag|"
+    r"pencil case|sleeves)\b"
+)
+# The person named nearest before the words (an object such as "asked me" is not a subject).
+_SUBJECT = re.compile(
+    r"\b(?P<writer>i|i'm|im|i've|ive|i'd|i'll|myself)\b"
+    r"|\b(?P<other>he|she|he's|she's|hes|shes|he'd|she'd|son|daughter|child|kid|boy|girl|pupil|student|friend|"
+    r"brother|sister|teenager|grandson|granddaughter|\d+ ?(?:year|yr) old)\b"
+)
+# Someone else's words reported: "he wrote I want to disappear", "she asked me if it hurts to die".
+_REPORTED = re.compile(
+    r"\b(?:he|she|they|son|daughter|child|pupil|student|friend|brother|sister|[a-z]+ old)\b"
+    r"(?: [a-z']+){0,2}? "
+    r"(?:said|says|wrote|writes|told|tells|asked|asks|texted|messaged|keeps saying|kept saying|has said|"
+    r"has been saying|whispered|admitted)\b"
+)
+# Someone else named after the words: "I found a stash of pills hidden in her room".
+_OTHER_AFTER = re.compile(r"\b(?:his|her|their) [a-z]+|\b(?:him|her|them)sel(?:f|ves)\b")
+_SENTENCE_END = re.compile(r"[.?!\n]")
+
+
+def _whose(text: str, match: re.Match) -> set[str]:
+    """{"self_harm"} when the writer is the one at risk, {"child_harm"} when it is someone else,
+    both when it is not clear (a parent's own words next to their child's)."""
+    said = match.group(0)
+    if _OTHER_IN_MATCH.search(said):
+        return {"child_harm"}
+    if _WRITER_IN_MATCH.search(said):
+        return {"self_harm"}
+    start = max((m.end() for m in _SENTENCE_END.finditer(text, 0, match.start())), default=0)
+    end = next((m.start() for m in _SENTENCE_END.finditer(text, match.end())), len(text))
+    if _REPORTED.search(text, start, match.start()):
+        return {"child_harm"}
+    before = list(_SUBJECT.finditer(text, start, match.start()))
+    if before:  # the nearest person named before the words
+        if before[-1].group("other"):
+            return {"child_harm"}
+        return {"self_harm", "child_harm"} if _OTHER_AFTER.search(text, match.end(), end) else {"self_harm"}
+    after = _SUBJECT.search(text, match.end(), end)  # nobody named before: the writer, and maybe who follows
+    return {"self_harm", "child_harm"} if after and after.group("other") else {"self_harm"}
+
+
+def _groups(found: list, text: str, writer: str, at_risk: AtRisk) -> tuple[str, ...]:
+    groups: set[str] = set()
+    for pattern, matches in found:
+        if pattern.kind in at_risk.whose:
+            for remainder, m in matches:
+                groups.update(_whose(remainder, m))
+        else:
+            groups.add(at_risk.kind_groups.get(pattern.kind, "child_harm"))
+    if any(u.search(text) for u in at_risk.urgent):
+        groups.add("danger_now")
+    if "domestic_abuse" in groups and writer == "child":
+        groups.add("child_harm")  # a child living with domestic abuse is a child being harmed
+    return tuple(g for g in GROUPS if g in groups)
 
 
 @lru_cache(maxsize=4)
@@ -446,3 +591,55 @@ def _check_first_rules(path: Path) -> tuple[CheckFirstRule, ...]:
         )
         for rule in raw.get("check_first") or ()
     )
+
+
+# --- the NLU model's second opinion ---------------------------------------------------------
+@dataclass(frozen=True)
+class SecondOpinion:
+    """What to do when only the NLU model reads a message as a possible concern."""
+
+    groups: tuple[str, ...] = ()  # someone at risk now, the writer, abuse at home: reply at once
+    ask: bool = False  # no group, but it reads as being about harm: ask the sender first
+    writer: str = ""
+
+
+@dataclass(frozen=True)
+class _SecondNet:
+    groups: dict[str, tuple[re.Pattern, ...]]
+    about_harm: tuple[re.Pattern, ...]
+    not_about_a_person: tuple[re.Pattern, ...]
+
+
+@lru_cache(maxsize=4)
+def _second_net(path: Path) -> _SecondNet:
+    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    words = {name: _alternation(alternatives) for name, alternatives in (raw.get("words") or {}).items()}
+
+    def compiled(items) -> tuple[re.Pattern, ...]:
+        return tuple(re.compile(_expand(p, words)) for p in items or ())
+
+    return _SecondNet(
+        groups={group: compiled(items) for group, items in (raw.get("second_net") or {}).items()},
+        about_harm=compiled(raw.get("about_harm")),
+        not_about_a_person=compiled(raw.get("not_about_a_person")),
+    )
+
+
+def second_opinion(text: object) -> SecondOpinion:
+    """The model read `text` as a possible concern and the patterns found none: looser wordings
+    (`second_net`) say whether someone is at risk now, the writer, or abuse at home (the reply
+    for them at once); otherwise ask the sender first only if it reads as being about harm to
+    someone (`about_harm`, and not a film, a recipe or a game: `not_about_a_person`)."""
+    if not isinstance(text, str) or not text.strip():
+        return SecondOpinion()
+    net = _second_net(PATTERNS_FILE)
+    lowered = load_spellings().apply(normalise(text))
+    writer = writer_of(text)
+    groups = tuple(g for g in GROUPS if any(p.search(lowered) for p in net.groups.get(g, ())))
+    if groups:
+        if "domestic_abuse" in groups and writer == "child":
+            groups = (*groups, "child_harm")
+        return SecondOpinion(groups=groups, writer=writer)
+    about_harm = any(p.search(lowered) for p in net.about_harm)
+    everyday = any(p.search(lowered) for p in net.not_about_a_person)
+    return SecondOpinion(ask=about_harm and not everyday, writer=writer)

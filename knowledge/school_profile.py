@@ -61,6 +61,7 @@ class SchoolProfile:
     children_services: Service
     sendiass: Service
     website: str = ""
+    phone: str = ""  # the school office: what a parent calls after 999 when a child is missing
     sen_information_report_url: str = ""
     privacy_notice_url: str = ""
     local_offer_url: str = ""
@@ -119,6 +120,7 @@ def profile_from_dict(raw: dict, where: str = "school profile") -> SchoolProfile
         children_services=_service(raw.get("children_services")),
         sendiass=_service(raw.get("sendiass")),
         website=str(raw.get("website") or ""),
+        phone=str(raw.get("phone") or "").strip(),
         sen_information_report_url=str(raw.get("sen_information_report_url") or ""),
         privacy_notice_url=str(raw.get("privacy_notice_url") or ""),
         local_offer_url=str(raw.get("local_offer_url") or ""),

@@ -58,7 +58,9 @@ def _press(bot, replies: list[dict], sender: str, label_start: str) -> str:
 
 
 def _is_full_reply(text: str) -> bool:
-    return text.startswith(SAFEGUARDING_REPLY) and "999" in text and "0808 800 5000" in text
+    """The safeguarding reply for whoever is at risk (a child being harmed, the writer at risk,
+    abuse at home, danger now; issue #13): thanks, 999, and the DSL told."""
+    return text.startswith(SAFEGUARDING_REPLY) and "999" in text and "can't keep this private" in text
 
 
 def _run_red_team(bot, *patterns: str) -> tuple[list[str], list[str], int, int]:

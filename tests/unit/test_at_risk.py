@@ -1,0 +1,343 @@
+"""Anyone at risk gets the right help at once (issue #13): who is at risk, how urgent, the reply.
+
+The screen tells apart a child being harmed (child_harm), the writer thinking of suicide or
+self-harm (self_harm), someone in danger now or a child missing now (danger_now), and domestic
+abuse at home (domestic_abuse). The reply gives each group's help, the most urgent first, with
+the numbers from knowledge/content/helplines.yml and the school's own phone number. Messages
+here are written for these tests; the measured figures are in tests/system/test_at_risk_e2e.py.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import re
+
+import pytest
+import yaml
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+from sqlalchemy import select
+
+from actions import actions
+from bot.settings import PROJECT_ROOT
+from knowledge import answers
+from knowledge.assistant import Assistant
+from knowledge.db import unit_of_work
+from knowledge.helplines import HELPLINES_FILE, load_helplines
+from knowledge.models import SafeguardingRecord
+from knowledge.readability import grade_level
+from knowledge.safeguarding import GROUPS, screen, second_opinion
+from knowledge.school_profile import load_profile_file
+from knowledge.seed import load_everything
+from tests.conftest import make_settings
+
+SAMARITANS, SHOUT, CHILDLINE, NSPCC = "116 123", "85258", "0800 1111", "0808 800 5000"
+DOMESTIC_ABUSE_LINE = "0808 2000 247"
+PRIMARY_PHONE, ACADEMY_PHONE = "01632 960100", "01632 960400"
+PRIMARY = load_profile_file(PROJECT_ROOT / "school_data/example_school.yml")
+ACADEMY = load_profile_file(PROJECT_ROOT / "school_data/example_academy.yml")
+
+
+def groups(text: str) -> tuple[str, ...]:
+    return screen(text).groups
+
+
+# --- who is at risk ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "i think everyone at home would cope better if i wasn't around any more",
+        "Can I get the annual review moved? I've been stockpiling my tablets, I won't be here by then.",
+        "im 13 and i've been cutting myself in the school toilets",
+        "I'm a teaching assistant and I keep thinking about ending my life",
+    ],
+)
+def test_the_writer_thinking_of_suicide_or_self_harm_is_self_harm(text):
+    assert "self_harm" in groups(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "my son hasn't come home from school, he's 9 and autistic and it's getting dark",
+        "we can't find our daughter anywhere at the fair, she doesn't speak",
+        "he has a knife and he's saying he'll hurt us right now",
+        "a pupil has just stopped breathing in the hall",
+    ],
+)
+def test_someone_in_danger_now_or_a_child_missing_now_is_danger_now(text):
+    assert groups(text)[0] == "danger_now"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "my husband takes all my money and won't let me see my sister",
+        "My partner slammed me against the fridge last week. Can school send letters to my work address?",
+        "we are staying in a refuge now, how do I move my son's EHCP",
+        "my ex says he'll kill me if I go to the tribunal",
+    ],
+)
+def test_abuse_at_home_is_domestic_abuse(text):
+    assert "domestic_abuse" in groups(text)
+
+
+def test_someone_elses_self_harm_is_a_child_being_harmed_not_the_writer():
+    assert groups("my daughter has been cutting herself and hides it") == ("child_harm",)
+    assert groups("I've been cutting myself again") == ("self_harm",)
+
+
+def test_a_message_that_is_several_at_once_is_ordered_most_urgent_first():
+    text = (
+        "my boyfriend is banging on the door right now, i took a load of pills an hour ago, the baby is here"
+    )
+    found = groups(text)
+    assert found[0] == "danger_now" and "self_harm" in found and "domestic_abuse" in found
+    assert list(found) == [g for g in GROUPS if g in found]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "this paperwork is killing me, how long should the parental views be",
+        "how do I slice bread without cutting myself",
+        "my son's bus pass has gone missing again",
+        "my son ran off at soft play but we found him straight away, all fine",
+        "Romeo and Juliet: why do they kill themselves?",
+        "what board games have a weapon in them?",
+    ],
+)
+def test_everyday_words_are_not_someone_at_risk(text):
+    assert not screen(text).concern
+
+
+# --- the reply fits the person -------------------------------------------------------------
+
+
+def reply(groups: tuple[str, ...], writer: str = "", profile=PRIMARY) -> str:
+    return answers.safeguarding_reply(
+        profile, child_voice=writer == "child", groups=groups, writer=writer
+    ).text
+
+
+def test_self_harm_gets_kind_short_help_with_every_number():
+    text = reply(("self_harm",), writer="adult")
+    assert "999" in text and "A&E" in text
+    assert SAMARITANS in text and "111" in text and "mental health option" in text and SHOUT in text
+    assert CHILDLINE not in text  # an adult writing
+    assert "option 2" not in text  # the NHS has said "choose the mental health option" since 2023
+    assert "?" not in text  # no probing questions
+    assert "designated safeguarding lead" in text and "can't keep this private" in text
+
+
+def test_a_young_person_at_risk_also_gets_childline():
+    assert CHILDLINE in reply(("self_harm",), writer="child")
+    assert CHILDLINE in reply(("self_harm",), writer="")  # unclear who is writing: give it
+
+
+def test_danger_now_is_999_first_then_the_schools_own_number():
+    text = reply(("danger_now",))
+    assert text.index("999") < text.index(PRIMARY_PHONE)
+    assert text.startswith("Thank you for telling us. Call 999 now")
+
+
+def test_every_school_of_a_trust_gives_its_own_phone_number():
+    primary, academy = reply(("danger_now",), profile=PRIMARY), reply(("danger_now",), profile=ACADEMY)
+    assert PRIMARY_PHONE in primary and ACADEMY_PHONE not in primary
+    assert ACADEMY_PHONE in academy and PRIMARY_PHONE not in academy
+
+
+def test_a_school_without_a_phone_in_its_profile_gives_its_safeguarding_leads():
+    no_phone = dataclasses.replace(PRIMARY, phone="")
+    assert PRIMARY.dsl.phone in reply(("danger_now",), profile=no_phone)
+
+
+def test_domestic_abuse_gets_999_the_national_helpline_and_the_dsl_because_of_the_children():
+    text = reply(("domestic_abuse",), writer="adult")
+    assert "999" in text and "55" in text and DOMESTIC_ABUSE_LINE in text
+    assert "children who live with it" in text
+    assert CHILDLINE in reply(("domestic_abuse", "child_harm"), writer="child")
+
+
+def test_a_child_being_harmed_keeps_todays_reply_and_the_nspcc_is_not_said_to_be_open_all_day():
+    text = reply(("child_harm",))
+    assert text.startswith("Thank you for telling us. If anyone is in danger right now, call 999.")
+    assert NSPCC in text and "Monday to Friday 8am to 10pm, weekends 9am to 6pm" in text
+    assert "0808 800 5000, free, any time" not in text
+
+
+def test_several_groups_in_one_reply_come_most_urgent_first():
+    text = reply(("danger_now", "self_harm", "domestic_abuse", "child_harm"), writer="adult")
+    positions = [text.index(n) for n in (PRIMARY_PHONE, SAMARITANS, DOMESTIC_ABUSE_LINE, NSPCC)]
+    assert positions == sorted(positions)
+    assert text.count("can't keep this private") == 1
+
+
+def test_no_group_known_is_todays_reply_for_a_child():
+    assert reply(()) == reply(("child_harm",))
+
+
+@pytest.mark.parametrize(
+    "groups", [("danger_now",), ("self_harm",), ("domestic_abuse",), ("child_harm",), tuple(GROUPS)]
+)
+def test_replies_are_plain(groups):
+    words = re.sub(r"[0-9£:]+", "", reply(groups))
+    assert grade_level(words) <= 8.0, round(grade_level(words), 1)
+
+
+def test_without_a_school_the_reply_names_no_school_and_says_to_call_theirs():
+    text = answers.safeguarding_reply_without_school(
+        child_voice=False, groups=("danger_now", "domestic_abuse"), writer="adult"
+    ).text
+    assert "your child's school" in text and DOMESTIC_ABUSE_LINE in text
+    assert PRIMARY_PHONE not in text and ACADEMY_PHONE not in text
+
+
+def test_staff_at_risk_themselves_get_help_for_themselves_not_the_procedure():
+    own = answers.staff_safeguarding_reply(PRIMARY, ("self_harm",)).text
+    assert SAMARITANS in own and "child protection procedure" not in own
+    about_a_pupil = answers.staff_safeguarding_reply(PRIMARY, ("danger_now", "child_harm")).text
+    assert "child protection procedure" in about_a_pupil and "missing" in about_a_pupil
+    assert "passed your message to the safeguarding lead" in about_a_pupil
+    assert DOMESTIC_ABUSE_LINE in answers.staff_safeguarding_reply(PRIMARY, ("domestic_abuse",)).text
+
+
+# --- every number from one content file, with its source ------------------------------------
+
+
+def test_every_helpline_has_a_source_and_a_checked_on_date():
+    raw = yaml.safe_load(HELPLINES_FILE.read_text())["helplines"]
+    for key, line in load_helplines().items():
+        assert line.source.startswith("https://"), key
+        assert isinstance(raw[key]["checked_on"], dt.date), key
+    assert load_helplines()["nspcc"].hours != "any time"
+
+
+def test_the_replies_take_their_numbers_from_the_content_file(monkeypatch):
+    changed = {**load_helplines()}
+    changed["samaritans"] = dataclasses.replace(changed["samaritans"], number="000 000")
+    monkeypatch.setattr("knowledge.helplines.load_helplines", lambda *a: changed)
+    assert "000 000" in reply(("self_harm",))
+
+
+# --- no check question from noise ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "how do I get my phone bill down",
+        "is it going to rain on sports day",
+        "what's a good war film for teens",
+    ],
+)
+def test_a_message_that_is_not_about_harm_is_never_checked(text):
+    opinion = second_opinion(text)
+    assert not opinion.groups and not opinion.ask
+
+
+def test_a_message_about_someones_safety_is_checked_and_someone_at_risk_gets_help_at_once():
+    assert second_opinion("I'm worried about something my son said about his uncle, he seemed scared").ask
+    assert "self_harm" in second_opinion("honestly i think i'd be better off dead").groups
+    assert "domestic_abuse" in second_opinion("my partner controls all the money").groups
+
+
+def tracker(intent: str, text: str, ranking: list[dict], metadata: dict | None = None) -> Tracker:
+    return Tracker.from_dict(
+        {
+            "sender_id": "parent-13",
+            "slots": {},
+            "latest_message": {
+                "text": text,
+                "intent": {"name": intent, "confidence": ranking[0]["confidence"]},
+                "intent_ranking": ranking,
+                "entities": [],
+                "metadata": metadata or {},
+                "message_id": "m-13",
+            },
+            "events": [],
+            "paused": False,
+            "followup_action": None,
+            "active_loop": {},
+            "latest_action_name": "action_listen",
+        }
+    )
+
+
+@pytest.fixture
+def on(settings, monkeypatch):
+    monkeypatch.setattr(actions, "get_settings", lambda: settings)
+    return settings
+
+
+async def said(action, tracker: Tracker) -> str:
+    dispatcher = CollectingDispatcher()
+    await action.run(dispatcher, tracker, {})
+    return "\n".join(m.get("text") or "" for m in dispatcher.messages)
+
+
+async def test_the_model_half_reading_a_phone_bill_as_a_concern_asks_nothing(on):
+    ranking = [
+        {"name": "out_of_scope", "confidence": 0.7},
+        {"name": "safeguarding_concern", "confidence": 0.2},
+    ]
+    text = await said(
+        actions.ActionAnswerUnknown(), tracker("out_of_scope", "my phone bill is criminal", ranking)
+    )
+    assert answers.SAFEGUARDING_CHECK not in text
+    with unit_of_work(on.database_url) as session:
+        assert session.execute(select(SafeguardingRecord)).first() is None
+
+
+async def test_the_model_sure_of_a_concern_about_a_recipe_answers_the_question(on):
+    ranking = [
+        {"name": "safeguarding_concern", "confidence": 0.8},
+        {"name": "out_of_scope", "confidence": 0.1},
+    ]
+    text = await said(
+        actions.ActionSafeguarding(), tracker("safeguarding_concern", "how long to beat eggs", ranking)
+    )
+    assert answers.SAFEGUARDING_CHECK not in text and "Thank you for telling us" not in text
+
+
+async def test_only_the_model_seeing_a_parent_at_risk_gets_their_help_at_once_and_the_dsl_is_told(on):
+    ranking = [
+        {"name": "safeguarding_concern", "confidence": 0.6},
+        {"name": "out_of_scope", "confidence": 0.2},
+    ]
+    words = "i just want all of it to stop, i've got nothing left and i've got the pills"
+    text = await said(actions.ActionSafeguarding(), tracker("safeguarding_concern", words, ranking))
+    assert text.startswith("Thank you for telling us") and SAMARITANS in text
+    with unit_of_work(on.database_url) as session:
+        record = session.execute(select(SafeguardingRecord)).scalar_one()
+        assert record.confirm_by is None and "self_harm" in record.kinds  # alerted now, not asked
+
+
+async def test_the_screens_groups_reach_the_reply_through_the_channels_metadata(on):
+    flagged = {"safeguarding": {"record_id": 3, "child_voice": False, "groups": ["danger_now"], "writer": ""}}
+    ranking = [{"name": "safeguarding_concern", "confidence": 1.0}]
+    text = await said(
+        actions.ActionSafeguarding(),
+        tracker("safeguarding_concern", "/safeguarding_concern", ranking, flagged),
+    )
+    assert text.startswith("Thank you for telling us. Call 999 now") and PRIMARY_PHONE in text
+
+
+def test_in_a_trust_each_schools_parents_get_their_own_schools_number(tmp_path):
+    trust = make_settings(tmp_path, schools_file=PROJECT_ROOT / "school_data/example_trust.yml")
+    load_everything(trust)
+    for school, own, other in (
+        ("example-primary", PRIMARY_PHONE, ACADEMY_PHONE),
+        ("example-academy", ACADEMY_PHONE, PRIMARY_PHONE),
+    ):
+        text = (
+            Assistant(trust, school)
+            .safeguarding(
+                already_recorded=True, text="", channel="rest", sender_ref="s1", groups=("danger_now",)
+            )
+            .text
+        )
+        assert own in text and other not in text
