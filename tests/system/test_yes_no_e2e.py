@@ -98,7 +98,8 @@ def test_a_typed_yes_while_erasure_waits_erases_and_a_typed_no_keeps(bot):
 
 def test_a_typed_yes_while_the_safeguarding_check_waits_gives_the_full_reply_and_alerts(bot):
     who = sender()
-    check = bot.ask("/safeguarding_concern", who)  # a concern only the model saw: checked first
+    # the screen matches, but in an everyday context: the sender is asked first
+    check = bot.ask("she's got a bruise on her cheek from the swings at the park, just letting you know", who)
     assert "are you worried that a child is being harmed" in check
     reply = bot.ask("yes", who)
     assert reply.startswith("Thank you") and "999" in reply
