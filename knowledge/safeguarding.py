@@ -607,6 +607,7 @@ class SecondOpinion:
 class _SecondNet:
     groups: dict[str, tuple[re.Pattern, ...]]
     about_harm: tuple[re.Pattern, ...]
+    mentions_someone: tuple[re.Pattern, ...]
     not_about_a_person: tuple[re.Pattern, ...]
 
 
@@ -621,6 +622,7 @@ def _second_net(path: Path) -> _SecondNet:
     return _SecondNet(
         groups={group: compiled(items) for group, items in (raw.get("second_net") or {}).items()},
         about_harm=compiled(raw.get("about_harm")),
+        mentions_someone=compiled(raw.get("mentions_someone")),
         not_about_a_person=compiled(raw.get("not_about_a_person")),
     )
 
@@ -628,8 +630,9 @@ def _second_net(path: Path) -> _SecondNet:
 def second_opinion(text: object) -> SecondOpinion:
     """The model read `text` as a possible concern and the patterns found none: looser wordings
     (`second_net`) say whether someone is at risk now, the writer, or abuse at home (the reply
-    for them at once); otherwise ask the sender first only if it reads as being about harm to
-    someone (`about_harm`, and not a film, a recipe or a game: `not_about_a_person`)."""
+    for them at once); otherwise ask the sender first only if it is about harm or about someone
+    (`about_harm`, `mentions_someone`) and not an everyday frame (`not_about_a_person`: a film,
+    a recipe, a game, a figure of speech). A sum, the weather or a phone bill is never asked about."""
     if not isinstance(text, str) or not text.strip():
         return SecondOpinion()
     net = _second_net(PATTERNS_FILE)
@@ -640,6 +643,6 @@ def second_opinion(text: object) -> SecondOpinion:
         if "domestic_abuse" in groups and writer == "child":
             groups = (*groups, "child_harm")
         return SecondOpinion(groups=groups, writer=writer)
-    about_harm = any(p.search(lowered) for p in net.about_harm)
+    about = any(p.search(lowered) for p in (*net.about_harm, *net.mentions_someone))
     everyday = any(p.search(lowered) for p in net.not_about_a_person)
-    return SecondOpinion(ask=about_harm and not everyday, writer=writer)
+    return SecondOpinion(ask=about and not everyday, writer=writer)
