@@ -232,6 +232,9 @@ def test_the_replies_take_their_numbers_from_the_content_file(monkeypatch):
         "how do I get my phone bill down",
         "is it going to rain on sports day",
         "what's a good war film for teens",
+        "what's 15% of 240",
+        "the stress of this review is killing me",
+        "recipe for death by chocolate cake",
     ],
 )
 def test_a_message_that_is_not_about_harm_is_never_checked(text):
@@ -241,6 +244,7 @@ def test_a_message_that_is_not_about_harm_is_never_checked(text):
 
 def test_a_message_about_someones_safety_is_checked_and_someone_at_risk_gets_help_at_once():
     assert second_opinion("I'm worried about something my son said about his uncle, he seemed scared").ask
+    assert second_opinion("she has an older friend who buys her things and picks her up from school").ask
     assert "self_harm" in second_opinion("honestly i think i'd be better off dead").groups
     assert "domestic_abuse" in second_opinion("my partner controls all the money").groups
 
