@@ -194,3 +194,35 @@ def bot(tmp_path_factory, fake_slack, fake_telegram) -> RunningBot:
 @pytest.fixture
 def fresh_sender() -> str:
     return "test-" + secrets.token_hex(6)
+
+
+@pytest.fixture(scope="session")
+def slots(bot) -> list[int]:
+    """Surgery slots on the next eight weekdays, 3:15pm to 4:15pm UK time, 15 minutes each: made
+    once for the whole run (a slot's time is unique per school), shared by every staff test."""
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    from knowledge.db import unit_of_work
+    from knowledge.models import SurgerySlot
+
+    uk = ZoneInfo("Europe/London")
+    made = []
+    day = dt.datetime.now(uk).date()
+    with unit_of_work(bot.settings.database_url) as session:
+        while len(made) < 32:
+            day += dt.timedelta(days=1)
+            if day.weekday() >= 5:
+                continue
+            for minute in (15, 30, 45, 60):
+                starts = dt.datetime.combine(day, dt.time(15, 0), uk) + dt.timedelta(minutes=minute)
+                slot = SurgerySlot(
+                    school_ref="example-primary",
+                    starts_at=starts.astimezone(dt.timezone.utc),
+                    ends_at=(starts + dt.timedelta(minutes=15)).astimezone(dt.timezone.utc),
+                    capacity=1,
+                )
+                session.add(slot)
+                session.flush()
+                made.append(slot.id)
+    return made

@@ -20,7 +20,7 @@ from knowledge.db import unit_of_work
 from knowledge.models import SafeguardingRecord
 from tests.fakes.fake_slack import edit_event, file_share_event, mention_event, message_event
 from tests.system.test_sender_namespaces import PageClient
-from tests.system.test_slack_e2e import StaffMemberOnSlack, button, slots  # noqa: F401
+from tests.system.test_slack_e2e import StaffMemberOnSlack, button
 from tests.system.test_telegram_e2e import ParentOnTelegram
 
 TEACHER_FOR_LOGS = "U0EXTEACH2"
@@ -75,7 +75,7 @@ def test_the_web_page(bot, markers):
     assert asyncio.run(visit())
 
 
-def test_slack_paths(bot, markers, slots):  # noqa: F811
+def test_slack_paths(bot, markers, slots):
     teacher = StaffMemberOnSlack(bot.slack, TEACHER_FOR_LOGS)
     teacher.say(f"what is an ehcp {mark(markers, 'slack-dm')}")
     first = message_event(teacher.user_id, f"hello {mark(markers, 'slack-before-edit')}", channel=teacher.dm)

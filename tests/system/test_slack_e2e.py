@@ -7,14 +7,12 @@ as Slack would deliver it; every reply is read from the Web API calls the connec
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import re
 import threading
 import time
 from zoneinfo import ZoneInfo
 
-import pytest
 from sqlalchemy import select
 
 from knowledge.db import unit_of_work
@@ -84,30 +82,6 @@ def button(posts: list, label_pattern: str) -> str:
         if re.search(label_pattern, label, re.IGNORECASE):
             return value
     raise AssertionError(f"no button like {label_pattern!r} in {buttons(posts)}")
-
-
-@pytest.fixture(scope="module")
-def slots(bot) -> list[int]:
-    """Surgery slots on the next eight weekdays, 3:15pm to 4:15pm UK time, 15 minutes each."""
-    made = []
-    day = dt.datetime.now(UK).date()
-    with unit_of_work(bot.settings.database_url) as session:
-        while len(made) < 32:
-            day += dt.timedelta(days=1)
-            if day.weekday() >= 5:
-                continue
-            for minute in (15, 30, 45, 60):
-                starts = dt.datetime.combine(day, dt.time(15, 0), UK) + dt.timedelta(minutes=minute)
-                slot = SurgerySlot(
-                    school_ref=SCHOOL,
-                    starts_at=starts.astimezone(dt.timezone.utc),
-                    ends_at=(starts + dt.timedelta(minutes=15)).astimezone(dt.timezone.utc),
-                    capacity=1,
-                )
-                session.add(slot)
-                session.flush()
-                made.append(slot.id)
-    return made
 
 
 def uploaded_calendars(slack) -> list[str]:

@@ -20,7 +20,7 @@ from bot.settings import PROJECT_ROOT
 from knowledge.db import unit_of_work
 from knowledge.models import Booking, SafeguardingRecord
 from tests.system.conftest import web_sender
-from tests.system.test_slack_e2e import StaffMemberOnSlack, button, slots, text_of  # noqa: F401
+from tests.system.test_slack_e2e import StaffMemberOnSlack, button, text_of
 from tests.system.test_telegram_e2e import ParentOnTelegram, texts
 
 NOTHING_ASKED = "What would you like to do?"
@@ -111,7 +111,7 @@ def test_a_typed_yes_while_the_safeguarding_check_waits_gives_the_full_reply_and
     assert NOTHING_ASKED in bot.ask("yes", who)  # answered once; a second yes asks nothing again
 
 
-def test_on_slack_a_typed_yes_after_cancel_my_booking_cancels_it_like_the_button(bot, slots):  # noqa: F811
+def test_on_slack_a_typed_yes_after_cancel_my_booking_cancels_it_like_the_button(bot, slots):
     assistant = StaffMemberOnSlack(bot.slack, TEACHING_ASSISTANT)
     assert NOTHING_ASKED in text_of(assistant.say("yes", expect=NOTHING_ASKED))
     offer = assistant.say("can I book a SENCo slot please?", expect="free")
