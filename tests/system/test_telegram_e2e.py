@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import secrets
 import time
 
 from sqlalchemy import select
@@ -17,8 +18,11 @@ from knowledge.db import unit_of_work
 from knowledge.models import SafeguardingRecord, Subscriber
 from tests.fakes.fake_telegram import BOT_USERNAME
 
-_chats = itertools.count(700001)
-_groups = itertools.count(-900001, -1)
+# Other test modules import this one by its package path while pytest imports it by its file
+# name, so there may be two copies of these counters in one run: each copy starts at its own
+# random place, so that two parents never share a chat (a chat seen before gets no welcome).
+_chats = itertools.count(700_001 + secrets.randbelow(10**6) * 100)
+_groups = itertools.count(-900_001 - secrets.randbelow(10**6) * 100, -1)
 DISCLOSURE = "my son told me his stepdad hits him with a belt"
 SAFEGUARDING_REPLY = "0808 800 5000"
 
