@@ -135,6 +135,7 @@ class AssistantAction(Action, metaclass=ABCMeta):
                     channel=tracker.get_latest_input_channel() or "unknown",
                     sender_ref=sender_ref(tracker.sender_id),
                     message_id=tracker.latest_message.get("message_id"),
+                    model_sure=False,  # a second opinion only: ask before alerting anyone
                 )
             if choice.ref is None and not choice.known_are_theirs and self.needs_a_school:
                 return answers.choose_school_reply(choice.known)

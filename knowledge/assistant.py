@@ -147,20 +147,22 @@ class Assistant:
         message_id: str | None = None,
         groups: Sequence[str] = (),
         writer: str | None = None,
+        model_sure: bool = True,
     ) -> Reply:
         """The safeguarding reply. Records the concern first unless the input guard already did.
 
         `groups`: who is at risk, as the screen found (knowledge.safeguarding.GROUPS). When only
         the NLU model saw a concern, its second opinion decides: someone at risk now, the writer,
-        or abuse at home gets the reply for them at once; anything else is checked with the
-        sender first. The reply never depends on the record: if recording fails, the error is
-        logged loudly and the person still gets the reply.
+        or abuse at home gets the reply for them at once when the model is sure (its top intent,
+        `model_sure`); anything else is checked with the sender first. The reply never depends
+        on the record: if recording fails, the error is logged loudly and the person still gets
+        the reply.
         """
         if child_voice is None:
             child_voice = safeguarding.looks_like_a_child_writing(text)
         if not already_recorded:  # only the NLU model saw it
             opinion = safeguarding.second_opinion(text)
-            groups, writer = opinion.groups, opinion.writer
+            groups, writer = (opinion.groups if model_sure else ()), opinion.writer
             try:
                 record_id = record_concern(
                     self.settings.database_url,

@@ -345,3 +345,15 @@ def test_in_a_trust_each_schools_parents_get_their_own_schools_number(tmp_path):
             .text
         )
         assert own in text and other not in text
+
+
+async def test_a_second_opinion_alone_never_raises_the_full_alarm_it_asks_first(on):
+    ranking = [
+        {"name": "out_of_scope", "confidence": 0.7},
+        {"name": "safeguarding_concern", "confidence": 0.2},
+    ]
+    words = "i just want all of it to stop, i've got nothing left and i've got the pills"
+    text = await said(actions.ActionAnswerUnknown(), tracker("out_of_scope", words, ranking))
+    assert text.startswith(answers.SAFEGUARDING_CHECK)
+    with unit_of_work(on.database_url) as session:
+        assert session.execute(select(SafeguardingRecord)).scalar_one().confirm_by is not None
