@@ -390,14 +390,15 @@ def build_application(
                 await post(context.bot, chat.id, Outgoing(welcomed.notice))
         await ask_rasa(context.bot, chat, words, key_of(update, context))
 
-    def then_the_words(handler, *, deep_link: bool = False):
-        """`handler` for a command, then Rasa for any words written after it ("/help my son…")."""
+    def words_first(handler, *, deep_link: bool = False):
+        """A command's `handler`, after Rasa has screened and answered any words written after
+        the command ("/help my son…"): safeguarding comes before anything else."""
 
         async def run(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-            await handler(update, context)
             words = incoming.after_command(update.effective_message.text or "", deep_link=deep_link)
             if words:
-                await ask_rasa(context.bot, update.effective_chat, words, key_of(update, context))
+                await welcome_then_ask(update, context, words)
+            await handler(update, context)
 
         return run
 
@@ -608,18 +609,16 @@ def build_application(
     application.add_handlers(
         [
             MessageHandler(GROUPS, once(in_group)),
-            CommandHandler("start", once(then_the_words(start, deep_link=True)), filters=PRIVATE),
-            CommandHandler("help", once(then_the_words(help_command)), filters=PRIVATE),
-            CommandHandler("stop", once(then_the_words(stop)), filters=PRIVATE),
-            CommandHandler(
-                ["reminders", "settings"], once(then_the_words(reminders_command)), filters=PRIVATE
-            ),
+            CommandHandler("start", once(words_first(start, deep_link=True)), filters=PRIVATE),
+            CommandHandler("help", once(words_first(help_command)), filters=PRIVATE),
+            CommandHandler("stop", once(words_first(stop)), filters=PRIVATE),
+            CommandHandler(["reminders", "settings"], once(words_first(reminders_command)), filters=PRIVATE),
             MessageHandler(PRIVATE & filters.Regex(STOP_WORDS), once(stop)),
             CallbackQueryHandler(once(reminders_choice), pattern=f"^{replies.OPT_IN_PREFIX}"),
             CallbackQueryHandler(once(reminder_menu), pattern=f"^{reminder_menus.PREFIX}"),
             CallbackQueryHandler(once(button)),
             # Telegram commands aren't Rasa intents; words after one still are read
-            MessageHandler(PRIVATE & filters.COMMAND, once(then_the_words(help_command))),
+            MessageHandler(PRIVATE & filters.COMMAND, once(words_first(help_command))),
             MessageHandler(PRIVATE & filters.TEXT, once(converse)),
             MessageHandler(PRIVATE & (filters.ATTACHMENT | filters.CAPTION), once(with_file)),
         ]

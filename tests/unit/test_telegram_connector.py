@@ -9,6 +9,7 @@ delivery transport is tested in-process against the same fake.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import os
 import re
@@ -137,9 +138,19 @@ def telegram():
         yield fake
 
 
+class PacedRasa(StubRasa):
+    """The stub bridge, answering after `pause_s` (Rasa takes a moment; "typing…" shows meanwhile)."""
+
+    pause_s = 0.0
+
+    async def _webhook(self, request):
+        await asyncio.sleep(self.pause_s)
+        return await super()._webhook(request)
+
+
 @pytest.fixture(scope="module")
 def rasa():
-    with StubRasa(secrets.token_hex(16)) as stub:
+    with PacedRasa(secrets.token_hex(16)) as stub:
         yield stub
 
 
@@ -603,8 +614,12 @@ def test_a_question_goes_to_rasa_as_the_chat_and_buttons_come_back_as_an_inline_
             }
         ]
     )
-    telegram.push_message(1031, "what can you tell me about EHCPs?")
-    (answer,) = replies_to(telegram, 1031, 1)
+    rasa.pause_s = 1.0  # so the answer surely comes after the first "typing…"
+    try:
+        telegram.push_message(1031, "what can you tell me about EHCPs?")
+        (answer,) = replies_to(telegram, 1031, 1)
+    finally:
+        rasa.pause_s = 0.0
 
     (arrived,) = from_chat(rasa, 1031)
     assert arrived["message"] == "what can you tell me about EHCPs?"
