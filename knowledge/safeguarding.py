@@ -608,6 +608,7 @@ class _SecondNet:
     groups: dict[str, tuple[re.Pattern, ...]]
     about_harm: tuple[re.Pattern, ...]
     mentions_someone: tuple[re.Pattern, ...]
+    figures_of_speech: tuple[re.Pattern, ...]
     not_about_a_person: tuple[re.Pattern, ...]
 
 
@@ -623,6 +624,7 @@ def _second_net(path: Path) -> _SecondNet:
         groups={group: compiled(items) for group, items in (raw.get("second_net") or {}).items()},
         about_harm=compiled(raw.get("about_harm")),
         mentions_someone=compiled(raw.get("mentions_someone")),
+        figures_of_speech=compiled(raw.get("figures_of_speech")),
         not_about_a_person=compiled(raw.get("not_about_a_person")),
     )
 
@@ -630,9 +632,10 @@ def _second_net(path: Path) -> _SecondNet:
 def second_opinion(text: object) -> SecondOpinion:
     """The model read `text` as a possible concern and the patterns found none: looser wordings
     (`second_net`) say whether someone is at risk now, the writer, or abuse at home (the reply
-    for them at once); otherwise ask the sender first only if it is about harm or about someone
-    (`about_harm`, `mentions_someone`) and not an everyday frame (`not_about_a_person`: a film,
-    a recipe, a game, a figure of speech). A sum, the weather or a phone bill is never asked about."""
+    for them at once, when the model is sure); otherwise ask the sender first, unless it is
+    noise: a figure of speech or a joke, an everyday frame that names nobody (a film, a recipe,
+    a game, the weather), or about nobody and no harm at all (a sum). A disclosure that mentions
+    a game still names someone ("a man I met on a game") and is asked about."""
     if not isinstance(text, str) or not text.strip():
         return SecondOpinion()
     net = _second_net(PATTERNS_FILE)
@@ -643,6 +646,13 @@ def second_opinion(text: object) -> SecondOpinion:
         if "domestic_abuse" in groups and writer == "child":
             groups = (*groups, "child_harm")
         return SecondOpinion(groups=groups, writer=writer)
-    about = any(p.search(lowered) for p in (*net.about_harm, *net.mentions_someone))
-    everyday = any(p.search(lowered) for p in net.not_about_a_person)
-    return SecondOpinion(ask=about and not everyday, writer=writer)
+    someone = any(p.search(lowered) for p in net.mentions_someone)
+    about = someone or bool(_FIRST_PERSON.search(lowered)) or any(p.search(lowered) for p in net.about_harm)
+    noise = any(p.search(lowered) for p in net.figures_of_speech) or (
+        not someone and any(p.search(lowered) for p in net.not_about_a_person)
+    )
+    return SecondOpinion(ask=about and not noise, writer=writer)
+
+
+# The writer speaking of themselves: a child's own disclosure often names nobody else.
+_FIRST_PERSON = re.compile(r"\b(?:i|i'm|i've|i'd|me|my|mine|myself|we|we're|us|our|ours)\b")
