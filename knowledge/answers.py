@@ -408,21 +408,31 @@ def _why_the_dsl(groups: tuple[str, ...]) -> str:
     return "so that the school can help you and your family"
 
 
+def _writer(writer: str | None, child_voice: bool) -> str:
+    """Who wrote, as the screen found it; else a child when the words sound like one."""
+    return writer if writer is not None else ("child" if child_voice else "")
+
+
+def _help_for(groups: Sequence[str], writer: str, school_line: str) -> list[str]:
+    """The opening line, then the help for each group at risk, most urgent first."""
+    parts = [_first_line(groups)]
+    if "danger_now" in groups:
+        parts.append(_danger_now(school_line))
+    if "self_harm" in groups:
+        parts.append(_self_harm(writer))
+    if "domestic_abuse" in groups:
+        parts.append(_domestic_abuse(writer))
+    return parts
+
+
 def safeguarding_reply(
     profile: SchoolProfile, *, child_voice: bool, groups: Sequence[str] = (), writer: str | None = None
 ) -> Reply:
     """Calm and short: thanks, 999, the help that fits who is at risk, who will be told.
     No questions, no secrecy."""
     groups = _groups(groups)
-    writer = writer if writer is not None else ("child" if child_voice else "")
     dsl = profile.dsl
-    parts = [_first_line(groups)]
-    if "danger_now" in groups:
-        parts.append(_danger_now(_school_line(profile)))
-    if "self_harm" in groups:
-        parts.append(_self_harm(writer))
-    if "domestic_abuse" in groups:
-        parts.append(_domestic_abuse(writer))
+    parts = _help_for(groups, _writer(writer, child_voice), _school_line(profile))
     parts.append(
         f"I can't keep this private. Your message goes to {profile.name}'s designated "
         f"safeguarding lead{', ' + dsl.name if dsl.name else ''}, {_why_the_dsl(groups)}."
@@ -476,14 +486,7 @@ def safeguarding_reply_without_school(
 ) -> Reply:
     """The safeguarding reply when a trust's bot does not know the school: no other school's names."""
     groups = _groups(groups)
-    writer = writer if writer is not None else ("child" if child_voice else "")
-    parts = [_first_line(groups)]
-    if "danger_now" in groups:
-        parts.append(_danger_now(_school_line(None)))
-    if "self_harm" in groups:
-        parts.append(_self_harm(writer))
-    if "domestic_abuse" in groups:
-        parts.append(_domestic_abuse(writer))
+    parts = _help_for(groups, _writer(writer, child_voice), _school_line(None))
     parts.append(
         "I can't keep this private: your message is kept for the safeguarding team. I don't know "
         "which school you are from, so please also tell the school's designated safeguarding lead "
