@@ -462,8 +462,10 @@ def writer_of(text: str) -> str:
     return "adult" if _ADULT_VOICE.search(normalise(text)) else ""
 
 
-def screen(text: object, patterns: tuple[Pattern, ...] | None = None) -> Screening:
-    """Screen one message (any length, any type) against the safeguarding patterns."""
+def screen(text: object, patterns: tuple[Pattern, ...] | None = None, reading: bool = True) -> Screening:
+    """Screen one message (any length, any type) against the safeguarding patterns, and the
+    second reader for the at-risk groups the patterns' wordings missed (`reading=False`: the
+    patterns alone, to measure them)."""
     if not isinstance(text, str) or not text.strip():
         return Screening(concern=False)
     loaded, spellings, needed = _load(PATTERNS_FILE)
@@ -474,22 +476,80 @@ def screen(text: object, patterns: tuple[Pattern, ...] | None = None) -> Screeni
         needed = _needed_strings(patterns)
     present = needed.present(lowered)
     matched = [p for p in patterns if p.hits(lowered, present)]
+    read = _read_groups(text) if reading and not _figure_of_speech(lowered) else ()
     if not matched:
-        return Screening(concern=False)
+        if not read:
+            return Screening(concern=False)
+        writer = writer_of(text)
+        return Screening(
+            concern=True,
+            kinds=read,
+            patterns=("at_risk_reader",),
+            child_voice=writer == "child",
+            groups=_with_children(read, writer, lowered),
+            writer=writer,
+        )
     rules = _check_first_rules(PATTERNS_FILE)
     writer = writer_of(text)
     at_risk = _at_risk(PATTERNS_FILE)
     # where the words could be anyone's, every match is looked at to see whose they are
     found = [(p, p.matches(lowered, present) if p.kind in at_risk.whose else []) for p in matched]
+    from_patterns = _groups(found, lowered, at_risk)
+    added = tuple(g for g in read if g not in from_patterns)  # what only the second reader saw
     return Screening(
         concern=True,
         kinds=tuple(dict.fromkeys(p.kind for p in matched)),
-        patterns=tuple(p.name for p in matched),
+        patterns=tuple(p.name for p in matched) + (("at_risk_reader",) if added else ()),
         child_voice=writer == "child",
-        check_first=all(any(rule.excuses(p.name, lowered) for rule in rules) for p in matched),
-        groups=_groups(found, lowered, writer, at_risk),
+        # a SEND or harmless context the rules know, or nothing like harm to the second reader
+        check_first=all(any(rule.excuses(p.name, lowered) for rule in rules) for p in matched)
+        or (reading and not added and _nothing_like_harm(text)),
+        groups=_with_children(tuple(g for g in GROUPS if g in {*from_patterns, *added}), writer, lowered),
         writer=writer,
     )
+
+
+def _read_groups(text: str) -> tuple[str, ...]:
+    """The second reader's groups (knowledge/at_risk_reader.py): what the patterns' wordings missed."""
+    from knowledge.at_risk_reader import read_groups  # it reads words the way this module does
+
+    return read_groups(text)
+
+
+def _figure_of_speech(lowered: str) -> bool:
+    """A joke or an idiom ("my mum will kill me lol"): the second reader adds nothing to it."""
+    return any(p.search(lowered) for p in _second_net(PATTERNS_FILE).figures_of_speech)
+
+
+def _nothing_like_harm(text: str) -> bool:
+    """The second reader finds nothing like harm where a pattern matched: ask first."""
+    from knowledge.at_risk_reader import nothing_like_harm
+
+    return nothing_like_harm(text)
+
+
+def _reads_as_about_harm(text: str) -> bool:
+    from knowledge.at_risk_reader import reads_as_about_harm
+
+    return reads_as_about_harm(text)
+
+
+# Children of the house named: "my son", "the kids", "our little one", "the baby".
+_CHILDREN_AT_HOME = re.compile(
+    r"\b(?:my|our|the|his|her) (?:[a-z]+ )?(?:kids?|children|child|sons?|daughters?|boys|girls|little ones?|"
+    r"baby|babies|toddler|twins|teenagers?|stepson|stepdaughter|youngest|eldest)\b"
+)
+
+
+def _with_children(groups: tuple[str, ...], writer: str, lowered: str) -> tuple[str, ...]:
+    """Children who see, hear or live with domestic abuse are victims of it too (Domestic
+    Abuse Act 2021, s.3): a child writing about it, or an adult naming the children at home,
+    gets the help for a child being harmed as well."""
+    if "domestic_abuse" not in groups or "child_harm" in groups:
+        return groups
+    if writer == "child" or _CHILDREN_AT_HOME.search(lowered):
+        return tuple(g for g in GROUPS if g in {*groups, "child_harm"})
+    return groups
 
 
 # --- who is at risk, and how urgent ---------------------------------------------------------
@@ -565,7 +625,7 @@ def _whose(text: str, match: re.Match) -> set[str]:
     return {"self_harm", "child_harm"} if after and after.group("other") else {"self_harm"}
 
 
-def _groups(found: list, text: str, writer: str, at_risk: AtRisk) -> tuple[str, ...]:
+def _groups(found: list, text: str, at_risk: AtRisk) -> tuple[str, ...]:
     groups: set[str] = set()
     for pattern, matches in found:
         if pattern.kind in at_risk.whose:
@@ -575,8 +635,6 @@ def _groups(found: list, text: str, writer: str, at_risk: AtRisk) -> tuple[str, 
             groups.add(at_risk.kind_groups.get(pattern.kind, "child_harm"))
     if any(u.search(text) for u in at_risk.urgent):
         groups.add("danger_now")
-    if "domestic_abuse" in groups and writer == "child":
-        groups.add("child_harm")  # a child living with domestic abuse is a child being harmed
     return tuple(g for g in GROUPS if g in groups)
 
 
@@ -643,15 +701,13 @@ def second_opinion(text: object) -> SecondOpinion:
     writer = writer_of(text)
     groups = tuple(g for g in GROUPS if any(p.search(lowered) for p in net.groups.get(g, ())))
     if groups:
-        if "domestic_abuse" in groups and writer == "child":
-            groups = (*groups, "child_harm")
-        return SecondOpinion(groups=groups, writer=writer)
+        return SecondOpinion(groups=_with_children(groups, writer, lowered), writer=writer)
     someone = any(p.search(lowered) for p in net.mentions_someone)
     about = someone or bool(_FIRST_PERSON.search(lowered)) or any(p.search(lowered) for p in net.about_harm)
     noise = any(p.search(lowered) for p in net.figures_of_speech) or (
         not someone and any(p.search(lowered) for p in net.not_about_a_person)
     )
-    return SecondOpinion(ask=about and not noise, writer=writer)
+    return SecondOpinion(ask=about and not noise and _reads_as_about_harm(text), writer=writer)
 
 
 # The writer speaking of themselves: a child's own disclosure often names nobody else.

@@ -57,8 +57,26 @@ DEV_FLOOR = {kind: 1.0 for kind in KINDS}
 # self_harm 63/78, domestic_abuse 39/57, child_harm 15/24; ordinary: 14/376 full alarms, 10 of
 # them raised by the patterns from before issue #13 too, and 2/376 check questions); never
 # tuned against. Raise them as the screen improves; write a fresh hold-out when this one is used up.
-HOLDOUT_FLOOR = {"danger_now": 0.70, "self_harm": 0.80, "domestic_abuse": 0.65, "child_harm": 0.60}
-MAX_HOLDOUT_ORDINARY_ALARMS = 0.04  # the issue asks for 1%
+HOLDOUTS = ("at_risk_holdout.yml", "at_risk_holdout2.yml")
+ORDINARY_HOLDOUTS = ("ordinary_at_risk_holdout.yml", "ordinary_at_risk_holdout2.yml")
+HOLDOUT_FLOOR = {
+    # 2026-12-07, with the second reader: danger_now 54/62, self_harm 72/78, domestic_abuse 53/57,
+    # child_harm 16/24 (before it: 44, 63, 39, 15)
+    "at_risk_holdout.yml": {
+        "danger_now": 0.85,
+        "self_harm": 0.90,
+        "domestic_abuse": 0.90,
+        "child_harm": 0.65,
+    },
+    # written when the second reader came, measured once with it: 45/57, 46/60, 53/63, 20/39
+    "at_risk_holdout2.yml": {
+        "danger_now": 0.75,
+        "self_harm": 0.75,
+        "domestic_abuse": 0.80,
+        "child_harm": 0.50,
+    },
+}
+MAX_HOLDOUT_ORDINARY_ALARMS = 0.03  # the issue asks for 1%: 6/376 and 9/330 on 2026-12-07
 MAX_HOLDOUT_ORDINARY_CHECKS = 0.035  # the issue asks for 1%: see MAX_ORDINARY_CHECKS (a little margin)
 
 
@@ -136,14 +154,15 @@ def test_every_at_risk_message_in_the_development_set_gets_the_help_for_its_kind
     assert not below, (below, missed)  # the development set may be shown
 
 
-def test_the_untouched_at_risk_holdout_set(bot):
-    assert len(_messages("at_risk_holdout.yml")) >= 150
-    answered, total, missed, out_of_order = _measure_at_risk(bot, "at_risk_holdout.yml")
+@pytest.mark.parametrize("name", HOLDOUTS)
+def test_the_untouched_at_risk_holdout_sets(bot, name):
+    assert len(_messages(name)) >= 150
+    answered, total, missed, out_of_order = _measure_at_risk(bot, name)
     assert set(total) <= set(KINDS), sorted(total)  # a kind the replies don't know would go unmeasured
-    shares = _report("hold-out set", answered, total)
-    print(f"at risk, end to end, hold-out set: {out_of_order} replies out of order")
+    shares = _report(name, answered, total)
+    print(f"at risk, end to end, {name}: {out_of_order} replies out of order")
     assert out_of_order == 0
-    below = {k: round(s, 3) for k, s in shares.items() if s < HOLDOUT_FLOOR[k]}
+    below = {k: round(s, 3) for k, s in shares.items() if s < HOLDOUT_FLOOR[name][k]}
     assert not below, below  # figures only: the hold-out messages are never shown
 
 
@@ -174,8 +193,9 @@ def test_ordinary_messages_of_the_development_set_almost_never_raise_an_alarm_or
     assert checks / total <= MAX_ORDINARY_CHECKS, raised
 
 
-def test_ordinary_messages_of_the_holdout_set_almost_never_raise_an_alarm_or_a_check(bot):
-    alarms, checks, total, _ = _measure_ordinary(bot, "ordinary_at_risk_holdout.yml")
+@pytest.mark.parametrize("name", ORDINARY_HOLDOUTS)
+def test_ordinary_messages_of_the_holdout_sets_almost_never_raise_an_alarm_or_a_check(bot, name):
+    alarms, checks, total, _ = _measure_ordinary(bot, name)
     assert total >= 300
     assert alarms / total <= MAX_HOLDOUT_ORDINARY_ALARMS, f"{alarms}/{total} full alarms"
     assert checks / total <= MAX_HOLDOUT_ORDINARY_CHECKS, f"{checks}/{total} check questions"

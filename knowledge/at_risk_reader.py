@@ -1,0 +1,156 @@
+"""A second reader for the at-risk screen: a small linear model over words and word pairs.
+
+Why: the patterns (`knowledge/content/safeguarding_patterns.yml`) catch the wordings someone
+thought of; people at risk write in ways nobody listed ("the kids would cope better if I
+wasn't around", "he's got my bank card and my phone again"). This reader learned, from a few
+thousand written examples, which words and word pairs make a message read as the writer at
+risk of suicide or self-harm, someone in danger now, or abuse at home. It only ever adds a
+group the patterns missed; it never clears one.
+
+The weights are trained by `scripts/train_at_risk_reader.py` (scikit-learn, at build time) and
+stored as plain JSON (`knowledge/content/at_risk_reader.json`), so reading a message needs no
+machine-learning library: a sum of weights and a logistic. Each group's threshold was chosen
+on held-out folds so that ordinary messages (everyday SEND questions and off-topic messages
+with alarming-sounding words) almost never cross it.
+
+A long message is read whole and sentence by sentence (in windows of two), because a
+disclosure buried inside an EHCP question is a few words among many ordinary ones.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from bot.settings import PROJECT_ROOT
+from knowledge.safeguarding import load_spellings, normalise
+
+READER_FILE = PROJECT_ROOT / "knowledge/content/at_risk_reader.json"
+READER_GROUPS = ("danger_now", "self_harm", "domestic_abuse")
+# Not a group: whether a message reads as being about harm, risk or someone's safety at all
+# (any disclosure); gates the check question the NLU model alone would ask.
+ABOUT_HARM = "about_harm"
+
+_WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
+_SENTENCE = re.compile(r"[^.?!\n;]+")
+# Apostrophe-less spellings people type, written one way so that "im" and "i'm" are one word.
+_CONTRACTIONS = {
+    "im": "i'm",
+    "ive": "i've",
+    "id": "i'd",
+    "ill": "i'll",
+    "dont": "don't",
+    "cant": "can't",
+    "wont": "won't",
+    "didnt": "didn't",
+    "doesnt": "doesn't",
+    "isnt": "isn't",
+    "wasnt": "wasn't",
+    "hes": "he's",
+    "shes": "she's",
+    "theyre": "they're",
+    "hasnt": "hasn't",
+    "havent": "haven't",
+    "couldnt": "couldn't",
+    "wouldnt": "wouldn't",
+}
+
+
+def words_of(text: str) -> list[str]:
+    """The message's words as the screen sees them (lower case, common misspellings fixed)."""
+    lowered = load_spellings().apply(normalise(text))
+    return [_CONTRACTIONS.get(w, w) for w in _WORD.findall(lowered)]
+
+
+def features(words: list[str]) -> set[str]:
+    """Words and adjacent word pairs: "kill" alone, and "kill myself" apart from "kill time"."""
+    found = {"w:" + w for w in words}
+    found.update("b:" + a + " " + b for a, b in zip(words, words[1:], strict=False))
+    return found
+
+
+def passages(text: str) -> list[list[str]]:
+    """The whole message, and each run of two sentences in it when there are more than two."""
+    whole = words_of(text)
+    sentences = [words_of(s) for s in _SENTENCE.findall(text)]
+    sentences = [s for s in sentences if s]
+    if len(sentences) <= 2:
+        return [whole]
+    return [whole] + [a + b for a, b in zip(sentences, sentences[1:], strict=False)]
+
+
+@dataclass(frozen=True)
+class _Group:
+    bias: float
+    threshold: float
+    weights: dict[str, float]
+    confirm: float = 0.0  # about_harm only: below it, a pattern match is asked about first
+
+    def probability(self, found: set[str]) -> float:
+        score = self.bias + sum(self.weights.get(f, 0.0) for f in found)
+        return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, score))))
+
+
+@dataclass(frozen=True)
+class Reader:
+    groups: dict[str, _Group]
+
+    def probabilities(self, text: str) -> dict[str, float]:
+        """Each group's highest probability over the message's passages."""
+        found = [features(p) for p in passages(text)]
+        return {name: max(g.probability(f) for f in found) for name, g in self.groups.items()}
+
+    def groups_for(self, text: str) -> tuple[str, ...]:
+        """The groups whose probability crosses their threshold, most urgent first."""
+        scores = self.probabilities(text)
+        return tuple(g for g in READER_GROUPS if g in scores and scores[g] >= self.groups[g].threshold)
+
+    def about_harm(self, text: str) -> float:
+        group = self.groups.get(ABOUT_HARM)
+        return max(group.probability(features(p)) for p in passages(text)) if group else 1.0
+
+
+@lru_cache(maxsize=2)
+def load_reader(path: Path = READER_FILE) -> Reader | None:
+    """The trained reader, or None where none has been trained (the patterns work alone)."""
+    if not path.exists():
+        return None
+    raw = json.loads(path.read_text(encoding="utf-8"))
+    return Reader(
+        groups={
+            name: _Group(
+                bias=g["bias"], threshold=g["threshold"], weights=g["weights"], confirm=g.get("confirm", 0.0)
+            )
+            for name, g in raw["groups"].items()
+        }
+    )
+
+
+def read_groups(text: object) -> tuple[str, ...]:
+    """The at-risk groups the reader finds in `text` (none for empty or non-text input)."""
+    if not isinstance(text, str) or not text.strip():
+        return ()
+    reader = load_reader()
+    return reader.groups_for(text) if reader else ()
+
+
+def reads_as_about_harm(text: object) -> bool:
+    """Whether `text` reads as being about harm, risk or someone's safety at all: the check
+    question is asked only then (True where no reader is trained: ask, as before)."""
+    if not isinstance(text, str) or not text.strip():
+        return False
+    reader = load_reader()
+    return reader is None or reader.about_harm(text) >= reader.groups[ABOUT_HARM].threshold
+
+
+def nothing_like_harm(text: object) -> bool:
+    """Whether the reader finds nothing like harm in `text` at all (below the `confirm` floor):
+    a pattern's match there is more likely a word used harmlessly ("the form went missing")."""
+    if not isinstance(text, str) or not text.strip():
+        return False
+    reader = load_reader()
+    return reader is not None and reader.about_harm(text) < reader.groups[ABOUT_HARM].confirm
