@@ -36,7 +36,9 @@ READER_GROUPS = ("danger_now", "self_harm", "domestic_abuse")
 ABOUT_HARM = "about_harm"
 
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
-_SENTENCE = re.compile(r"[^.?!\n;]+")
+_SENTENCE_END = re.compile(r"[.?!\n;]")
+# Far beyond any real message (the bot answers the first 1,000 characters): bounds the work.
+MAX_READ_CHARS = 20_000
 # Apostrophe-less spellings people type, written one way so that "im" and "i'm" are one word.
 _CONTRACTIONS = {
     "im": "i'm",
@@ -62,7 +64,10 @@ _CONTRACTIONS = {
 
 def words_of(text: str) -> list[str]:
     """The message's words as the screen sees them (lower case, common misspellings fixed)."""
-    lowered = load_spellings().apply(normalise(text))
+    return _words(load_spellings().apply(normalise(text)))
+
+
+def _words(lowered: str) -> list[str]:
     return [_CONTRACTIONS.get(w, w) for w in _WORD.findall(lowered)]
 
 
@@ -74,10 +79,12 @@ def features(words: list[str]) -> set[str]:
 
 
 def passages(text: str) -> list[list[str]]:
-    """The whole message, and each run of two sentences in it when there are more than two."""
-    whole = words_of(text)
-    sentences = [words_of(s) for s in _SENTENCE.findall(text)]
-    sentences = [s for s in sentences if s]
+    """The whole message, and each run of two sentences in it when there are more than two.
+    Only the first MAX_READ_CHARS are read (the patterns screen the rest)."""
+    marked = _SENTENCE_END.sub(lambda m: m.group(0) + " \x00 ", text[:MAX_READ_CHARS])
+    lowered = load_spellings().apply(normalise(marked))  # once for the whole message
+    sentences = [s for s in (_words(chunk) for chunk in lowered.split("\x00")) if s]
+    whole = [w for s in sentences for w in s]
     if len(sentences) <= 2:
         return [whole]
     return [whole] + [a + b for a, b in zip(sentences, sentences[1:], strict=False)]
@@ -96,22 +103,31 @@ class _Group:
 
 
 @dataclass(frozen=True)
+class Reading:
+    """What the reader made of one message."""
+
+    groups: tuple[str, ...] = ()  # alarm groups crossing their thresholds, most urgent first
+    about_harm: bool = True  # reads as being about harm, risk or safety: the check question may be asked
+    nothing_like_harm: bool = False  # below the confirm floor: a pattern's match is asked about first
+
+
+@dataclass(frozen=True)
 class Reader:
     groups: dict[str, _Group]
 
     def probabilities(self, text: str) -> dict[str, float]:
         """Each group's highest probability over the message's passages."""
-        found = [features(p) for p in passages(text)]
+        found = [frozenset(features(p)) for p in passages(text)]
         return {name: max(g.probability(f) for f in found) for name, g in self.groups.items()}
 
-    def groups_for(self, text: str) -> tuple[str, ...]:
-        """The groups whose probability crosses their threshold, most urgent first."""
+    def read(self, text: str) -> Reading:
         scores = self.probabilities(text)
-        return tuple(g for g in READER_GROUPS if g in scores and scores[g] >= self.groups[g].threshold)
-
-    def about_harm(self, text: str) -> float:
-        group = self.groups.get(ABOUT_HARM)
-        return max(group.probability(features(p)) for p in passages(text)) if group else 1.0
+        about = self.groups.get(ABOUT_HARM)
+        return Reading(
+            groups=tuple(g for g in READER_GROUPS if g in scores and scores[g] >= self.groups[g].threshold),
+            about_harm=about is None or scores[ABOUT_HARM] >= about.threshold,
+            nothing_like_harm=about is not None and scores[ABOUT_HARM] < about.confirm,
+        )
 
 
 @lru_cache(maxsize=2)
@@ -130,27 +146,10 @@ def load_reader(path: Path = READER_FILE) -> Reader | None:
     )
 
 
-def read_groups(text: object) -> tuple[str, ...]:
-    """The at-risk groups the reader finds in `text` (none for empty or non-text input)."""
+def read(text: object) -> Reading:
+    """Read one message (any type). Nothing to read is no concern and nothing about harm;
+    where no reader has been trained, the patterns and the model decide as before."""
     if not isinstance(text, str) or not text.strip():
-        return ()
+        return Reading(about_harm=False)
     reader = load_reader()
-    return reader.groups_for(text) if reader else ()
-
-
-def reads_as_about_harm(text: object) -> bool:
-    """Whether `text` reads as being about harm, risk or someone's safety at all: the check
-    question is asked only then (True where no reader is trained: ask, as before)."""
-    if not isinstance(text, str) or not text.strip():
-        return False
-    reader = load_reader()
-    return reader is None or reader.about_harm(text) >= reader.groups[ABOUT_HARM].threshold
-
-
-def nothing_like_harm(text: object) -> bool:
-    """Whether the reader finds nothing like harm in `text` at all (below the `confirm` floor):
-    a pattern's match there is more likely a word used harmlessly ("the form went missing")."""
-    if not isinstance(text, str) or not text.strip():
-        return False
-    reader = load_reader()
-    return reader is not None and reader.about_harm(text) < reader.groups[ABOUT_HARM].confirm
+    return reader.read(text) if reader else Reading()

@@ -21,6 +21,7 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 try:  # the regular-expression parser, used only to find the words a pattern needs
     from re import _parser as _sre_parse  # Python 3.11+
@@ -30,6 +31,9 @@ except ImportError:  # pragma: no cover - Python 3.10
 import yaml
 
 from bot.settings import PROJECT_ROOT
+
+if TYPE_CHECKING:
+    from knowledge.at_risk_reader import Reading
 
 PATTERNS_FILE = PROJECT_ROOT / "knowledge/content/safeguarding_patterns.yml"
 
@@ -476,7 +480,8 @@ def screen(text: object, patterns: tuple[Pattern, ...] | None = None, reading: b
         needed = _needed_strings(patterns)
     present = needed.present(lowered)
     matched = [p for p in patterns if p.hits(lowered, present)]
-    read = _read_groups(text) if reading and not _figure_of_speech(lowered) else ()
+    second = _read(text) if reading else None
+    read = second.groups if second and not _figure_of_speech(lowered) else ()
     if not matched:
         if not read:
             return Screening(concern=False)
@@ -503,35 +508,23 @@ def screen(text: object, patterns: tuple[Pattern, ...] | None = None, reading: b
         child_voice=writer == "child",
         # a SEND or harmless context the rules know, or nothing like harm to the second reader
         check_first=all(any(rule.excuses(p.name, lowered) for rule in rules) for p in matched)
-        or (reading and not added and _nothing_like_harm(text)),
+        or (second is not None and not added and second.nothing_like_harm),
         groups=_with_children(tuple(g for g in GROUPS if g in {*from_patterns, *added}), writer, lowered),
         writer=writer,
     )
 
 
-def _read_groups(text: str) -> tuple[str, ...]:
-    """The second reader's groups (knowledge/at_risk_reader.py): what the patterns' wordings missed."""
-    from knowledge.at_risk_reader import read_groups  # it reads words the way this module does
+def _read(text: str) -> Reading:
+    """The second reader (knowledge/at_risk_reader.py): the groups the patterns' wordings
+    missed, and whether anything in the message reads like harm at all."""
+    from knowledge.at_risk_reader import read  # it reads words the way this module does
 
-    return read_groups(text)
+    return read(text)
 
 
 def _figure_of_speech(lowered: str) -> bool:
     """A joke or an idiom ("my mum will kill me lol"): the second reader adds nothing to it."""
     return any(p.search(lowered) for p in _second_net(PATTERNS_FILE).figures_of_speech)
-
-
-def _nothing_like_harm(text: str) -> bool:
-    """The second reader finds nothing like harm where a pattern matched: ask first."""
-    from knowledge.at_risk_reader import nothing_like_harm
-
-    return nothing_like_harm(text)
-
-
-def _reads_as_about_harm(text: str) -> bool:
-    from knowledge.at_risk_reader import reads_as_about_harm
-
-    return reads_as_about_harm(text)
 
 
 # Children of the house named: "my son", "the kids", "our little one", "the baby".
@@ -707,7 +700,7 @@ def second_opinion(text: object) -> SecondOpinion:
     noise = any(p.search(lowered) for p in net.figures_of_speech) or (
         not someone and any(p.search(lowered) for p in net.not_about_a_person)
     )
-    return SecondOpinion(ask=about and not noise and _reads_as_about_harm(text), writer=writer)
+    return SecondOpinion(ask=about and not noise and _read(text).about_harm, writer=writer)
 
 
 # The writer speaking of themselves: a child's own disclosure often names nobody else.
