@@ -1,4 +1,4 @@
-"""Rasa custom actions: thin glue between the dialogue and `knowledge.assistant`.
+"""Rasa custom actions: thin glue between the dialogue and `knowledge.parents.assistant`.
 
 Every action reads the intent, entities and words of the latest message, asks the
 Assistant for a `Reply` (in a worker thread: database calls must not block the
@@ -19,21 +19,25 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet, UserUtteranceReverted
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot.settings import get_settings
-from connectors.privacy import sender_ref
-from knowledge import answers, privacy, safeguarding
-from knowledge.action_ledger import run_once
-from knowledge.answers import Reply
-from knowledge.assistant import Assistant, topic_of_intent
-from knowledge.broadcast_desk import BroadcastDesk
-from knowledge.db import unit_of_work
-from knowledge.safeguarding_alerts import acknowledge_from_slack
-from knowledge.surgery_desk import SurgeryDesk
-from knowledge.tenancy import school_for_message, school_of_button
+from knowledge.broadcasts.desk import BroadcastDesk
+from knowledge.parents import answers
+from knowledge.parents.assistant import Assistant, topic_of_intent
+from knowledge.privacy import rights as privacy
+from knowledge.safeguarding import replies as safeguarding_replies
+from knowledge.safeguarding import screening as safeguarding
+from knowledge.safeguarding.alerts import acknowledge_from_slack
+from knowledge.schools.tenancy import school_for_message, school_of_button
+from knowledge.shared import replies
+from knowledge.shared.action_ledger import run_once
+from knowledge.shared.db import unit_of_work
+from knowledge.shared.ids import sender_ref
+from knowledge.shared.replies import Reply
+from knowledge.shared.settings import get_settings
+from knowledge.surgery.desk import SurgeryDesk
 
 log = logging.getLogger(__name__)
 
-# Entities that only button payloads carry (see knowledge.surgery_desk).
+# Entities that only button payloads carry (see knowledge.surgery.desk).
 SURGERY_ENTITIES = (
     "slot_id", "topic", "note", "move", "booking_id", "confirm",
     "pattern", "day", "start", "end", "never_mind", "extra", "broadcast_id",
@@ -73,7 +77,7 @@ def staff_on_slack(tracker: Tracker) -> str | None:
 
 
 def once(tracker: Tracker, action: str, database_url: str, work: Callable[[], Reply]) -> Reply:
-    """`work()`, unless this delivered message already ran `action` (see `knowledge.action_ledger`)."""
+    """`work()`, unless this delivered message already ran `action` (see `knowledge.shared.action_ledger`)."""
     return run_once(
         database_url,
         sender_ref=sender_ref(tracker.sender_id),
@@ -93,7 +97,7 @@ def send(dispatcher: CollectingDispatcher, reply: Reply) -> List[Dict[str, Any]]
     dispatcher.utter_message(text=reply.text, buttons=[b.as_dict() for b in reply.buttons])
     for payload in reply.custom:
         dispatcher.utter_message(json_message=payload)
-    typed = answers.typed_answers(reply)
+    typed = replies.typed_answers(reply)
     return [SlotSet(PENDING_ANSWERS, typed)] if typed else []
 
 
@@ -259,7 +263,9 @@ class ActionSafeguarding(AssistantAction):
         if flagged.get("check") and str(flagged.get("record_id") or "").isdigit():
             # the screen matched, but in a SEND context: the input guard recorded it to check first
             channel = tracker.get_latest_input_channel() or "unknown"
-            return answers.safeguarding_check_reply(int(flagged["record_id"]), staff=channel == "slack")
+            return safeguarding_replies.safeguarding_check_reply(
+                int(flagged["record_id"]), staff=channel == "slack"
+            )
         if "safeguarding" not in metadata and not worth_a_second_look(tracker):
             # only the model read it as a concern, and it is not about harm to anyone (a recipe,
             # a film, a phone bill): answer it as the everyday question it is
@@ -334,7 +340,7 @@ def intent_ranking(tracker: Tracker) -> list[dict]:
 
 
 def worth_a_second_look(tracker: Tracker) -> bool:
-    """Someone at risk by the looser wordings, or at least about harm (knowledge.safeguarding)."""
+    """Someone at risk by the looser wordings, or at least about harm (knowledge.safeguarding.screening)."""
     opinion = safeguarding.second_opinion(question_text(tracker))
     return bool(opinion.groups) or opinion.ask
 
@@ -380,7 +386,7 @@ class ActionKeepMyData(AssistantAction):
 
 
 class ActionSurgery(Action):
-    """Staff intents about the SENCo's surgery, answered by `knowledge.surgery_desk`.
+    """Staff intents about the SENCo's surgery, answered by `knowledge.surgery.desk`.
 
     The Slack user id is read only from a message that came through the signed Slack
     bridge (channel "slack"); on any other channel the person is not treated as staff.
@@ -435,7 +441,7 @@ class ActionSurgery(Action):
 
 
 class ActionBroadcast(ActionSurgery):
-    """The SENCo's broadcasts (send, list, edit, cancel), answered by `knowledge.broadcast_desk`."""
+    """The SENCo's broadcasts (send, list, edit, cancel), answered by `knowledge.broadcasts.desk`."""
 
     def name(self) -> str:
         return "action_broadcast"
@@ -488,7 +494,7 @@ class ActionAnswerYesNo(AssistantAction):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
     ) -> List[Dict[str, Any]]:
-        said = answers.YES if intent_name(tracker) == "affirm" else answers.NO
+        said = replies.YES if intent_name(tracker) == "affirm" else replies.NO
         payload = (waiting_answers(tracker) or {}).get(said)
         pressed = button_press(payload) if payload else None
         if pressed is not None:
@@ -499,10 +505,10 @@ class ActionAnswerYesNo(AssistantAction):
         return await super().run(dispatcher, tracker, domain)
 
     def reply(self, assistant: Assistant, tracker: Tracker) -> Reply:
-        said = answers.YES if intent_name(tracker) == "affirm" else answers.NO
+        said = replies.YES if intent_name(tracker) == "affirm" else replies.NO
         slack_user_id = staff_on_slack(tracker)
         if slack_user_id:  # staff: the surgery's menu; they can ask SEND questions in words too
-            lead = "No problem." if said == answers.NO else "OK."
+            lead = "No problem." if said == replies.NO else "OK."
             desk = SurgeryDesk(assistant.settings, school_ref=assistant.school_ref)
             return desk.menu(
                 slack_user_id,

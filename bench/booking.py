@@ -1,4 +1,4 @@
-"""Benchmark: SENCo surgery booking in the domain layer (`knowledge.booking`), on this machine.
+"""Benchmark: SENCo surgery booking in the domain layer (`knowledge.surgery.booking`), on this machine.
 
 Run it with `make bench-booking` (or `.venv/bin/python -m bench.booking`). It takes about half a
 minute on SQLite. Against a fresh database (by default a new SQLite file in a temporary folder;
@@ -49,11 +49,11 @@ from sqlalchemy import and_, func, insert, select
 from sqlalchemy.engine.url import make_url
 from sqlalchemy.orm import Session
 
-from knowledge.booking import TOPICS, BookingRules, SlotTaken, book, free_slots
-from knowledge.db import get_engine, unit_of_work
-from knowledge.migrate import upgrade
-from knowledge.models import Booking, StaffMember, SurgerySlot
-from knowledge.staff import find_staff
+from knowledge.schools.staff import find_staff
+from knowledge.shared.db import get_engine, unit_of_work
+from knowledge.shared.migrate import upgrade
+from knowledge.shared.models import Booking, StaffMember, SurgerySlot
+from knowledge.surgery.booking import TOPICS, BookingRules, SlotTaken, book, free_slots
 
 SCHOOL = "bench-school"
 STAFF = 600
@@ -301,15 +301,15 @@ def _own_slots_between(
 
 
 def slots_between_function() -> tuple[Callable[..., list[SurgerySlot]], str]:
-    """`knowledge.availability.free_slots_between` if it exists and fits, else the bench's own query."""
+    """`knowledge.surgery.availability.free_slots_between` if it exists and fits, else the bench's query."""
     try:
-        from knowledge.availability import free_slots_between
+        from knowledge.surgery.availability import free_slots_between
 
         at = now_utc()
         inspect.signature(free_slots_between).bind(None, SCHOOL, now=at, start=at, end=at, limit=1)
     except (ImportError, TypeError, ValueError):
         return _own_slots_between, "the bench's own query (SurgerySlot.starts_at between two bounds)"
-    return free_slots_between, "knowledge.availability.free_slots_between"
+    return free_slots_between, "knowledge.surgery.availability.free_slots_between"
 
 
 def measure_listing(database_url: str, samples: int, rng: random.Random) -> list[float]:
@@ -483,7 +483,7 @@ def run(database_url: str, args: argparse.Namespace) -> dict:
     rng = random.Random(7)
     dialect = make_url(database_url).get_backend_name()
     say(machine_line(dialect))
-    say("schema: knowledge.migrate.upgrade")
+    say("schema: knowledge.shared.migrate.upgrade")
     upgrade(database_url)
     started = time.perf_counter()
     made = seed(database_url, args.slots, args.bookings, rng)

@@ -5,7 +5,7 @@ Run it with `make bench-broadcast` (or `.venv/bin/python -m bench.broadcast`). I
 SQLite file in a temporary folder unless `--database-url` is given) it:
 
 - seeds one school with a SENCo and `--recipients` parents opted in on Telegram;
-- the SENCo drafts and confirms one broadcast "now" to all parents (`knowledge.broadcasts`);
+- the SENCo drafts and confirms one broadcast "now" to all parents (`knowledge.broadcasts.sending`);
 - `bot.sender.deliver` expands it into the outbox and sends it through
   `tests.fakes.rate_limited_transport.RateLimitedTransport`: 30 messages a second overall and
   1 a second per chat, answering 429 to anything faster, plus `--forced-429s` 429s of its own
@@ -42,12 +42,12 @@ from pathlib import Path
 from sqlalchemy import func, insert, select
 
 from bot.sender import DeliveryStats, SenderOptions, deliver
-from knowledge import broadcasts
-from knowledge.broadcast_requests import BroadcastRequest
-from knowledge.db import unit_of_work
-from knowledge.migrate import upgrade
-from knowledge.models import OutboxMessage, StaffMember, Subscriber
-from knowledge.outbox import SendHours
+from knowledge.broadcasts import sending as broadcasts
+from knowledge.broadcasts.outbox import SendHours
+from knowledge.broadcasts.requests import BroadcastRequest
+from knowledge.shared.db import unit_of_work
+from knowledge.shared.migrate import upgrade
+from knowledge.shared.models import OutboxMessage, StaffMember, Subscriber
 from tests.fakes.rate_limited_transport import RateLimitedTransport
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent

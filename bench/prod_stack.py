@@ -32,7 +32,7 @@ import psutil
 import sqlalchemy as sa
 
 from bot.prod import Postgres, ProdConfig, pg_bin_dir
-from bot.settings import PROJECT_ROOT
+from knowledge.shared.settings import PROJECT_ROOT
 
 START_TIMEOUT_S = 420.0
 STOP_TIMEOUT_S = 90.0

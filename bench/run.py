@@ -45,8 +45,8 @@ import psutil
 import yaml
 
 from bench import screening
-from bot.settings import PROJECT_ROOT, Settings
-from knowledge.seed import load_everything
+from bot.seed import load_everything
+from knowledge.shared.settings import PROJECT_ROOT, Settings
 
 WARMUP_REQUESTS = 20
 SEQUENTIAL_REQUESTS = 500
@@ -62,7 +62,7 @@ MAX_P95_RATIO = 1.5
 MIN_RPS_RATIO = 0.8
 
 HOLDOUT_FILE = PROJECT_ROOT / "tests" / "nlu" / "holdout.yml"
-# Buttons the bot offers (knowledge.answers.topic_payload): parents click these as often as they type.
+# Buttons the bot offers (knowledge.parents.answers.topic_payload): parents click these as often as they type.
 BUTTON_PAYLOADS = (
     "/ask_sen_support",
     "/ask_request_assessment",
@@ -400,7 +400,7 @@ def signal_process(process: subprocess.Popen, signum: int, as_group: bool) -> No
 def our_settings(work: Path) -> tuple[Settings, dict[str, str]]:
     """Settings and environment for a bot of our own: spare ports, own database and stores."""
     env = bench_env(
-        DATABASE_URL=f"sqlite:///{work / 'knowledge.db'}",
+        DATABASE_URL=f"sqlite:///{work / 'knowledge.shared.db'}",
         TRACKER_DB=str(work / "tracker.db"),
         SCHOOL_ARTICLES_DIR=str(work / "school_articles"),
         RASA_PORT=str(free_port()),

@@ -49,8 +49,8 @@ from sqlalchemy import select
 from bench.prod_stack import Delivery, ProdStack, percentile, say, web_sender
 from bench.run import our_messages
 from bench.trust_fixture import TrustFixture, generate_trust, mentioned_schools
-from knowledge.db import unit_of_work
-from knowledge.models import School
+from knowledge.shared.db import unit_of_work
+from knowledge.shared.models import School
 
 PHASE_S = 60.0
 MAX_MESSAGES = 6000

@@ -1,7 +1,7 @@
 """Cost of the safeguarding screen per message, in microseconds (part of `make bench`).
 
 Every inbound message is screened before anything else, so the screen must not slow a
-reply noticeably. Times `knowledge.safeguarding.screen` over the red-team and ordinary
+reply noticeably. Times `knowledge.safeguarding.screening.screen` over the red-team and ordinary
 sets (short messages) and a few long ones (up to the 20,000-character case).
 """
 
@@ -11,8 +11,8 @@ import time
 
 import yaml
 
-from bot.settings import PROJECT_ROOT
-from knowledge.safeguarding import screen
+from knowledge.safeguarding.screening import screen
+from knowledge.shared.settings import PROJECT_ROOT
 
 ROUNDS = 20
 

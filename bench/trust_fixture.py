@@ -42,7 +42,7 @@ from typing import Any
 
 import yaml
 
-from bot.settings import PROJECT_ROOT
+from knowledge.shared.settings import PROJECT_ROOT
 
 EXAMPLES = PROJECT_ROOT / "school_data"
 PRIMARY_TEMPLATE = EXAMPLES / "example_school.yml"
@@ -338,8 +338,8 @@ def stored_schools(database_url: str) -> dict[str, tuple[str, str | None]]:
     """ref -> (SENCo email, local offer dataset) of every school in the database."""
     from sqlalchemy import select
 
-    from knowledge.db import unit_of_work
-    from knowledge.models import School
+    from knowledge.shared.db import unit_of_work
+    from knowledge.shared.models import School
 
     with unit_of_work(database_url) as session:
         return {
@@ -352,8 +352,8 @@ def check(schools: int = DEFAULT_SCHOOLS) -> list[str]:
     """Generate a trust into a temporary folder, load it as production does; problems found."""
     import dataclasses
 
-    from bot.settings import Settings
-    from knowledge.deployment import load_deployment
+    from knowledge.schools.deployment import load_deployment
+    from knowledge.shared.settings import Settings
 
     problems: list[str] = []
     with tempfile.TemporaryDirectory(prefix="sendbot-trust-") as tmp:
@@ -362,7 +362,7 @@ def check(schools: int = DEFAULT_SCHOOLS) -> list[str]:
         deployment = load_deployment(settings)
         if len(deployment.schools) != schools or not deployment.several:
             problems.append(f"load_deployment gave {len(deployment.schools)} schools, not {schools}")
-        url = f"sqlite:///{Path(tmp) / 'knowledge.db'}"
+        url = f"sqlite:///{Path(tmp) / 'knowledge.shared.db'}"
         print(seed_with_cli(trust, url))
         stored = stored_schools(url)
         expected = {s.ref: (s.senco_email, s.local_offer_dataset) for s in trust.schools}

@@ -16,11 +16,11 @@ import json
 import sys
 from pathlib import Path
 
-from bot.settings import get_settings
+from knowledge.shared.settings import get_settings
 
 
 def _setup(_args: argparse.Namespace) -> int:
-    from knowledge.seed import load_everything
+    from bot.seed import load_everything
 
     report = load_everything(get_settings())
     print("Database ready: " + "; ".join(report.lines()))
@@ -35,9 +35,9 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _import(args: argparse.Namespace) -> int:
-    from knowledge.db import unit_of_work
-    from knowledge.local_offer_import import import_oruk_file
-    from knowledge.migrate import upgrade
+    from knowledge.parents.local_offer_import import import_oruk_file
+    from knowledge.shared.db import unit_of_work
+    from knowledge.shared.migrate import upgrade
 
     settings = get_settings()
     upgrade(settings.database_url)
@@ -50,10 +50,10 @@ def _import(args: argparse.Namespace) -> int:
 
 
 def _remove(args: argparse.Namespace) -> int:
-    from knowledge.db import unit_of_work
-    from knowledge.deployment import load_deployment
-    from knowledge.local_offer_import import remove_dataset, services_per_dataset
-    from knowledge.migrate import upgrade
+    from knowledge.parents.local_offer_import import remove_dataset, services_per_dataset
+    from knowledge.schools.deployment import load_deployment
+    from knowledge.shared.db import unit_of_work
+    from knowledge.shared.migrate import upgrade
 
     settings = get_settings()
     upgrade(settings.database_url)
@@ -76,8 +76,8 @@ def _remove(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
-    from knowledge.db import unit_of_work
-    from knowledge.local_offer import export_oruk
+    from knowledge.parents.local_offer import export_oruk
+    from knowledge.shared.db import unit_of_work
 
     with unit_of_work(get_settings().database_url) as session:
         document = export_oruk(session, args.dataset)
@@ -91,8 +91,8 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _check_content(_args: argparse.Namespace) -> int:
-    from knowledge.articles import load_article_files
-    from knowledge.readability import grade_level
+    from knowledge.parents.articles import load_article_files
+    from knowledge.text.readability import grade_level
 
     settings = get_settings()
     problems = 0
@@ -106,7 +106,7 @@ def _check_content(_args: argparse.Namespace) -> int:
 
 
 def _safeguarding(args: argparse.Namespace) -> int:
-    from knowledge import safeguarding_records as records
+    from knowledge.safeguarding import records
 
     url = get_settings().database_url
     try:
@@ -151,7 +151,7 @@ def _purge(args: argparse.Namespace) -> int:
     import dataclasses
     import datetime as dt
 
-    from knowledge.privacy import purge_chat_logs
+    from knowledge.privacy.rights import purge_chat_logs
 
     settings = get_settings()
     if args.days is not None:
@@ -165,8 +165,8 @@ def _purge(args: argparse.Namespace) -> int:
 
 
 def _privacy(args: argparse.Namespace) -> int:
-    from bot.settings import tracker_store_url
-    from knowledge.conversations import erase_conversation, export_conversation, senders_for
+    from knowledge.privacy.conversations import erase_conversation, export_conversation, senders_for
+    from knowledge.shared.settings import tracker_store_url
 
     url = tracker_store_url(get_settings())
     senders = senders_for(url, args.sender)

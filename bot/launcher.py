@@ -43,12 +43,12 @@ import yaml
 
 from bot.orphan_guard import signal_groups, wait_for_groups
 from bot.scheduler import Scheduler
-from bot.settings import PROJECT_ROOT, VAR_DIR, Settings, get_settings
 from bot.training import MODEL_FILE
 from connectors.slack.config import mode as slack_mode
 from connectors.slack.config import why_off as slack_off
 from connectors.telegram.config import mode as telegram_mode
 from connectors.telegram.config import why_off as telegram_off
+from knowledge.shared.settings import PROJECT_ROOT, VAR_DIR, Settings, get_settings
 
 STARTUP_TIMEOUT_S = 300
 STOP_GRACE_S = 15

@@ -59,10 +59,10 @@ from bot.launcher import (
     wait_until_ready,
 )
 from bot.scheduler import Scheduler
-from bot.settings import PROJECT_ROOT, VAR_DIR, Settings, get_settings
 from bot.training import MODEL_FILE
 from connectors.slack.config import mode as slack_mode
 from connectors.telegram.config import mode as telegram_mode
+from knowledge.shared.settings import PROJECT_ROOT, VAR_DIR, Settings, get_settings
 
 log = logging.getLogger(__name__)
 

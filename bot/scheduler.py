@@ -18,14 +18,14 @@ import logging
 import threading
 from typing import Callable
 
-from bot.settings import Settings
-from knowledge import reminders
-from knowledge.db import unit_of_work
-from knowledge.privacy import process_erasures, purge_chat_logs
-from knowledge.safeguarding_alerts import SlackAlerter, send_new_alerts
-from knowledge.safeguarding_records import escalate_unacknowledged
-from knowledge.school_calendar import SchoolCalendar
-from knowledge.tenancy import school_calendar
+from knowledge.privacy.rights import process_erasures, purge_chat_logs
+from knowledge.safeguarding.alerts import SlackAlerter, send_new_alerts
+from knowledge.safeguarding.records import escalate_unacknowledged
+from knowledge.schools.calendar import SchoolCalendar
+from knowledge.schools.tenancy import school_calendar
+from knowledge.shared.db import unit_of_work
+from knowledge.shared.settings import Settings
+from knowledge.surgery import reminders
 
 log = logging.getLogger(__name__)
 

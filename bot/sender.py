@@ -3,11 +3,11 @@
 Why it is built this way
 ------------------------
 `deliver` is one asyncio loop for every channel. Each round it expands the sends that are
-due into outbox rows (`knowledge.outbox.expand_due_sends`), claims a few rows per channel
+due into outbox rows (`knowledge.broadcasts.outbox.expand_due_sends`), claims a few rows per channel
 (never more than the channel's in-flight limit, so a hard kill can leave at most that many
 rows in doubt), checks them (opted out since? a parent in quiet hours?) and sends them
 concurrently, each in its own task, recording each outcome in the database as soon as the
-call returns. See `knowledge.outbox` for the guarantees and what happens after a crash.
+call returns. See `knowledge.broadcasts.outbox` for the guarantees and what happens after a crash.
 
 Pacing, per transport:
 - overall: one message every `pace_margin / overall_per_second` seconds. Telegram allows
@@ -46,10 +46,9 @@ import time
 from dataclasses import dataclass
 from typing import Callable, Mapping, Protocol
 
-from knowledge import outbox
-from knowledge.broadcasts import claim_finished, release_summary
-from knowledge.delivery import PermanentFailure, RateLimited, TemporaryFailure, Transport
-from knowledge.models import OutboxMessage
+from knowledge.broadcasts.delivery import PermanentFailure, RateLimited, TemporaryFailure, Transport
+from knowledge.broadcasts.sending import claim_finished, outbox, release_summary
+from knowledge.shared.models import OutboxMessage
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +90,9 @@ class SenderOptions:
     max_attempts: int = outbox.MAX_ATTEMPTS
     max_rate_limit_waits: int = 20  # 429s in a row for one row before it goes back in the queue
     pace_margin: float = 1.01
-    resend_unknown: bool = False  # see knowledge.outbox: interrupted rows are not resent by default
+    resend_unknown: bool = (
+        False  # see knowledge.broadcasts.outbox: interrupted rows are not resent by default
+    )
     recover_on_start: bool = True
     backoff: Callable[[int], float] = default_backoff
     tz: str = "Europe/London"
@@ -418,7 +419,7 @@ def transports_from(settings) -> dict[str, Transport]:
 
 def main() -> int:
     """`python -m bot.sender`: deliver broadcasts until SIGTERM (the launcher starts it)."""
-    from bot.settings import get_settings
+    from knowledge.shared.settings import get_settings
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     settings = get_settings()

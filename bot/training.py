@@ -13,7 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bot.settings import PROJECT_ROOT
+from knowledge.shared.settings import PROJECT_ROOT
 
 MODEL_DIR = PROJECT_ROOT / "models"
 MODEL_NAME = "sendbot"

@@ -22,7 +22,7 @@ from typing import Any
 import aiohttp
 
 from connectors import bridge_signing
-from connectors.privacy import sender_ref
+from knowledge.shared.ids import sender_ref
 
 log = logging.getLogger(__name__)
 

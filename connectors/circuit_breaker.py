@@ -23,7 +23,7 @@ from typing import Any
 from rasa.shared.core.constants import ACTION_LISTEN_NAME, ACTION_SESSION_START_NAME
 from rasa.shared.core.events import ActionExecuted
 
-from connectors.privacy import sender_ref
+from knowledge.shared.ids import sender_ref
 
 log = logging.getLogger(__name__)
 

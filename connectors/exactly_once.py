@@ -30,7 +30,7 @@ Known limit: a lock ticket lives TICKET_LOCK_LIFETIME seconds (including its wai
 repeat that arrives while a first delivery has already been running longer than that could
 run alongside it, and the conversation would show the message twice. Its side effects still
 happen once: the actions that book, broadcast, erase or record keep their result per
-message_id (`knowledge.action_ledger`), and the safeguarding screen, which runs in the
+message_id (`knowledge.shared.action_ledger`), and the safeguarding screen, which runs in the
 channel before the lock, records a disclosure once per message_id. A turn waiting for the
 conversation store gives up before the lock expires (`connectors.tracker_store`).
 
@@ -47,7 +47,7 @@ from typing import Any, Iterable
 from rasa.core.channels.channel import CollectingOutputChannel
 from rasa.shared.core.events import BotUttered, Event, UserUttered
 
-from connectors.privacy import sender_ref
+from knowledge.shared.ids import sender_ref
 
 log = logging.getLogger(__name__)
 

@@ -24,12 +24,12 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from socketio import AsyncServer
 
-from bot.settings import get_settings
 from connectors import bridge_signing, circuit_breaker, exactly_once, input_guard, rasa_speedups, senders
-from connectors.privacy import sender_ref
-from knowledge import safeguarding
-from knowledge.safeguarding_records import record_concern
-from knowledge.tenancy import school_for_message
+from knowledge.safeguarding import screening as safeguarding
+from knowledge.safeguarding.records import record_concern
+from knowledge.schools.tenancy import school_for_message
+from knowledge.shared.ids import sender_ref
+from knowledge.shared.settings import get_settings
 
 rasa_speedups.apply()  # this module is the first of ours the Rasa server imports
 exactly_once.install()  # a repeated message_id gets the first delivery's replies, not a second turn

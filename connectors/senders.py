@@ -27,7 +27,7 @@ import logging
 import re
 import secrets
 
-from bot.settings import Settings
+from knowledge.shared.settings import Settings
 
 log = logging.getLogger(__name__)
 

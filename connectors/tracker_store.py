@@ -16,7 +16,7 @@ store `type` in the endpoints file that `bot.prod` writes (no change to Rasa its
   rather than letting Rasa's `FailSafeTrackerStore` carry on with an empty conversation
   kept only in memory. The channel then answers 503 and the client sends the message again
   with its `message_id` later; any booking or broadcast its action already made is not made
-  twice (`knowledge.action_ledger`).
+  twice (`knowledge.shared.action_ledger`).
 
 Everything else (tables, queries, sessions) is Rasa's `SQLTrackerStore`.
 """

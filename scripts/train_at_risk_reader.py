@@ -1,4 +1,4 @@
-"""Train the at-risk screen's second reader (knowledge/at_risk_reader.py).
+"""Train the at-risk screen's second reader (knowledge/safeguarding/reader.py).
 
     .venv/bin/python scripts/train_at_risk_reader.py          # train, report, write the JSON
     .venv/bin/python scripts/train_at_risk_reader.py --check  # report only
@@ -29,7 +29,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from knowledge.at_risk_reader import (  # noqa: E402
+from knowledge.safeguarding.reader import (  # noqa: E402
     ABOUT_HARM,
     READER_FILE,
     READER_GROUPS,
@@ -38,7 +38,7 @@ from knowledge.at_risk_reader import (  # noqa: E402
     features,
     passages,
 )
-from knowledge.safeguarding import PATTERNS_FILE, screen  # noqa: E402
+from knowledge.safeguarding.screening import PATTERNS_FILE, screen  # noqa: E402
 
 AT_RISK_SETS = sorted(ROOT.glob("data/screen/at_risk_train_*.yml")) + [
     ROOT / "tests/safeguarding/at_risk_dev.yml"
@@ -126,7 +126,9 @@ def trained_on() -> dict[str, str]:
     hashes = {str(p.relative_to(ROOT)): hashlib.sha256(p.read_bytes()).hexdigest()[:16] for p in files}
     spellings = yaml.safe_load(PATTERNS_FILE.read_text(encoding="utf-8")).get("spellings")
     hashes["spellings"] = hashlib.sha256(json.dumps(spellings, sort_keys=True).encode()).hexdigest()[:16]
-    hashes["reader"] = hashlib.sha256((ROOT / "knowledge/at_risk_reader.py").read_bytes()).hexdigest()[:16]
+    hashes["reader"] = hashlib.sha256((ROOT / "knowledge/safeguarding/reader.py").read_bytes()).hexdigest()[
+        :16
+    ]
     return hashes
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from knowledge.db import unit_of_work
-from knowledge.models import SurgerySlot
+from knowledge.shared.db import unit_of_work
+from knowledge.shared.models import SurgerySlot
 
 
 def add_slot(

@@ -7,15 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from bot.settings import PROJECT_ROOT, Settings
-from knowledge.seed import load_everything
+from bot.seed import load_everything
+from knowledge.shared.settings import PROJECT_ROOT, Settings
 
 
 def make_settings(tmp_path: Path, **overrides) -> Settings:
     base = Settings.from_env()
     return dataclasses.replace(
         base,
-        database_url=f"sqlite:///{tmp_path / 'knowledge.db'}",
+        database_url=f"sqlite:///{tmp_path / 'knowledge.shared.db'}",
         school_profile=PROJECT_ROOT / "school_data/example_school.yml",
         local_offer_file=PROJECT_ROOT / "school_data/example_local_offer.json",
         school_articles_dir=tmp_path / "school_articles",

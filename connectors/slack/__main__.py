@@ -18,12 +18,12 @@ import sys
 from aiohttp import web
 from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 
-from bot.settings import Settings, get_settings
 from connectors.bridge_client import RasaClient, bridge_url
 from connectors.slack.app import build_app, web_client
 from connectors.slack.config import mode, several_workspaces, why_off
 from connectors.slack.log_privacy import socket_logger
 from connectors.slack.workspaces import DatabaseInstallationStore, authorize, oauth_settings
+from knowledge.shared.settings import Settings, get_settings
 
 log = logging.getLogger("connectors.slack")
 

@@ -30,13 +30,13 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 
 from connectors.bridge_client import RasaClient
-from connectors.privacy import sender_ref
 from connectors.slack import log_privacy
 from connectors.slack.blocks import BUTTON_ACTION_PREFIX, Rendered, clicked_payload, render
 from connectors.slack.config import api_logger
 from connectors.slack.incoming import Written, click_id, written
 from connectors.slack.redelivery import Recent, retry_of
 from connectors.slack.sender import SlackSender
+from knowledge.shared.ids import sender_ref
 
 log = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import re
 
-from bot.settings import Settings
+from knowledge.shared.settings import Settings
 
 # The bot scopes asked for at installation: the same as slack/manifest.yml.
 BOT_SCOPES = ("app_mentions:read", "chat:write", "im:history", "im:read", "im:write", "files:write")

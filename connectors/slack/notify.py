@@ -17,9 +17,9 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
 
-from bot.settings import Settings
 from connectors.slack.config import api_logger
 from connectors.slack.workspaces import NOT_HERE, NoWorkspace, StaffWorkspaces
+from knowledge.shared.settings import Settings
 
 
 class SlackNotifier:

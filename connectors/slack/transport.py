@@ -3,7 +3,7 @@
 Each message is a direct message to one member of staff. Slack allows about one message a
 second per conversation and a few hundred a minute per workspace; the sender keeps under
 `overall_per_second` and waits out any 429 itself (so the client's own 429 retry is off
-here, unlike the connector's). Failures are mapped onto `knowledge.delivery`.
+here, unlike the connector's). Failures are mapped onto `knowledge.broadcasts.delivery`.
 
 With several workspaces (`from_settings`) each person is messaged with the bot token of
 their own school's workspace, as `connectors.slack.notify` does.
@@ -17,10 +17,10 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncConnectionErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.settings import Settings
 from connectors.slack.config import api_logger, several_workspaces
 from connectors.slack.workspaces import NOT_HERE, StaffWorkspaces
-from knowledge.delivery import PermanentFailure, RateLimited, TemporaryFailure
+from knowledge.broadcasts.delivery import PermanentFailure, RateLimited, TemporaryFailure
+from knowledge.shared.settings import Settings
 
 # Slack error codes that mean this person can't be messaged until something changes.
 PERMANENT = {

@@ -9,7 +9,7 @@ Each incoming event is then answered with the token of the workspace it came fro
 member of staff's own school's workspace (`StaffWorkspaces`).
 
 The stores are slack_sdk's SQLAlchemy ones on the project's database
-(`knowledge.slack_installations`), called from a worker thread so the event loop never
+(`knowledge.schools.slack_installations`), called from a worker thread so the event loop never
 waits on the database. When any school lists `slack_teams`, only those workspaces may
 install the app; tokens are never logged.
 """
@@ -29,9 +29,9 @@ from slack_sdk.oauth.installation_store.async_installation_store import AsyncIns
 from slack_sdk.oauth.state_store.async_state_store import AsyncOAuthStateStore
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.settings import Settings
 from connectors.slack.config import BOT_SCOPES, several_workspaces
-from knowledge import slack_installations
+from knowledge.schools import slack_installations
+from knowledge.shared.settings import Settings
 
 log = logging.getLogger(__name__)
 

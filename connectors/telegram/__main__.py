@@ -21,10 +21,10 @@ from telegram import Update
 from telegram.error import InvalidToken, TelegramError
 from telegram.ext import Application
 
-from bot.settings import Settings, get_settings
 from connectors.bridge_client import RasaClient, bridge_url
 from connectors.telegram.app import ALLOWED_UPDATES, Parents, build_application
 from connectors.telegram.config import mode, webhook_path, why_off
+from knowledge.shared.settings import Settings, get_settings
 
 log = logging.getLogger("connectors.telegram")
 

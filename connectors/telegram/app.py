@@ -46,15 +46,15 @@ from telegram.ext import (
 )
 
 from connectors.bridge_client import UNAVAILABLE, RasaClient
-from connectors.privacy import sender_ref
 from connectors.telegram import incoming, reminder_menus, replies
 from connectors.telegram.incoming import HandledUpdates
 from connectors.telegram.reminder_menus import MENU, QUESTION, Menu, Menus, ReminderSettings
 from connectors.telegram.replies import ButtonPayloads, Outgoing
-from knowledge import subscribers
-from knowledge.db import unit_of_work
-from knowledge.school_profile import SchoolProfile, read_profile
-from knowledge.tenancy import parent_school, school_exists
+from knowledge.broadcasts import subscribers
+from knowledge.schools.profile import SchoolProfile, read_profile
+from knowledge.schools.tenancy import parent_school, school_exists
+from knowledge.shared.db import unit_of_work
+from knowledge.shared.ids import sender_ref
 
 log = logging.getLogger(__name__)
 

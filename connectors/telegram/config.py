@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from urllib.parse import urlparse
 
-from bot.settings import Settings
+from knowledge.shared.settings import Settings
 
 # What Telegram accepts as a webhook secret_token (Bot API, setWebhook).
 SECRET_TOKEN = re.compile(r"^[A-Za-z0-9_-]{1,256}$")

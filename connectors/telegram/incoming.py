@@ -28,9 +28,9 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from telegram import Message, Update
 
-from connectors.privacy import sender_ref
-from knowledge.db import unit_of_work
-from knowledge.models import ActionResult, utcnow
+from knowledge.shared.db import unit_of_work
+from knowledge.shared.ids import sender_ref
+from knowledge.shared.models import ActionResult, utcnow
 
 PREFIX = "telegram"
 LEDGER_ACTION = "telegram_update"

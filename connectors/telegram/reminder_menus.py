@@ -4,7 +4,7 @@ After a parent opts in (or sends /reminders) they may narrow the SENCo's reminde
 year groups and some kinds of reminder, from the lists in the school profile
 (`reminders.year_groups`, `reminders.interests`). Each list is one message with an inline
 keyboard of toggles; ticks are kept here, in memory, until the parent taps Done, and only
-then stored (`knowledge.subscribers.choose`).
+then stored (`knowledge.broadcasts.subscribers.choose`).
 
 Each chat has at most one open menu, tied to the message its buttons are under. A press on
 any other message's buttons (an old menu, one from before a restart or before /stop) is

@@ -20,7 +20,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from connectors.telegram import reminder_menus as menus
 from connectors.telegram.reminder_menus import INTERESTS, MENU, YEAR_GROUPS, ReminderSettings
-from knowledge.school_profile import SchoolProfile
+from knowledge.schools.profile import SchoolProfile
 
 TEXT_LIMIT = 4096  # Telegram's longest message
 CALLBACK_DATA_LIMIT = 64  # bytes

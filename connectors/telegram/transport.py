@@ -1,6 +1,6 @@
 """Sending one text to one Telegram chat for the outbox (reminders, SENCo broadcasts).
 
-Implements `knowledge.delivery.Transport`: it sends, or it raises what the outbox needs
+Implements `knowledge.broadcasts.delivery.Transport`: it sends, or it raises what the outbox needs
 to decide what to do next. Telegram's errors map as follows:
 
 - flood control (429, `retry_after`)                     -> RateLimited(retry_after)
@@ -22,7 +22,7 @@ from telegram.error import BadRequest, ChatMigrated, Forbidden, InvalidToken, Re
 
 from connectors.telegram.app import retry_after_s
 from connectors.telegram.replies import split_text
-from knowledge.delivery import PermanentFailure, RateLimited, TemporaryFailure
+from knowledge.broadcasts.delivery import PermanentFailure, RateLimited, TemporaryFailure
 
 GONE = ("chat not found", "user not found", "peer_id_invalid", "chat_id is empty")
 CHAT_ID = re.compile(r"^-?\d+$")

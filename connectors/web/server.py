@@ -15,11 +15,11 @@ from pathlib import Path
 
 from aiohttp import web
 
-from bot.settings import Settings, get_settings
-from knowledge.db import unit_of_work
-from knowledge.deployment import REF_FORMAT
-from knowledge.school_profile import ProfileError, SchoolProfile, load_profile_file, read_profile
-from knowledge.tenancy import school_exists
+from knowledge.schools.deployment import REF_FORMAT
+from knowledge.schools.profile import ProfileError, SchoolProfile, load_profile_file, read_profile
+from knowledge.schools.tenancy import school_exists
+from knowledge.shared.db import unit_of_work
+from knowledge.shared.settings import Settings, get_settings
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 

@@ -1,6 +1,6 @@
 """A fake channel that enforces rate limits the way Telegram's Bot API does, for tests and the bench.
 
-`RateLimitedTransport` keeps the `knowledge.delivery.Transport` contract and records what it
+`RateLimitedTransport` keeps the `knowledge.broadcasts.delivery.Transport` contract and records what it
 delivered (address -> count, so duplicates and losses can be counted). Like Telegram it
 answers "429 Too Many Requests" (`RateLimited(retry_after)`) when a sender goes faster than
 `overall_per_second` in any one-second window or messages one chat more often than every
@@ -28,7 +28,7 @@ import time
 from collections import Counter, defaultdict, deque
 from typing import Awaitable, Callable, Iterable
 
-from knowledge.delivery import PermanentFailure, RateLimited, TemporaryFailure
+from knowledge.broadcasts.delivery import PermanentFailure, RateLimited, TemporaryFailure
 
 BLOCKED = "Forbidden: bot was blocked by the user"
 CHAT_NOT_FOUND = "Bad Request: chat not found"

@@ -26,11 +26,11 @@ from sqlalchemy import func, select
 
 from bench.prod_stack import Delivery, ProdStack, say, web_sender
 from bot.prod import Postgres, missing_services, pg_bin_dir
-from bot.settings import PROJECT_ROOT
 from bot.training import MODEL_FILE
 from connectors import bridge_signing
-from knowledge.db import unit_of_work
-from knowledge.models import Booking, SafeguardingRecord, SurgerySlot
+from knowledge.shared.db import unit_of_work
+from knowledge.shared.models import Booking, SafeguardingRecord, SurgerySlot
+from knowledge.shared.settings import PROJECT_ROOT
 
 # question -> what every correct answer contains
 QUESTIONS = {

@@ -17,9 +17,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from bot.settings import PROJECT_ROOT, Settings
+from bot.seed import load_everything
 from bot.training import MODEL_FILE
-from knowledge.seed import load_everything
+from knowledge.shared.settings import PROJECT_ROOT, Settings
 from tests.fakes.fake_slack import FakeSlack
 from tests.fakes.fake_telegram import FakeTelegram
 
@@ -127,7 +127,7 @@ def bot(tmp_path_factory, fake_slack, fake_telegram) -> RunningBot:
     work = tmp_path_factory.mktemp("bot")
     env = {
         **os.environ,
-        "DATABASE_URL": f"sqlite:///{work / 'knowledge.db'}",
+        "DATABASE_URL": f"sqlite:///{work / 'knowledge.shared.db'}",
         "TRACKER_DB": str(work / "tracker.db"),
         "RASA_PORT": str(_free_port()),
         "ACTIONS_PORT": str(_free_port()),
@@ -203,8 +203,8 @@ def slots(bot) -> list[int]:
     import datetime as dt
     from zoneinfo import ZoneInfo
 
-    from knowledge.db import unit_of_work
-    from knowledge.models import SurgerySlot
+    from knowledge.shared.db import unit_of_work
+    from knowledge.shared.models import SurgerySlot
 
     uk = ZoneInfo("Europe/London")
     made = []

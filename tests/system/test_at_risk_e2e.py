@@ -27,10 +27,10 @@ import pytest
 import yaml
 from sqlalchemy import func, select
 
-from bot.settings import PROJECT_ROOT
-from knowledge.db import unit_of_work
-from knowledge.models import SafeguardingRecord
-from knowledge.school_profile import load_profile_file
+from knowledge.schools.profile import load_profile_file
+from knowledge.shared.db import unit_of_work
+from knowledge.shared.models import SafeguardingRecord
+from knowledge.shared.settings import PROJECT_ROOT
 from tests.system.conftest import texts
 from tests.system.test_slack_e2e import OTHER_TEACHER, StaffMemberOnSlack, text_of
 from tests.system.test_telegram_e2e import ParentOnTelegram

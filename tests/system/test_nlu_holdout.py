@@ -14,7 +14,7 @@ import httpx
 import yaml
 from sklearn.metrics import classification_report, f1_score
 
-from bot.settings import PROJECT_ROOT
+from knowledge.shared.settings import PROJECT_ROOT
 
 MIN_MACRO_F1 = 0.90
 CANT_HELP = "out_of_scope"  # a fallback and an out-of-scope reply are the same honest answer

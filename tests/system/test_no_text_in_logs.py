@@ -16,8 +16,8 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from knowledge.db import unit_of_work
-from knowledge.models import SafeguardingRecord
+from knowledge.shared.db import unit_of_work
+from knowledge.shared.models import SafeguardingRecord
 from tests.fakes.fake_slack import edit_event, file_share_event, mention_event, message_event
 from tests.system.test_sender_namespaces import PageClient
 from tests.system.test_slack_e2e import StaffMemberOnSlack, button

@@ -6,8 +6,8 @@ import os
 import subprocess
 import sys
 
-from bot.settings import PROJECT_ROOT
 from bot.training import MODEL_FILE
+from knowledge.shared.settings import PROJECT_ROOT
 
 ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "RASA_TELEMETRY_ENABLED": "false"}
 

@@ -21,9 +21,9 @@ import pytest
 import yaml
 from sqlalchemy import func, select
 
-from bot.settings import PROJECT_ROOT
-from knowledge.db import unit_of_work
-from knowledge.models import SafeguardingRecord
+from knowledge.shared.db import unit_of_work
+from knowledge.shared.models import SafeguardingRecord
+from knowledge.shared.settings import PROJECT_ROOT
 from tests.system.conftest import web_sender
 
 SETS = PROJECT_ROOT / "tests/safeguarding"

@@ -17,8 +17,8 @@ import uuid
 import socketio
 from sqlalchemy import select
 
-from knowledge.db import unit_of_work
-from knowledge.models import Subscriber
+from knowledge.shared.db import unit_of_work
+from knowledge.shared.models import Subscriber
 from tests.fakes.fake_slack import TEAM_ID
 from tests.system.conftest import web_sender
 from tests.system.test_slack_e2e import OTHER_TEACHER, StaffMemberOnSlack

@@ -15,8 +15,8 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from knowledge.db import unit_of_work
-from knowledge.models import Booking, SafeguardingRecord, SurgerySlot
+from knowledge.shared.db import unit_of_work
+from knowledge.shared.models import Booking, SafeguardingRecord, SurgerySlot
 from tests.fakes.fake_slack import button_click, edit_event, file_share_event, message_event
 
 UK = ZoneInfo("Europe/London")

@@ -12,10 +12,10 @@ import time
 
 from sqlalchemy import select
 
-from connectors.privacy import sender_ref
 from connectors.telegram import replies
-from knowledge.db import unit_of_work
-from knowledge.models import SafeguardingRecord, Subscriber
+from knowledge.shared.db import unit_of_work
+from knowledge.shared.ids import sender_ref
+from knowledge.shared.models import SafeguardingRecord, Subscriber
 from tests.fakes.fake_telegram import BOT_USERNAME
 
 # Other test modules import this one by its package path while pytest imports it by its file

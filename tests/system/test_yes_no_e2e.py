@@ -16,9 +16,9 @@ import pytest
 import yaml
 from sqlalchemy import select
 
-from bot.settings import PROJECT_ROOT
-from knowledge.db import unit_of_work
-from knowledge.models import Booking, SafeguardingRecord
+from knowledge.shared.db import unit_of_work
+from knowledge.shared.models import Booking, SafeguardingRecord
+from knowledge.shared.settings import PROJECT_ROOT
 from tests.system.conftest import web_sender
 from tests.system.test_slack_e2e import StaffMemberOnSlack, button, text_of
 from tests.system.test_telegram_e2e import ParentOnTelegram, texts

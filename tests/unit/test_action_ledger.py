@@ -18,13 +18,13 @@ from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import func, select
 
 from actions import actions
-from connectors.privacy import sender_ref
-from knowledge import action_ledger
-from knowledge.answers import Button, Reply
-from knowledge.db import unit_of_work
-from knowledge.models import ActionResult, Booking, Broadcast, SafeguardingRecord, utcnow
-from knowledge.privacy import process_erasures, purge_chat_logs, request_erasure
-from knowledge.safeguarding_records import record_concern
+from knowledge.privacy.rights import process_erasures, purge_chat_logs, request_erasure
+from knowledge.safeguarding.records import record_concern
+from knowledge.shared import action_ledger
+from knowledge.shared.db import unit_of_work
+from knowledge.shared.ids import sender_ref
+from knowledge.shared.models import ActionResult, Booking, Broadcast, SafeguardingRecord, utcnow
+from knowledge.shared.replies import Button, Reply
 from tests.builders import add_slot
 
 TEACHER, SENCO = "U0EXTEACH1", "U0EXSENCO1"

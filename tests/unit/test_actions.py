@@ -11,9 +11,9 @@ from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import func, select
 
 from actions import actions
-from bot.settings import PROJECT_ROOT
-from knowledge.db import unit_of_work
-from knowledge.models import SafeguardingRecord
+from knowledge.shared.db import unit_of_work
+from knowledge.shared.models import SafeguardingRecord
+from knowledge.shared.settings import PROJECT_ROOT
 
 
 @pytest.fixture(autouse=True)
@@ -125,7 +125,7 @@ async def test_the_dialogue_fallback_says_what_the_bot_can_do_and_takes_the_mess
 
 
 async def test_a_question_the_model_half_reads_as_a_concern_is_checked_before_it_is_answered(settings):
-    from knowledge.models import SafeguardingRecord
+    from knowledge.shared.models import SafeguardingRecord
 
     text = "he keeps saying he doesn't want to go to his dad's at the weekend anymore"
     half = tracker("ask_everyday_support", text)

@@ -20,16 +20,16 @@ from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import select
 
 from actions import actions
-from bot.settings import PROJECT_ROOT
-from knowledge import answers
-from knowledge.assistant import Assistant
-from knowledge.db import unit_of_work
-from knowledge.helplines import HELPLINES_FILE, load_helplines
-from knowledge.models import SafeguardingRecord
-from knowledge.readability import grade_level
-from knowledge.safeguarding import GROUPS, screen, second_opinion
-from knowledge.school_profile import load_profile_file
-from knowledge.seed import load_everything
+from bot.seed import load_everything
+from knowledge.parents.assistant import Assistant
+from knowledge.safeguarding import replies as safeguarding_replies
+from knowledge.safeguarding.helplines import HELPLINES_FILE, load_helplines
+from knowledge.safeguarding.screening import GROUPS, screen, second_opinion
+from knowledge.schools.profile import load_profile_file
+from knowledge.shared.db import unit_of_work
+from knowledge.shared.models import SafeguardingRecord
+from knowledge.shared.settings import PROJECT_ROOT
+from knowledge.text.readability import grade_level
 from tests.conftest import make_settings
 
 SAMARITANS, SHOUT, CHILDLINE, NSPCC = "116 123", "85258", "0800 1111", "0808 800 5000"
@@ -118,7 +118,7 @@ def test_everyday_words_are_not_someone_at_risk(text):
 
 
 def reply(groups: tuple[str, ...], writer: str = "", profile=PRIMARY) -> str:
-    return answers.safeguarding_reply(
+    return safeguarding_replies.safeguarding_reply(
         profile, child_voice=writer == "child", groups=groups, writer=writer
     ).text
 
@@ -189,7 +189,7 @@ def test_replies_are_plain(groups):
 
 
 def test_without_a_school_the_reply_names_no_school_and_says_to_call_theirs():
-    text = answers.safeguarding_reply_without_school(
+    text = safeguarding_replies.safeguarding_reply_without_school(
         child_voice=False, groups=("danger_now", "domestic_abuse"), writer="adult"
     ).text
     assert "your child's school" in text and DOMESTIC_ABUSE_LINE in text
@@ -197,12 +197,15 @@ def test_without_a_school_the_reply_names_no_school_and_says_to_call_theirs():
 
 
 def test_staff_at_risk_themselves_get_help_for_themselves_not_the_procedure():
-    own = answers.staff_safeguarding_reply(PRIMARY, ("self_harm",)).text
+    own = safeguarding_replies.staff_safeguarding_reply(PRIMARY, ("self_harm",)).text
     assert SAMARITANS in own and "child protection procedure" not in own
-    about_a_pupil = answers.staff_safeguarding_reply(PRIMARY, ("danger_now", "child_harm")).text
+    about_a_pupil = safeguarding_replies.staff_safeguarding_reply(PRIMARY, ("danger_now", "child_harm")).text
     assert "child protection procedure" in about_a_pupil and "missing" in about_a_pupil
     assert "passed your message to the safeguarding lead" in about_a_pupil
-    assert DOMESTIC_ABUSE_LINE in answers.staff_safeguarding_reply(PRIMARY, ("domestic_abuse",)).text
+    assert (
+        DOMESTIC_ABUSE_LINE
+        in safeguarding_replies.staff_safeguarding_reply(PRIMARY, ("domestic_abuse",)).text
+    )
 
 
 # --- every number from one content file, with its source ------------------------------------
@@ -219,7 +222,7 @@ def test_every_helpline_has_a_source_and_a_checked_on_date():
 def test_the_replies_take_their_numbers_from_the_content_file(monkeypatch):
     changed = {**load_helplines()}
     changed["samaritans"] = dataclasses.replace(changed["samaritans"], number="000 000")
-    monkeypatch.setattr("knowledge.helplines.load_helplines", lambda *a: changed)
+    monkeypatch.setattr("knowledge.safeguarding.helplines.load_helplines", lambda *a: changed)
     assert "000 000" in reply(("self_harm",))
 
 
@@ -291,7 +294,7 @@ async def test_the_model_half_reading_a_phone_bill_as_a_concern_asks_nothing(on)
     text = await said(
         actions.ActionAnswerUnknown(), tracker("out_of_scope", "my phone bill is criminal", ranking)
     )
-    assert answers.SAFEGUARDING_CHECK not in text
+    assert safeguarding_replies.SAFEGUARDING_CHECK not in text
     with unit_of_work(on.database_url) as session:
         assert session.execute(select(SafeguardingRecord)).first() is None
 
@@ -304,7 +307,7 @@ async def test_the_model_sure_of_a_concern_about_a_recipe_answers_the_question(o
     text = await said(
         actions.ActionSafeguarding(), tracker("safeguarding_concern", "how long to beat eggs", ranking)
     )
-    assert answers.SAFEGUARDING_CHECK not in text and "Thank you for telling us" not in text
+    assert safeguarding_replies.SAFEGUARDING_CHECK not in text and "Thank you for telling us" not in text
 
 
 async def test_only_the_model_seeing_a_parent_at_risk_gets_their_help_at_once_and_the_dsl_is_told(on):
@@ -354,6 +357,6 @@ async def test_a_second_opinion_alone_never_raises_the_full_alarm_it_asks_first(
     ]
     words = "i just want all of it to stop, i've got nothing left and i've got the pills"
     text = await said(actions.ActionAnswerUnknown(), tracker("out_of_scope", words, ranking))
-    assert text.startswith(answers.SAFEGUARDING_CHECK)
+    assert text.startswith(safeguarding_replies.SAFEGUARDING_CHECK)
     with unit_of_work(on.database_url) as session:
         assert session.execute(select(SafeguardingRecord)).scalar_one().confirm_by is not None

@@ -1,4 +1,4 @@
-"""The at-risk screen's second reader (knowledge/at_risk_reader.py): what it adds, and what it never does.
+"""The at-risk screen's second reader (knowledge/safeguarding/reader.py): what it adds, what it never does.
 
 The reader's quality is measured on the blind hold-out sets through the real REST channel
 (tests/system/test_at_risk_e2e.py); these tests pin its contract with the screen.
@@ -13,9 +13,10 @@ import sys
 import pytest
 import yaml
 
-from bot.settings import PROJECT_ROOT
-from knowledge import at_risk_reader, safeguarding
-from knowledge.at_risk_reader import READER_FILE, load_reader, passages, words_of
+from knowledge.safeguarding import reader as at_risk_reader
+from knowledge.safeguarding import screening as safeguarding
+from knowledge.safeguarding.reader import READER_FILE, load_reader, passages, words_of
+from knowledge.shared.settings import PROJECT_ROOT
 
 DEV_SETS = PROJECT_ROOT / "tests/safeguarding"
 
@@ -63,8 +64,8 @@ def test_a_long_message_is_read_whole_and_two_sentences_at_a_time():
 
 @pytest.mark.parametrize("nothing", ["", "   ", None, 42, ["i want to die"]])
 def test_nothing_to_read_is_no_concern(nothing):
-    assert at_risk_reader.read_groups(nothing) == ()
-    assert at_risk_reader.reads_as_about_harm(nothing) is False
+    reading = at_risk_reader.read(nothing)
+    assert reading.groups == () and not reading.about_harm and not reading.nothing_like_harm
 
 
 def test_the_reader_alone_raises_a_concern_for_the_group_it_reads():

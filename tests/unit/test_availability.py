@@ -11,13 +11,13 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select
 
-from knowledge import availability as av
-from knowledge import booking as bookings
-from knowledge import dates
-from knowledge.db import unit_of_work
-from knowledge.models import Booking, BookingAudit, SurgeryBlockout, SurgeryPattern, SurgerySlot
-from knowledge.school_calendar import CalendarError, SchoolCalendar
-from knowledge.staff import NotAllowed, find_staff
+from knowledge.schools.calendar import CalendarError, SchoolCalendar
+from knowledge.schools.staff import NotAllowed, find_staff
+from knowledge.shared.db import unit_of_work
+from knowledge.shared.models import Booking, BookingAudit, SurgeryBlockout, SurgeryPattern, SurgerySlot
+from knowledge.surgery import availability as av
+from knowledge.surgery import booking as bookings
+from knowledge.text import dates
 
 SCHOOL = "example-primary"
 UK = ZoneInfo("Europe/London")

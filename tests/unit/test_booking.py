@@ -9,11 +9,11 @@ import threading
 import pytest
 from sqlalchemy import func, select
 
-from bot.settings import PROJECT_ROOT
-from knowledge import booking as bookings
-from knowledge.db import unit_of_work
-from knowledge.models import Booking, BookingAudit, StaffMember, SurgerySlot
-from knowledge.staff import NotAllowed, UnknownStaff, find_staff, load_roster, sync_roster
+from knowledge.schools.staff import NotAllowed, UnknownStaff, find_staff, load_roster, sync_roster
+from knowledge.shared.db import unit_of_work
+from knowledge.shared.models import Booking, BookingAudit, StaffMember, SurgerySlot
+from knowledge.shared.settings import PROJECT_ROOT
+from knowledge.surgery import booking as bookings
 from tests import builders
 
 SCHOOL = "example-primary"

@@ -14,10 +14,10 @@ import pytest
 from sqlalchemy import select
 
 from bot.sender import SenderOptions, deliver
-from knowledge import outbox, subscribers
-from knowledge.broadcast_desk import BroadcastDesk
-from knowledge.db import unit_of_work
-from knowledge.models import BroadcastAudit, OutboxMessage
+from knowledge.broadcasts import outbox, subscribers
+from knowledge.broadcasts.desk import BroadcastDesk
+from knowledge.shared.db import unit_of_work
+from knowledge.shared.models import BroadcastAudit, OutboxMessage
 from tests.fakes.rate_limited_transport import RateLimitedTransport, VirtualClock
 
 UK = ZoneInfo("Europe/London")

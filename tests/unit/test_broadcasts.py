@@ -10,14 +10,15 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select, update
 
-from knowledge import broadcasts, subscribers
-from knowledge.audiences import Recipient, describe, parse_audience, resolve
-from knowledge.broadcast_requests import MORNING_OF, NOW, BroadcastRequest, parse_broadcast_request
-from knowledge.db import get_engine, unit_of_work
-from knowledge.models import Broadcast, BroadcastAudit, BroadcastSend, OutboxMessage, StaffMember
-from knowledge.outbox import expand_due_sends
-from knowledge.seed import load_everything
-from knowledge.staff import NotAllowed, find_staff
+from bot.seed import load_everything
+from knowledge.broadcasts import sending as broadcasts
+from knowledge.broadcasts import subscribers
+from knowledge.broadcasts.audiences import Recipient, describe, parse_audience, resolve
+from knowledge.broadcasts.outbox import expand_due_sends
+from knowledge.broadcasts.requests import MORNING_OF, NOW, BroadcastRequest, parse_broadcast_request
+from knowledge.schools.staff import NotAllowed, find_staff
+from knowledge.shared.db import get_engine, unit_of_work
+from knowledge.shared.models import Broadcast, BroadcastAudit, BroadcastSend, OutboxMessage, StaffMember
 from tests.conftest import make_settings
 
 UTC = dt.timezone.utc
@@ -41,12 +42,12 @@ def build_template(tmp_path_factory) -> Path:
     settings = make_settings(folder)
     load_everything(settings)
     get_engine(settings.database_url).dispose()  # checkpoints the WAL into the file
-    return folder / "knowledge.db"
+    return folder / "knowledge.shared.db"
 
 
 def fresh_copy(template: Path, tmp_path: Path) -> str:
     """A copy of the template database for one test; returns its URL."""
-    target = tmp_path / "knowledge.db"
+    target = tmp_path / "knowledge.shared.db"
     shutil.copyfile(template, target)
     return f"sqlite:///{target}"
 

@@ -7,10 +7,10 @@ import datetime as dt
 import icalendar
 import pytest
 
-from knowledge import booking as bookings
-from knowledge.calendar_file import booking_ics, ics_filename
-from knowledge.db import unit_of_work
-from knowledge.models import Booking
+from knowledge.shared.db import unit_of_work
+from knowledge.shared.models import Booking
+from knowledge.surgery import booking as bookings
+from knowledge.surgery.calendar_file import booking_ics, ics_filename
 from tests.unit.test_booking import NOW, add_slot, staff
 
 UTC = dt.timezone.utc

@@ -7,9 +7,9 @@ from collections import defaultdict
 import pytest
 import yaml
 
-from bot.settings import PROJECT_ROOT
-from knowledge.articles import FACT_STATUSES, load_article_files
-from knowledge.readability import grade_level
+from knowledge.parents.articles import FACT_STATUSES, load_article_files
+from knowledge.shared.settings import PROJECT_ROOT
+from knowledge.text.readability import grade_level
 
 ARTICLES = load_article_files(PROJECT_ROOT / "knowledge/content/articles")
 FACTS = [(a, f) for a in ARTICLES for f in a.facts]

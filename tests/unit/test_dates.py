@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from knowledge.dates import When, format_uk, format_uk_range, parse_all_days, parse_date_only, parse_when
+from knowledge.text.dates import When, format_uk, format_uk_range, parse_all_days, parse_date_only, parse_when
 
 UK = ZoneInfo("Europe/London")
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UK)  # a Monday morning in term

@@ -13,8 +13,8 @@ from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 from sqlalchemy import select
 
 from connectors import rasa_channels
-from knowledge.db import unit_of_work
-from knowledge.models import SafeguardingRecord
+from knowledge.shared.db import unit_of_work
+from knowledge.shared.models import SafeguardingRecord
 
 DISCLOSURE = "my son told me his stepdad hits him with a belt"
 GROUP = {"telegram": {"chat_id": -2001, "chat_type": "group"}, "screen_only": True}

@@ -7,10 +7,10 @@ import textwrap
 
 from sqlalchemy import func, select
 
-from knowledge.assistant import Assistant
-from knowledge.db import unit_of_work
-from knowledge.models import Article, School, StatutoryFact
-from knowledge.seed import load_everything
+from bot.seed import load_everything
+from knowledge.parents.assistant import Assistant
+from knowledge.shared.db import unit_of_work
+from knowledge.shared.models import Article, School, StatutoryFact
 
 SENSORY_ROOM = textwrap.dedent(
     """\

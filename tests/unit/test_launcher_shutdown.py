@@ -25,8 +25,8 @@ import psutil
 import pytest
 
 from bot.launcher import Child, Shutdown, start, stop, taken, wait_until_ready
-from bot.settings import PROJECT_ROOT, VAR_DIR, get_settings
 from bot.training import MODEL_FILE
+from knowledge.shared.settings import PROJECT_ROOT, VAR_DIR, get_settings
 
 START_TIMEOUT_S = 90
 
@@ -209,7 +209,7 @@ def launch(tmp_path: Path, standins: Path):
             RASA_PORT=str(ports[0]),
             ACTIONS_PORT=str(ports[1]),
             WEBCHAT_PORT=str(ports[2]),
-            DATABASE_URL=f"sqlite:///{tmp_path / 'knowledge.db'}",
+            DATABASE_URL=f"sqlite:///{tmp_path / 'knowledge.shared.db'}",
             TRACKER_DB=str(tmp_path / "tracker.db"),
             SCHEDULER_INTERVAL_S="3600",
         )

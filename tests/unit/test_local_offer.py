@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 
-from bot.settings import PROJECT_ROOT
-from knowledge.assistant import Assistant
-from knowledge.db import unit_of_work
-from knowledge.local_offer import export_oruk, search_services
-from knowledge.local_offer_import import import_oruk
+from knowledge.parents.assistant import Assistant
+from knowledge.parents.local_offer import export_oruk, search_services
+from knowledge.parents.local_offer_import import import_oruk
+from knowledge.shared.db import unit_of_work
+from knowledge.shared.settings import PROJECT_ROOT
 
 EXAMPLE = json.loads((PROJECT_ROOT / "school_data/example_local_offer.json").read_text())
 

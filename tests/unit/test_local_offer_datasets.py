@@ -21,13 +21,13 @@ import pytest
 from sqlalchemy import func, select
 
 from bot import cli
-from bot.settings import PROJECT_ROOT
-from knowledge.assistant import Assistant
-from knowledge.db import unit_of_work
-from knowledge.local_offer import export_oruk, search_services
-from knowledge.local_offer_import import import_oruk, services_per_dataset
-from knowledge.models import Location, Organization, Service
-from knowledge.seed import load_everything
+from bot.seed import load_everything
+from knowledge.parents.assistant import Assistant
+from knowledge.parents.local_offer import export_oruk, search_services
+from knowledge.parents.local_offer_import import import_oruk, services_per_dataset
+from knowledge.shared.db import unit_of_work
+from knowledge.shared.models import Location, Organization, Service
+from knowledge.shared.settings import PROJECT_ROOT
 from tests.conftest import make_settings
 
 BOROUGH, COUNTY = "borough", "county"  # the datasets: the councils' file names

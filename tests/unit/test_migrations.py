@@ -6,10 +6,10 @@ from __future__ import annotations
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from knowledge.db import get_engine
-from knowledge.migrate import upgrade
-from knowledge.models import Base
-from knowledge.slack_installations import slack_tables
+from knowledge.schools.slack_installations import slack_tables
+from knowledge.shared.db import get_engine
+from knowledge.shared.migrate import upgrade
+from knowledge.shared.models import Base
 
 
 def test_a_database_migrated_to_head_matches_the_models_and_slacks_tables(tmp_path):

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import update
 
-from knowledge import outbox, subscribers
-from knowledge.db import unit_of_work
-from knowledge.models import BroadcastSend, OutboxMessage, Subscriber
-from knowledge.outbox import SendHours
+from knowledge.broadcasts import outbox, subscribers
+from knowledge.broadcasts.outbox import SendHours
+from knowledge.shared.db import unit_of_work
+from knowledge.shared.models import BroadcastSend, OutboxMessage, Subscriber
 from tests.unit.test_broadcasts import (
     ISSUE_REQUEST,
     NOW_AT,

@@ -17,10 +17,10 @@ from pathlib import Path
 
 import pytest
 
-from knowledge.assistant import Assistant
-from knowledge.db import unit_of_work
-from knowledge.local_offer import export_oruk
-from knowledge.seed import load_everything
+from bot.seed import load_everything
+from knowledge.parents.assistant import Assistant
+from knowledge.parents.local_offer import export_oruk
+from knowledge.shared.db import unit_of_work
 from tests.builders import add_slot
 from tests.conftest import make_settings
 from tests.unit.test_booking import SCHOOL, TUESDAY_1515, _many_teachers, race_for_one_slot

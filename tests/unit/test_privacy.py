@@ -14,13 +14,13 @@ from sqlalchemy import text
 
 from bot import cli
 from bot.scheduler import run_due_jobs
-from bot.settings import tracker_store_url
-from connectors.privacy import sender_ref
-from knowledge import privacy
-from knowledge.conversations import export_conversation, senders_for
-from knowledge.db import get_engine, unit_of_work
-from knowledge.models import ErasureRequest, SafeguardingRecord
-from knowledge.safeguarding_records import record_concern
+from knowledge.privacy import rights as privacy
+from knowledge.privacy.conversations import export_conversation, senders_for
+from knowledge.safeguarding.records import record_concern
+from knowledge.shared.db import get_engine, unit_of_work
+from knowledge.shared.ids import sender_ref
+from knowledge.shared.models import ErasureRequest, SafeguardingRecord
+from knowledge.shared.settings import tracker_store_url
 
 NOW = dt.datetime(2026, 11, 23, 12, 0, tzinfo=dt.timezone.utc)
 
@@ -139,8 +139,8 @@ def test_what_we_hold_is_summarised_from_the_conversation():
 
 
 def test_a_telegram_parent_is_told_of_their_reminder_choices_and_erasure_forgets_them(tracker):
-    from knowledge import subscribers
-    from knowledge.models import Subscriber
+    from knowledge.broadcasts import subscribers
+    from knowledge.shared.models import Subscriber
 
     with unit_of_work(tracker.database_url) as session:
         subscribers.opt_in(session, "example-primary", "telegram", "4242", year_groups=["Year 3"])

@@ -9,10 +9,11 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select, update
 
-from knowledge import booking as bookings
-from knowledge import reminders
-from knowledge.db import unit_of_work
-from knowledge.models import Booking, BookingReminder, DigestRun, StaffMember, SurgerySlot
+from knowledge.shared.db import unit_of_work
+from knowledge.shared.models import Booking, BookingReminder, DigestRun, StaffMember, SurgerySlot
+from knowledge.surgery import booking as bookings
+from knowledge.surgery import reminders
+from knowledge.text import uk_time
 from tests.unit.test_booking import NOW, SCHOOL, TUESDAY_1515, _many_teachers, add_slot, staff
 
 UTC = dt.timezone.utc
@@ -302,7 +303,7 @@ def test_the_module_documents_the_never_twice_decisions():
     [(15, 15, "3:15pm"), (15, 0, "3pm"), (0, 30, "12:30am"), (12, 0, "12pm"), (9, 5, "9:05am")],
 )
 def test_clock_words(hour, minute, words):
-    assert reminders.clock_words(dt.datetime(2026, 11, 24, hour, minute)) == words
+    assert uk_time.clock_words(dt.datetime(2026, 11, 24, hour, minute)) == words
 
 
 def test_reminder_text_names_the_topic_as_the_menu_does_in_a_sentence():

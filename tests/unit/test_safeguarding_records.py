@@ -8,10 +8,10 @@ import pytest
 from sqlalchemy import select
 
 from bot.scheduler import run_due_jobs
-from knowledge import safeguarding_records as records
-from knowledge.assistant import Assistant
-from knowledge.db import unit_of_work
-from knowledge.models import SafeguardingAccess, SafeguardingRecord
+from knowledge.parents.assistant import Assistant
+from knowledge.safeguarding import records
+from knowledge.shared.db import unit_of_work
+from knowledge.shared.models import SafeguardingAccess, SafeguardingRecord
 
 DSL = "Mr B. Example"
 DEPUTY = "Mrs C. Example"
@@ -148,7 +148,7 @@ def test_a_concern_found_by_the_nlu_model_is_recorded_by_the_action(settings):
 
 
 def test_the_full_reply_is_given_when_the_record_for_a_check_cannot_be_written(settings, monkeypatch, caplog):
-    import knowledge.assistant as assistant_module
+    import knowledge.parents.assistant as assistant_module
 
     def broken(*_args, **_kwargs):
         raise RuntimeError("disk full")
@@ -178,7 +178,7 @@ def _checked(settings, sender: str = "r1") -> tuple[object, int]:
 
 
 def _alerts_sent(settings, now: dt.datetime) -> list[str]:
-    from knowledge.safeguarding_alerts import send_new_alerts
+    from knowledge.safeguarding.alerts import send_new_alerts
 
     told: list[str] = []
     send_new_alerts(settings.database_url, now=now, send=lambda user, text, blocks: told.append(user))

@@ -18,14 +18,14 @@ import dataclasses
 import pytest
 import yaml
 
-from bot.settings import PROJECT_ROOT
-from knowledge.safeguarding import (
+from knowledge.safeguarding.screening import (
     load_patterns,
     load_spellings,
     looks_like_a_child_writing,
     normalise,
     screen,
 )
+from knowledge.shared.settings import PROJECT_ROOT
 
 SETS = PROJECT_ROOT / "tests/safeguarding"
 # Named one by one: other files in that folder are blind sets that must never tune the patterns.

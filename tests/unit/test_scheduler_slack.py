@@ -15,11 +15,11 @@ import pytest
 from sqlalchemy import select
 
 from bot.scheduler import run_due_jobs
-from knowledge import booking
-from knowledge.db import unit_of_work
-from knowledge.models import BookingReminder, SafeguardingRecord, SurgerySlot
-from knowledge.safeguarding_records import record_concern
-from knowledge.staff import find_staff
+from knowledge.safeguarding.records import record_concern
+from knowledge.schools.staff import find_staff
+from knowledge.shared.db import unit_of_work
+from knowledge.shared.models import BookingReminder, SafeguardingRecord, SurgerySlot
+from knowledge.surgery import booking
 from tests.fakes.fake_slack import FakeSlack
 
 UK = ZoneInfo("Europe/London")

@@ -13,9 +13,10 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.sender import SenderOptions, deliver
-from knowledge import broadcasts, outbox, subscribers
-from knowledge.db import unit_of_work
-from knowledge.models import Broadcast, OutboxMessage, Subscriber
+from knowledge.broadcasts import outbox, subscribers
+from knowledge.broadcasts import sending as broadcasts
+from knowledge.shared.db import unit_of_work
+from knowledge.shared.models import Broadcast, OutboxMessage, Subscriber
 from tests.fakes.rate_limited_transport import BLOCKED, CHAT_NOT_FOUND, RateLimitedTransport, VirtualClock
 from tests.unit.test_broadcasts import (
     ISSUE_REQUEST,

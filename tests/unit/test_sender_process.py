@@ -21,11 +21,11 @@ from collections import Counter
 import pytest
 from sqlalchemy import func, select
 
-from bot.settings import PROJECT_ROOT
-from knowledge import subscribers
-from knowledge.broadcast_desk import BroadcastDesk
-from knowledge.db import unit_of_work
-from knowledge.models import OutboxMessage
+from knowledge.broadcasts import subscribers
+from knowledge.broadcasts.desk import BroadcastDesk
+from knowledge.shared.db import unit_of_work
+from knowledge.shared.models import OutboxMessage
+from knowledge.shared.settings import PROJECT_ROOT
 from tests.fakes.fake_telegram import FakeTelegram, Limits
 
 SCHOOL, SENCO = "example-primary", "U0EXSENCO1"

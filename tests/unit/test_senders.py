@@ -8,8 +8,8 @@ import re
 
 import pytest
 
-from bot.settings import Settings
 from connectors import senders
+from knowledge.shared.settings import Settings
 
 OTHER_CHANNELS = ("slack-", "telegram-")
 CLAIMS = [

@@ -8,7 +8,7 @@ import subprocess
 from pathlib import Path
 
 from bot import training
-from bot.settings import PROJECT_ROOT
+from knowledge.shared.settings import PROJECT_ROOT
 
 FIND_PYTHON = PROJECT_ROOT / "scripts/find-python310"
 

@@ -26,7 +26,7 @@ import pytest
 from aiohttp import web
 from slack_sdk.signature import SignatureVerifier
 
-from bot.settings import PROJECT_ROOT
+from knowledge.shared.settings import PROJECT_ROOT
 from tests.fakes.fake_slack import FakeSlack, button_click, mention_event, message_event
 from tests.fakes.stub_rasa import StubRasa
 
@@ -336,7 +336,7 @@ def test_the_broadcast_transport_maps_slacks_answers_onto_the_outbox_outcomes(sl
     import asyncio
 
     from connectors.slack.transport import SlackTransport
-    from knowledge.delivery import PermanentFailure, RateLimited
+    from knowledge.broadcasts.delivery import PermanentFailure, RateLimited
 
     transport = SlackTransport("xoxb-broadcast", slack.api_url)
     asyncio.run(transport.send(TEACHER, "Reminder: autism awareness training, Thursday 3:30pm."))

@@ -31,18 +31,18 @@ from slack_sdk.signature import SignatureVerifier
 from sqlalchemy import inspect
 
 from bot.scheduler import run_due_jobs
-from bot.settings import PROJECT_ROOT
+from bot.seed import load_everything
 from connectors.bridge_client import RasaClient, bridge_url
 from connectors.slack.__main__ import build_server
 from connectors.slack.config import mode, sends
 from connectors.slack.notify import SlackNotifier
 from connectors.slack.transport import SlackTransport
 from connectors.slack.workspaces import NoWorkspace
-from knowledge import slack_installations
-from knowledge.db import get_engine
-from knowledge.migrate import alembic_config, upgrade
-from knowledge.safeguarding_records import record_concern
-from knowledge.seed import load_everything
+from knowledge.safeguarding.records import record_concern
+from knowledge.schools import slack_installations
+from knowledge.shared.db import get_engine
+from knowledge.shared.migrate import alembic_config, upgrade
+from knowledge.shared.settings import PROJECT_ROOT
 from tests.conftest import make_settings
 from tests.fakes.fake_slack import FakeSlack, message_event
 from tests.fakes.stub_rasa import StubRasa

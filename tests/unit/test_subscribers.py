@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.settings import PROJECT_ROOT
-from knowledge import subscribers
-from knowledge.audiences import resolve
-from knowledge.db import unit_of_work
-from knowledge.school_profile import ProfileError, load_profile_file, profile_from_dict
-from knowledge.subscribers import CHOICE_CHARS, MAX_CHOICES, Choices
+from knowledge.broadcasts import subscribers
+from knowledge.broadcasts.audiences import resolve
+from knowledge.broadcasts.subscribers import CHOICE_CHARS, MAX_CHOICES, Choices
+from knowledge.schools.profile import ProfileError, load_profile_file, profile_from_dict
+from knowledge.shared.db import unit_of_work
+from knowledge.shared.settings import PROJECT_ROOT
 from tests.unit.test_broadcasts import NOW_AT, SCHOOL, add_parent, build_template, fresh_copy
 
 EXAMPLE_PROFILE = PROJECT_ROOT / "school_data/example_school.yml"

@@ -12,9 +12,9 @@ import pytest
 from icalendar import Calendar
 from sqlalchemy import select
 
-from knowledge.db import unit_of_work
-from knowledge.models import Booking, BookingAudit
-from knowledge.surgery_desk import SurgeryDesk
+from knowledge.shared.db import unit_of_work
+from knowledge.shared.models import Booking, BookingAudit
+from knowledge.surgery.desk import SurgeryDesk
 from tests.builders import add_slot
 
 UK = ZoneInfo("Europe/London")
@@ -287,8 +287,8 @@ def test_the_senco_adds_a_one_off_extra_slot(desk):
 def test_fifty_teachers_clicking_one_slot_get_one_booking_and_49_just_taken_replies(settings):
     import threading
 
-    from knowledge.db import unit_of_work as uow
-    from knowledge.models import StaffMember
+    from knowledge.shared.db import unit_of_work as uow
+    from knowledge.shared.models import StaffMember
 
     (slot_id,) = add_slots(settings, dt.date(2026, 11, 24), times=("15:15",))
     with uow(settings.database_url) as session:

@@ -19,7 +19,7 @@ from actions import actions
 from connectors.slack.app import deliver
 from connectors.slack.blocks import render
 from connectors.slack.sender import SlackSender
-from knowledge.models import utcnow
+from knowledge.shared.models import utcnow
 from tests.builders import add_slot
 
 TEACHER, TEACHER_DM, STAFF_ROOM = "U0EXTEACH1", "D0TEACHER1", "C0STAFFRM1"

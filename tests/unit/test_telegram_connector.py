@@ -26,18 +26,18 @@ import httpx
 import pytest
 import yaml
 
-from bot.settings import PROJECT_ROOT, Settings
-from connectors.privacy import sender_ref
+from bot.seed import load_everything
 from connectors.telegram import replies
 from connectors.telegram.config import mode, why_off
 from connectors.telegram.reminder_menus import INTERESTS, YEAR_GROUPS, ReminderSettings, key, named, parse
 from connectors.telegram.transport import TelegramTransport
-from knowledge import subscribers
-from knowledge.db import unit_of_work
-from knowledge.delivery import PermanentFailure, RateLimited, TemporaryFailure
-from knowledge.school_profile import SchoolProfile, read_profile
-from knowledge.seed import load_everything
-from knowledge.subscribers import MAX_CHOICES, Choices
+from knowledge.broadcasts import subscribers
+from knowledge.broadcasts.delivery import PermanentFailure, RateLimited, TemporaryFailure
+from knowledge.broadcasts.subscribers import MAX_CHOICES, Choices
+from knowledge.schools.profile import SchoolProfile, read_profile
+from knowledge.shared.db import unit_of_work
+from knowledge.shared.ids import sender_ref
+from knowledge.shared.settings import PROJECT_ROOT, Settings
 from tests.conftest import make_settings
 from tests.fakes.fake_telegram import (
     BLOCKED,

@@ -21,7 +21,7 @@ from aiohttp import web
 
 from connectors import bridge_signing
 from connectors.telegram import replies
-from knowledge import safeguarding
+from knowledge.safeguarding import screening as safeguarding
 from tests.conftest import make_settings
 from tests.fakes.fake_telegram import BOT_ID, BOT_USERNAME, FakeTelegram, message_update
 from tests.fakes.stub_rasa import StubRasa
@@ -63,7 +63,7 @@ class ScreeningRasa(StubRasa):
 
 @pytest.fixture(scope="module")
 def settings(tmp_path_factory):
-    from knowledge.seed import load_everything
+    from bot.seed import load_everything
 
     settings = make_settings(tmp_path_factory.mktemp("telegram-every-message"))
     load_everything(settings)
@@ -410,7 +410,7 @@ def test_yes_or_no_reads_only_plain_answers(text, meaning):
 
 # --- logs ----------------------------------------------------------------------------
 def test_no_message_text_reaches_the_log_whatever_kind_of_update_it_came_in(tmp_path):
-    from knowledge.seed import load_everything
+    from bot.seed import load_everything
 
     own = make_settings(tmp_path)
     load_everything(own)

@@ -14,22 +14,22 @@ import datetime as dt
 import pytest
 from sqlalchemy import select
 
-from bot.settings import PROJECT_ROOT
-from knowledge import answers
-from knowledge import booking as bookings
-from knowledge.assistant import Assistant
-from knowledge.audiences import resolve
-from knowledge.db import unit_of_work
-from knowledge.deployment import DeploymentError, load_deployment
-from knowledge.local_offer import search_services
-from knowledge.models import SafeguardingRecord, School
-from knowledge.safeguarding_alerts import acknowledge_from_slack
-from knowledge.safeguarding_records import UNASSIGNED, NotTheDSL, list_records, record_concern, show_record
-from knowledge.seed import load_everything
-from knowledge.staff import find_staff
-from knowledge.subscribers import opt_in
-from knowledge.surgery_desk import SurgeryDesk
-from knowledge.tenancy import parent_school, school_for_message, staff_school
+from bot.seed import load_everything
+from knowledge.broadcasts.audiences import resolve
+from knowledge.broadcasts.subscribers import opt_in
+from knowledge.parents import answers
+from knowledge.parents.assistant import Assistant
+from knowledge.parents.local_offer import search_services
+from knowledge.safeguarding.alerts import acknowledge_from_slack
+from knowledge.safeguarding.records import UNASSIGNED, NotTheDSL, list_records, record_concern, show_record
+from knowledge.schools.deployment import DeploymentError, load_deployment
+from knowledge.schools.staff import find_staff
+from knowledge.schools.tenancy import parent_school, school_for_message, staff_school
+from knowledge.shared.db import unit_of_work
+from knowledge.shared.models import SafeguardingRecord, School
+from knowledge.shared.settings import PROJECT_ROOT
+from knowledge.surgery import booking as bookings
+from knowledge.surgery.desk import SurgeryDesk
 from tests.builders import add_slot
 from tests.conftest import make_settings
 
@@ -234,7 +234,7 @@ def test_the_school_the_web_page_sends_reaches_rasa_as_message_metadata():
 
 
 def test_the_shared_senco_gets_each_schools_digest_on_that_schools_own_school_days(trust):
-    from knowledge import reminders
+    from knowledge.surgery import reminders
     from tests.unit.test_reminders import Outbox
 
     tuesday_0730 = dt.datetime(2026, 11, 24, 7, 30, tzinfo=dt.timezone.utc)

@@ -11,14 +11,14 @@ import pytest
 from sqlalchemy import select
 
 from bench.trust_fixture import generate_trust, mentioned_schools, seed_with_cli, stored_schools
-from knowledge.assistant import Assistant
-from knowledge.db import unit_of_work
-from knowledge.deployment import load_deployment
-from knowledge.local_offer import search_services
-from knowledge.models import School, StaffMember
-from knowledge.school_profile import load_profile_file
-from knowledge.seed import load_everything
-from knowledge.tenancy import parent_school, staff_school
+from bot.seed import load_everything
+from knowledge.parents.assistant import Assistant
+from knowledge.parents.local_offer import search_services
+from knowledge.schools.deployment import load_deployment
+from knowledge.schools.profile import load_profile_file
+from knowledge.schools.tenancy import parent_school, staff_school
+from knowledge.shared.db import unit_of_work
+from knowledge.shared.models import School, StaffMember
 from tests.conftest import make_settings
 
 SCHOOLS = 50

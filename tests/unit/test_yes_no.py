@@ -17,11 +17,11 @@ from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import select
 
 from actions import actions
-from bot.settings import PROJECT_ROOT
-from knowledge import booking
-from knowledge.db import unit_of_work
-from knowledge.models import Booking, SafeguardingRecord
-from knowledge.staff import find_staff
+from knowledge.schools.staff import find_staff
+from knowledge.shared.db import unit_of_work
+from knowledge.shared.models import Booking, SafeguardingRecord
+from knowledge.shared.settings import PROJECT_ROOT
+from knowledge.surgery import booking
 from tests.builders import add_slot
 
 SCHOOL = "example-primary"
@@ -204,7 +204,7 @@ def test_every_button_intent_runs_the_action_the_rules_give_it():
 
 
 def test_the_safeguarding_checks_buttons_can_be_answered_by_typing():
-    from knowledge.answers import safeguarding_check_reply
+    from knowledge.safeguarding.replies import safeguarding_check_reply
 
     for button in safeguarding_check_reply(1).buttons:
         intent, _ = actions.button_press(button.payload)

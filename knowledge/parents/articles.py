@@ -1,0 +1,197 @@
+"""Loading SEND articles from YAML files into the database, and reading them back.
+
+Product articles live in `knowledge/content/articles/*.yml`; a school adds its own
+in `school_data/articles/*.yml` (same format). `sync_articles` makes the database
+match the files, so an edited or added article is answerable after a reload,
+without retraining the NLU model.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import yaml
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session, selectinload
+
+from knowledge.shared.models import Article, StatutoryFact
+
+FACT_STATUSES = ("must", "should", "should consider")
+DAY_KINDS = ("calendar", "working", None)
+
+
+class ContentError(ValueError):
+    """An article file that cannot be loaded; the message names the file and field."""
+
+
+@dataclass(frozen=True)
+class FactSpec:
+    key: str
+    statement: str
+    value: str
+    unit: str
+    day_kind: str | None
+    status: str
+    measured_from: str | None
+    source: str
+    source_url: str | None
+    checked_on: dt.date
+
+
+@dataclass(frozen=True)
+class ArticleSpec:
+    slug: str
+    topic: str
+    title: str
+    summary: str
+    details: tuple[str, ...]
+    keywords: tuple[str, ...]
+    follow_ups: tuple[str, ...]
+    source_title: str
+    source_url: str | None
+    checked_on: dt.date
+    facts: tuple[FactSpec, ...] = field(default_factory=tuple)
+    position: int = 0
+
+
+def _date(value, where: str) -> dt.date:
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value))
+    except ValueError as exc:
+        raise ContentError(f"{where}: checked_on must be a date like 2026-11-23") from exc
+
+
+def _required(raw: dict, key: str, where: str) -> str:
+    value = raw.get(key)
+    if value is None or not str(value).strip():
+        raise ContentError(f"{where}: '{key}' is required")
+    return " ".join(str(value).split())
+
+
+def _fact(raw: dict, where: str) -> FactSpec:
+    where = f"{where} fact {raw.get('key', '?')}"
+    status = _required(raw, "status", where)
+    if status not in FACT_STATUSES:
+        raise ContentError(f"{where}: status must be one of {FACT_STATUSES}")
+    day_kind = raw.get("day_kind")
+    if day_kind not in DAY_KINDS:
+        raise ContentError(f"{where}: day_kind must be calendar, working or null")
+    return FactSpec(
+        key=_required(raw, "key", where),
+        statement=_required(raw, "statement", where),
+        value=_required(raw, "value", where),
+        unit=_required(raw, "unit", where),
+        day_kind=day_kind,
+        status=status,
+        measured_from=raw.get("measured_from"),
+        source=_required(raw, "source", where),
+        source_url=raw.get("source_url"),
+        checked_on=_date(raw.get("checked_on"), where),
+    )
+
+
+def parse_article(raw: dict, where: str, position: int = 0) -> ArticleSpec:
+    """Validate one article mapping from a YAML file."""
+    if not isinstance(raw, dict):
+        raise ContentError(f"{where}: each article must be a mapping")
+    where = f"{where} article {raw.get('slug', '?')}"
+    source = raw.get("source") or {}
+    return ArticleSpec(
+        slug=_required(raw, "slug", where),
+        topic=_required(raw, "topic", where),
+        title=_required(raw, "title", where),
+        summary=_required(raw, "summary", where),
+        details=tuple(" ".join(str(d).split()) for d in raw.get("details") or ()),
+        keywords=tuple(str(k).lower().strip() for k in raw.get("keywords") or ()),
+        follow_ups=tuple(str(t).strip() for t in raw.get("follow_ups") or ()),
+        source_title=_required(source, "title", f"{where} source"),
+        source_url=source.get("url"),
+        checked_on=_date(raw.get("checked_on"), where),
+        facts=tuple(_fact(f, where) for f in raw.get("facts") or ()),
+        position=position,
+    )
+
+
+def load_article_files(folder: Path) -> list[ArticleSpec]:
+    """Every article in `folder/*.yml`, in file then list order. A missing folder is empty."""
+    specs: list[ArticleSpec] = []
+    if not folder.is_dir():
+        return specs
+    for path in sorted(folder.glob("*.yml")):
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or []
+        if not isinstance(data, list):
+            raise ContentError(f"{path.name}: the file must hold a list of articles")
+        specs.extend(parse_article(raw, path.name, i) for i, raw in enumerate(data))
+    slugs = [s.slug for s in specs]
+    duplicates = {s for s in slugs if slugs.count(s) > 1}
+    if duplicates:
+        raise ContentError(f"duplicate article slugs in {folder}: {sorted(duplicates)}")
+    return specs
+
+
+def sync_articles(
+    session: Session, specs: Sequence[ArticleSpec], *, origin: str, school_ref: str | None
+) -> int:
+    """Make the stored articles of this origin (and school) match `specs`. Returns the count."""
+    owner = Article.school_ref.is_(None) if school_ref is None else Article.school_ref == school_ref
+    existing = {
+        a.slug: a
+        for a in session.execute(
+            select(Article).where(Article.origin == origin, owner).options(selectinload(Article.facts))
+        ).scalars()
+    }
+    wanted = {s.slug for s in specs}
+    for slug, article in existing.items():
+        if slug not in wanted:
+            session.delete(article)
+    session.flush()
+    for spec in specs:
+        article = existing.get(spec.slug) or Article(slug=spec.slug)
+        article.school_ref = school_ref
+        article.origin = origin
+        article.topic = spec.topic
+        article.title = spec.title
+        article.summary = spec.summary
+        article.details = list(spec.details)
+        article.keywords = list(spec.keywords)
+        article.follow_ups = list(spec.follow_ups)
+        article.source_title = spec.source_title
+        article.source_url = spec.source_url
+        article.checked_on = spec.checked_on
+        article.position = spec.position
+        session.add(article)
+        # Drop old facts before adding new ones: a fact key is unique and may be re-used.
+        article.facts.clear()
+        session.flush()
+        article.facts.extend(StatutoryFact(**fact.__dict__) for fact in spec.facts)
+        session.flush()
+    return len(specs)
+
+
+def visible_articles(session: Session, school_ref: str, topic: str | None = None) -> list[Article]:
+    """Product articles plus this school's own, optionally for one topic, in display order.
+
+    Replies never show the fact records, so they are not loaded here (`article.facts`
+    still loads them on demand).
+    """
+    query = (
+        select(Article)
+        .where(or_(Article.school_ref.is_(None), Article.school_ref == school_ref))
+        .order_by(Article.topic, Article.position, Article.id)
+    )
+    if topic is not None:
+        query = query.where(Article.topic == topic)
+    return list(session.execute(query).scalars())
+
+
+def topic_titles(articles: Iterable[Article]) -> dict[str, str]:
+    """The first article title of each topic, used as follow-up button labels."""
+    titles: dict[str, str] = {}
+    for article in articles:
+        titles.setdefault(article.topic, article.title)
+    return titles

@@ -1,0 +1,264 @@
+"""The parent Q&A in one place: what the custom actions call.
+
+Each public method is one unit of work: it opens a short-lived session, reads what
+it needs, and returns a `Reply`. It never raises for a user's question: anything
+unexpected becomes the honest fallback reply, and the error is logged without the
+message text.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from typing import Iterable, Sequence
+
+from knowledge.parents import answers, search
+from knowledge.parents.articles import visible_articles
+from knowledge.parents.local_offer import search_services
+from knowledge.safeguarding import replies as safeguarding_replies
+from knowledge.safeguarding import screening as safeguarding
+from knowledge.safeguarding.records import answer_check, record_concern
+from knowledge.schools.profile import read_profile
+from knowledge.schools.tenancy import all_schools, local_offer_dataset
+from knowledge.shared.db import unit_of_work
+from knowledge.shared.replies import Reply
+from knowledge.shared.settings import Settings
+from knowledge.text.ages import extract_age
+from knowledge.text.glossary import ENTITY_AREA_OF_NEED, ENTITY_SERVICE_TYPE, Glossary, load_glossary
+
+log = logging.getLogger(__name__)
+
+INTENT_PREFIX = "ask_"
+
+
+def topic_of_intent(intent: str) -> str | None:
+    """`ask_ehcp_timeline` -> `ehcp_timeline`; None for intents that are not topics."""
+    return intent[len(INTENT_PREFIX) :] if intent.startswith(INTENT_PREFIX) else None
+
+
+class Assistant:
+    """Answers for one school (the deployment's school unless `school_ref` is given)."""
+
+    def __init__(self, settings: Settings, school_ref: str | None = None) -> None:
+        self.settings = settings
+        self.school_ref = school_ref
+
+    @property
+    def glossary(self) -> Glossary:
+        return load_glossary(self.settings.content_dir / "glossary.yml")
+
+    # --- questions ----------------------------------------------------------------------
+
+    def answer_topic(self, topic: str, text: str = "") -> Reply:
+        """The best article of `topic` for the question, with source and follow-ups."""
+        if answers.mentions_other_nation(text) and topic != answers.OTHER_NATION_TOPIC:
+            return self.answer_topic(answers.OTHER_NATION_TOPIC, text)
+        with unit_of_work(self.settings.database_url) as session:
+            profile = read_profile(session, self.school_ref)
+            everything = visible_articles(session, profile.ref)
+            if topic == answers.CONTACT_TOPIC:
+                return answers.contact_reply(profile, everything)
+            candidates = [a for a in everything if a.topic == topic]
+            article = search.best_for_topic(candidates, text)
+            if article is None:
+                log.warning("no article for topic %s", topic)
+                return answers.fallback_reply(profile, everything)
+            preface = ""
+            if topic == "sen_information_report":
+                preface = answers.information_report_preface(profile)
+            return answers.article_reply(article, profile, everything, preface=preface)
+
+    def answer_local_offer(self, text: str, entities: Iterable[dict] = ()) -> Reply:
+        """Search the local offer by service type, area of need, age and words."""
+        service_types, areas = self._terms_from(entities, text)
+        age = extract_age(text)
+        with unit_of_work(self.settings.database_url) as session:
+            profile = read_profile(session, self.school_ref)
+            if not service_types and not areas and not search.terms(text):
+                return answers.ask_service_type_reply([t.label for t in self.glossary.service_types])
+            outcome = search_services(
+                session,
+                service_types=[t.key for t in service_types],
+                areas_of_need=[t.key for t in areas],
+                age=age,
+                text=text,
+                dataset=local_offer_dataset(session, profile.ref),
+            )
+            if service_types:
+                looking_for = f"a {service_types[0].label.lower()} service"
+            elif areas:
+                looking_for = f"a service for {areas[0].label.lower()} needs"
+            else:
+                looking_for = "a service matching your question"
+            return answers.local_offer_reply(outcome, profile, looking_for=looking_for, age=age)
+
+    def answer_unknown(self, text: str) -> Reply:
+        """When the NLU model is unsure: a clear article match, a service search, or honesty."""
+        with unit_of_work(self.settings.database_url) as session:
+            profile = read_profile(session, self.school_ref)
+            everything = visible_articles(session, profile.ref)
+            match = search.confident_match(everything, text)
+            if match is not None:
+                return answers.article_reply(
+                    match.article,
+                    profile,
+                    everything,
+                    preface=f"I think you are asking about this: {match.article.title}.",
+                )
+        service_types, _ = self._terms_from((), text)
+        if service_types:
+            return self.answer_local_offer(text)
+        return self.fallback()
+
+    # --- conversation -------------------------------------------------------------------
+
+    def fallback(self) -> Reply:
+        with unit_of_work(self.settings.database_url) as session:
+            profile = read_profile(session, self.school_ref)
+            return answers.fallback_reply(profile, visible_articles(session, profile.ref))
+
+    def nothing_to_answer(self, said: str) -> Reply:
+        """A "yes" or "no" that no question was waiting for."""
+        with unit_of_work(self.settings.database_url) as session:
+            profile = read_profile(session, self.school_ref)
+            return answers.nothing_to_answer_reply(said, visible_articles(session, profile.ref))
+
+    def small_talk(self, intent: str) -> Reply:
+        with unit_of_work(self.settings.database_url) as session:
+            profile = read_profile(session, self.school_ref)
+            if intent == "greet":
+                return answers.greeting_reply(profile, visible_articles(session, profile.ref))
+            if intent == "help":
+                return answers.help_reply(profile, visible_articles(session, profile.ref))
+            if intent == "bot_challenge":
+                return answers.bot_challenge_reply(profile)
+        if intent == "thanks":
+            return answers.thanks_reply()
+        if intent == "goodbye":
+            return answers.goodbye_reply()
+        return self.fallback()
+
+    def safeguarding(
+        self,
+        *,
+        already_recorded: bool,
+        text: str,
+        channel: str,
+        sender_ref: str,
+        child_voice: bool | None = None,
+        message_id: str | None = None,
+        groups: Sequence[str] = (),
+        writer: str | None = None,
+        model_sure: bool = True,
+    ) -> Reply:
+        """The safeguarding reply. Records the concern first unless the input guard already did.
+
+        `groups`: who is at risk, as the screen found (knowledge.safeguarding.screening.GROUPS). When only
+        the NLU model saw a concern, its second opinion decides: someone at risk now, the writer,
+        or abuse at home gets the reply for them at once when the model is sure (its top intent,
+        `model_sure`); anything else is checked with the sender first. The reply never depends
+        on the record: if recording fails, the error is logged loudly and the person still gets
+        the reply.
+        """
+        if child_voice is None:
+            child_voice = safeguarding.looks_like_a_child_writing(text)
+        if not already_recorded:  # only the NLU model saw it
+            opinion = safeguarding.second_opinion(text)
+            groups, writer = (opinion.groups if model_sure else ()), opinion.writer
+            try:
+                record_id = record_concern(
+                    self.settings.database_url,
+                    channel=channel,
+                    sender_ref=sender_ref,
+                    message=text,
+                    detected_by="nlu",
+                    kinds=",".join(groups),
+                    child_voice=child_voice,
+                    school_ref=self.school_ref,
+                    # someone at risk now, the writer, abuse at home: the DSL is told at once;
+                    # otherwise the sender is asked first
+                    awaiting_answer=None
+                    if groups
+                    else dt.timedelta(minutes=self.settings.safeguarding_check_minutes),
+                    message_id=message_id,
+                )
+                if not groups:
+                    return safeguarding_replies.safeguarding_check_reply(record_id, staff=channel == "slack")
+            except Exception:  # no record to check against: give the full reply
+                log.exception(
+                    "SAFEGUARDING concern from %s could NOT be recorded: check the database", sender_ref
+                )
+        return self._safeguarding_reply(channel, child_voice, groups, writer)
+
+    def safeguarding_answer(
+        self,
+        *,
+        sender_ref: str,
+        yes: bool,
+        record_id: int | None,
+        channel: str,
+        rankings: dict[str, list[dict]] | None = None,
+    ) -> Reply:
+        """The sender answered "is a child at risk?": the full reply, or the answer to their question."""
+        outcome = answer_check(self.settings.database_url, sender_ref, yes=yes, record_id=record_id)
+        if yes:
+            child_voice = safeguarding.looks_like_a_child_writing(outcome.text) if outcome.text else False
+            opinion = safeguarding.second_opinion(outcome.text)
+            return self._safeguarding_reply(channel, child_voice, opinion.groups, opinion.writer)
+        if outcome.record_id is None:
+            return Reply("Thank you. What would you like to know?")
+        answer = self.answer_as_ordinary(outcome.text, (rankings or {}).get(outcome.text, []))
+        return Reply("Thank you for checking. Here is what I can tell you.\n\n" + answer.text, answer.buttons)
+
+    def answer_as_ordinary(self, text: str, ranking: Iterable[dict]) -> Reply:
+        """The model's best non-safeguarding reading of the message: for a message it read as a
+        possible concern that is not about harm at all (a recipe, a phone bill), or that the
+        sender said was an everyday question."""
+        for candidate in ranking:
+            name = str(candidate.get("name") or "")
+            if name in ("safeguarding_concern", "nlu_fallback", ""):
+                continue
+            topic = topic_of_intent(name)
+            if topic is not None:
+                return self.answer_topic(topic, text)
+            if name == "search_local_offer":
+                return self.answer_local_offer(text)
+            break
+        return self.answer_unknown(text)
+
+    def _safeguarding_reply(
+        self, channel: str, child_voice: bool, groups: Sequence[str] = (), writer: str | None = None
+    ) -> Reply:
+        with unit_of_work(self.settings.database_url) as session:
+            if self.school_ref is None and len(all_schools(session)) > 1:
+                return safeguarding_replies.safeguarding_reply_without_school(
+                    child_voice=child_voice, groups=groups, writer=writer
+                )
+            profile = read_profile(session, self.school_ref)
+            if channel == "slack":  # only staff reach the bot through the signed Slack bridge
+                return safeguarding_replies.staff_safeguarding_reply(profile, groups)
+            return safeguarding_replies.safeguarding_reply(
+                profile, child_voice=child_voice, groups=groups, writer=writer
+            )
+
+    def bad_input(self, issue: str) -> Reply:
+        with unit_of_work(self.settings.database_url) as session:
+            return answers.bad_input_reply(issue, read_profile(session, self.school_ref))
+
+    # --- helpers ------------------------------------------------------------------------
+
+    def _terms_from(self, entities: Iterable[dict], text: str) -> tuple[list, list]:
+        """Service types and areas of need from NLU entities, then from the words themselves."""
+        glossary = self.glossary
+        found: dict[str, list] = {ENTITY_SERVICE_TYPE: [], ENTITY_AREA_OF_NEED: []}
+        for entity in entities:
+            kind = entity.get("entity")
+            if kind in found:
+                term = glossary.canonical(kind, str(entity.get("value", "")))
+                if term and term not in found[kind]:
+                    found[kind].append(term)
+        for kind, terms in found.items():
+            for term in glossary.find_in_text(text, kind):
+                if term not in terms:
+                    terms.append(term)
+        return found[ENTITY_SERVICE_TYPE], found[ENTITY_AREA_OF_NEED]
