@@ -15,8 +15,8 @@ from pathlib import Path
 
 import spacy
 
-from bot.settings import get_settings
-from knowledge.glossary import Glossary, load_glossary
+from knowledge.shared.settings import get_settings
+from knowledge.text.glossary import Glossary, load_glossary
 
 
 def ruler_patterns(glossary: Glossary) -> list[dict]:
