@@ -216,7 +216,7 @@ class ProdStack:
 
 def web_sender(sender: str) -> str:
     """The conversation a REST message sent as `sender` (or any sender starting with it) lands
-    in: the server puts REST senders in the web namespace (connectors/senders.py)."""
+    in: the server puts REST senders in the web namespace (connectors/rasa/senders.py)."""
     if not re.fullmatch(r"[A-Za-z0-9_.@:-]{1,64}", sender):
         raise ValueError("plain senders only (the server hashes others)")
     return "web-" + sender

@@ -15,7 +15,7 @@
   each conversation on one server by hashing a conversation key (`hash ... consistent`):
   the `X-Conversation-Id` header our clients send, else `?sender=`, else the client
   address (socket.io: the client address). A request to a dead server is retried on the
-  other (`proxy_next_upstream error timeout non_idempotent`); `connectors.exactly_once`
+  other (`proxy_next_upstream error timeout non_idempotent`); `connectors.rasa.exactly_once`
   makes that retry safe;
 - once: the web chat page, the background jobs, and the Slack and Telegram connectors and
   the broadcast sender when configured, all pointed at nginx.
@@ -315,11 +315,11 @@ def redis_conf(config: ProdConfig) -> str:
 
 def rasa_endpoints(config: ProdConfig, index: int) -> dict:
     """endpoints.yml for Rasa server `index`: its own action server, the shared tracker
-    store (PostgreSQL, through connectors.tracker_store) and lock store (Redis)."""
+    store (PostgreSQL, through connectors.rasa.tracker_store) and lock store (Redis)."""
     endpoints = yaml.safe_load((PROJECT_ROOT / "endpoints.yml").read_text()) or {}
     endpoints["action_endpoint"] = {"url": f"http://127.0.0.1:{config.actions_ports[index]}/webhook"}
     endpoints["tracker_store"] = {
-        "type": "connectors.tracker_store.ResilientSQLTrackerStore",
+        "type": "connectors.rasa.tracker_store.ResilientSQLTrackerStore",
         "dialect": "postgresql",
         "url": "127.0.0.1",
         "port": config.pg_port,
@@ -411,7 +411,7 @@ http {{
     proxy_send_timeout 60s;
     proxy_read_timeout 60s;
     # A request to a dead server goes to the other one, POSTs too: a repeated message_id
-    # is answered from the tracker, never processed twice (connectors/exactly_once.py).
+    # is answered from the tracker, never processed twice (connectors/rasa/exactly_once.py).
     # Not a 503: that is a turn the shared database could not carry, which the other server
     # would only wait out again, marking both down for fail_timeout; the client repeats it.
     proxy_next_upstream error timeout non_idempotent http_502;

@@ -8,7 +8,7 @@ Each message carries a `message_id`, and an `X-Conversation-Id` header that ngin
 to keep a conversation on one Rasa server (the production profile, `bot.prod`). When the
 bridge can't be reached, or answers 502/503/504 (a Rasa server restarting, or a message it
 could not handle), the same message is sent again, with the same `message_id`, a few times:
-the Rasa side (`connectors.exactly_once`) never answers one message twice.
+the Rasa side (`connectors.rasa.exactly_once`) never answers one message twice.
 """
 
 from __future__ import annotations

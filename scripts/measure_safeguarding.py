@@ -23,7 +23,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import yaml  # noqa: E402
 
 from bot.training import MODEL_FILE  # noqa: E402
-from connectors import input_guard  # noqa: E402
+from connectors.rasa import input_guard  # noqa: E402
 from knowledge.safeguarding import screening as safeguarding  # noqa: E402
 from knowledge.shared.settings import PROJECT_ROOT, get_settings  # noqa: E402
 

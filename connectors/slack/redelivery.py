@@ -11,7 +11,7 @@ acked and not answered again: no second Rasa turn, no second post.
 
 This memory is the connector's own (one process; `bot.prod` runs one Slack connector). After
 a restart it is empty: a repeat then goes to Rasa with the same `message_id`, and the Rasa
-side (`connectors.exactly_once`) answers it from the conversation instead of running the turn
+side (`connectors.rasa.exactly_once`) answers it from the conversation instead of running the turn
 again, and records a safeguarding concern once per `message_id`. Then the answer may be
 posted twice (the first may or may not have been posted before the restart); better twice
 than never.

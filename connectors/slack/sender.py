@@ -1,7 +1,7 @@
 """Who wrote a Slack message, as the Rasa bridge and the actions need it.
 
 Messages go to the Rasa server's signed Slack bridge (`/webhooks/slack/webhook`, see
-`connectors.rasa_channels.SlackBridgeInput`) through `connectors.bridge_client`, so the
+`connectors.rasa.channels.SlackBridgeInput`) through `connectors.bridge_client`, so the
 Slack user id they carry is trusted by the actions and nobody can post as a member of
 staff through the open REST channel.
 """

@@ -4,7 +4,7 @@
 answer was late or failed, and getUpdates returns it again when the connector restarted
 before confirming the offset. So the key that makes a repeat harmless is built from
 Telegram's own ids, never from anything made per delivery. It is the `message_id` the
-Rasa bridge gets (`connectors.exactly_once` answers a repeat from the tracker and the
+Rasa bridge gets (`connectors.rasa.exactly_once` answers a repeat from the tracker and the
 safeguarding screen records a concern once per id), and the key under which the connector
 remembers the updates it has finished (`HandledUpdates`):
 

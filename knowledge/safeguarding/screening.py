@@ -1,6 +1,6 @@
 """Safeguarding screen: does a message suggest a child may be at risk?
 
-Runs on every inbound message before anything else (connectors/rasa_channels.py).
+Runs on every inbound message before anything else (connectors/rasa/channels.py).
 High recall comes first: the pattern list (knowledge/content/safeguarding_patterns.yml)
 is deliberately broad, and the NLU model's `safeguarding_concern` intent catches the
 wordings the patterns miss. A concern is recorded verbatim in its own table and the

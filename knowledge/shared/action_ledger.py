@@ -1,6 +1,6 @@
 """Side effects once per delivered message, even when a turn is run twice.
 
-`connectors.exactly_once` stops Rasa from processing a repeated `message_id` whose turn
+`connectors.rasa.exactly_once` stops Rasa from processing a repeated `message_id` whose turn
 was saved. Two cases get past it: the Rasa server died after its action server booked,
 broadcast or recorded but before the turn was saved (the repeat on the other server runs
 the turn again), and a first delivery that held the conversation's lock longer than its

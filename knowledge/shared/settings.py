@@ -75,7 +75,7 @@ class Settings:
     telegram_webhook_secret: str = ""  # required in webhook mode; checked on every update
     telegram_port: int = 8443  # the webhook listener and /health
     bridge_secret: str = ""  # signs connector -> Rasa messages; the launcher makes one per run
-    # signs the web page's conversation ids (connectors/senders.py); empty: the bridge secret,
+    # signs the web page's conversation ids (connectors/rasa/senders.py); empty: the bridge secret,
     # so a page reloaded after a restart of `make run` starts a new conversation
     web_conversation_secret: str = ""
     # SENCo surgery booking rules

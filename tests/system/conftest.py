@@ -70,7 +70,7 @@ class RunningBot:
 
 def web_sender(sender: str) -> str:
     """The conversation a REST message sent as `sender` lands in: the server puts every REST
-    sender in the web namespace (connectors/senders.py), so it never reaches another channel's."""
+    sender in the web namespace (connectors/rasa/senders.py), so it never reaches another channel's."""
     assert re.fullmatch(r"[A-Za-z0-9_.@:-]{1,64}", sender), "plain senders only (others are hashed)"
     return "web-" + sender
 

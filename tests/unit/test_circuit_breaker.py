@@ -1,5 +1,5 @@
 """A conversation whose last turn tripped Rasa's circuit breaker answers the next message,
-instead of staying silent until the session expires (connectors.circuit_breaker)."""
+instead of staying silent until the session expires (connectors.rasa.circuit_breaker)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from rasa.core.processor import MessageProcessor
 from rasa.shared.core.events import ActionExecuted, SessionStarted, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from connectors.circuit_breaker import close_unfinished_turn, install
+from connectors.rasa.circuit_breaker import close_unfinished_turn, install
 
 LIMIT = SimpleNamespace(max_number_of_predictions=10)
 

@@ -1,4 +1,4 @@
-"""connectors.exactly_once: a repeated message_id gets the first delivery's replies, not a second
+"""connectors.rasa.exactly_once: a repeated message_id gets the first delivery's replies, not a second
 turn. Against a stand-in for Rasa's MessageProcessor with the same two methods and the same
 order of work (no TensorFlow), then once against Rasa's own class."""
 
@@ -11,7 +11,7 @@ from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 from rasa.shared.core.events import ActionExecuted, BotUttered, SessionStarted, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from connectors import exactly_once
+from connectors.rasa import exactly_once
 
 
 class FakeProcessor:
@@ -141,7 +141,7 @@ def test_unusable_client_message_ids_are_refused(value):
 def test_the_rasa_server_gets_the_check_when_it_loads_our_channels():
     from rasa.core.processor import MessageProcessor
 
-    import connectors.rasa_channels  # noqa: F401 - importing it installs the check
+    import connectors.rasa.channels  # noqa: F401 - importing it installs the check
 
     assert getattr(MessageProcessor, exactly_once._MARK)
-    assert MessageProcessor.handle_message.__module__ == "connectors.exactly_once"
+    assert MessageProcessor.handle_message.__module__ == "connectors.rasa.exactly_once"

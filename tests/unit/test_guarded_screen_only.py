@@ -2,7 +2,7 @@
 the guarded channel records and answers a concern as usual, and answers nothing otherwise.
 
 Only the signed bridges may ask for it; from any other channel the key is dropped and the
-message is an ordinary turn. Runs `connectors.rasa_channels.guarded` on a real database,
+message is an ordinary turn. Runs `connectors.rasa.channels.guarded` on a real database,
 with a stand-in for Rasa's message handler (no model needed).
 """
 
@@ -12,7 +12,7 @@ import pytest
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 from sqlalchemy import select
 
-from connectors import rasa_channels
+from connectors.rasa import channels as rasa_channels
 from knowledge.shared.db import unit_of_work
 from knowledge.shared.models import SafeguardingRecord
 

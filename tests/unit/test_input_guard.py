@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from connectors.input_guard import clean, looks_like_other_language
+from connectors.rasa.input_guard import clean, looks_like_other_language
 
 LIMIT = 1000
 

@@ -15,7 +15,7 @@ from rasa.shared.core.events import UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from bot import prod
-from connectors.tracker_store import ResilientSQLTrackerStore, TrackerStoreUnavailable, retrying
+from connectors.rasa.tracker_store import ResilientSQLTrackerStore, TrackerStoreUnavailable, retrying
 
 
 @pytest.fixture
@@ -87,7 +87,7 @@ def test_each_rasa_server_has_its_action_server_and_shares_the_stores(config):
     assert first["action_endpoint"]["url"] == "http://127.0.0.1:5055/webhook"
     assert second["action_endpoint"]["url"] == "http://127.0.0.1:5056/webhook"
     assert first["tracker_store"] == second["tracker_store"]
-    assert first["tracker_store"]["type"] == "connectors.tracker_store.ResilientSQLTrackerStore"
+    assert first["tracker_store"]["type"] == "connectors.rasa.tracker_store.ResilientSQLTrackerStore"
     tracker = first["tracker_store"]
     assert tracker["dialect"] == "postgresql" and tracker["db"] == "rasa_tracker"
     # a turn waiting for the database gives up (503: the client retries) before its lock expires

@@ -1,7 +1,7 @@
 """The REST channel and the signed bridges pass the client's `message_id` to Rasa, refuse an
 unusable one, and answer 503 (send it again) when a message with one could not be handled.
 Without a `message_id` they answer as before. Each channel keeps to its own sender ids
-(connectors/senders.py), and the web page's socket.io channel issues signed conversation ids.
+(connectors/rasa/senders.py), and the web page's socket.io channel issues signed conversation ids.
 Served by a real Sanic server on loopback, with a stand-in for Rasa's message handler (no
 model needed)."""
 
@@ -20,8 +20,9 @@ import socketio
 from rasa.core.channels.channel import UserMessage
 from sanic import Sanic
 
-from connectors import bridge_signing, senders
-from connectors.rasa_channels import (
+from connectors import bridge_signing
+from connectors.rasa import senders
+from connectors.rasa.channels import (
     GuardedRestInput,
     GuardedSocketIOInput,
     SlackBridgeInput,

@@ -265,7 +265,7 @@ async def test_a_screen_match_in_a_send_context_is_recorded_and_checked_with_the
     from rasa_sdk.executor import CollectingDispatcher
 
     from actions import actions
-    from connectors import rasa_channels
+    from connectors.rasa import channels as rasa_channels
 
     monkeypatch.setattr(rasa_channels, "get_settings", lambda: settings)
     monkeypatch.setattr(actions, "get_settings", lambda: settings)

@@ -1,4 +1,4 @@
-"""Sender ids per channel (connectors/senders.py): whatever a web client sends, it cannot name
+"""Sender ids per channel (connectors/rasa/senders.py): whatever a web client sends, it cannot name
 a Slack, Telegram or web page conversation, and page tokens verify only as issued."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from connectors import senders
+from connectors.rasa import senders
 from knowledge.shared.settings import Settings
 
 OTHER_CHANNELS = ("slack-", "telegram-")

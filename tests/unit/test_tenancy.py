@@ -223,11 +223,11 @@ def test_the_school_the_web_page_sends_reaches_rasa_as_message_metadata():
     key its credentials name (`tests/prod` checks the whole path in a real browser)."""
     import yaml
 
-    from connectors.rasa_channels import GuardedSocketIOInput
+    from connectors.rasa.channels import GuardedSocketIOInput
 
     credentials = yaml.safe_load((PROJECT_ROOT / "credentials.yml").read_text())
     channel = GuardedSocketIOInput.from_credentials(
-        credentials["connectors.rasa_channels.GuardedSocketIOInput"]
+        credentials["connectors.rasa.channels.GuardedSocketIOInput"]
     )
     chat_js = (PROJECT_ROOT / "connectors/web/static/chat.js").read_text()
     assert f"uttered.{channel.metadata_key} = {{ school: state.config.school }}" in chat_js
@@ -323,7 +323,7 @@ async def test_the_shared_senco_sees_both_schools_surgeries_at_once_but_must_say
 async def test_a_disclosure_caught_by_the_screen_is_recorded_for_the_school_of_the_link(trust, monkeypatch):
     from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 
-    from connectors import rasa_channels
+    from connectors.rasa import channels as rasa_channels
 
     monkeypatch.setattr(rasa_channels, "get_settings", lambda: trust)
     handled: list[UserMessage] = []

@@ -220,7 +220,7 @@
   }
 
   // Each message has its own id, made once and kept if it is sent again, so the
-  // server answers it once however often it arrives (connectors/exactly_once.py).
+  // server answers it once however often it arrives (connectors/rasa/exactly_once.py).
   function newMessageId() {
     var c = window.crypto;
     if (c && typeof c.randomUUID === "function") {

@@ -3,7 +3,7 @@
 They keep the built-in channels' URLs and protocols (`/webhooks/rest/webhook`,
 `/socket.io`) and wrap the `on_new_message` callback, so every message is cleaned the
 same way whichever channel it came by. Each channel owns its sender ids
-(`connectors.senders`): what a web client calls itself never names a Slack, Telegram or
+(`connectors.rasa.senders`): what a web client calls itself never names a Slack, Telegram or
 another web page's conversation. Registered in credentials.yml.
 """
 
@@ -24,7 +24,9 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from socketio import AsyncServer
 
-from connectors import bridge_signing, circuit_breaker, exactly_once, input_guard, rasa_speedups, senders
+from connectors import bridge_signing
+from connectors.rasa import circuit_breaker, exactly_once, input_guard, senders
+from connectors.rasa import speedups as rasa_speedups
 from knowledge.safeguarding import screening as safeguarding
 from knowledge.safeguarding.records import record_concern
 from knowledge.schools.tenancy import school_for_message
@@ -168,10 +170,10 @@ class GuardedRestInput(RestInput):
     Whatever a caller claims, a REST message is from the channel "rest", carries no staff
     identity (that comes only through the signed Slack bridge below), and its conversation
     is in the web namespace: `{"sender": "telegram-42"}` is the conversation `web-telegram-42`,
-    never a Telegram parent's (`connectors.senders.rest_sender`). The replies' `recipient_id`
+    never a Telegram parent's (`connectors.rasa.senders.rest_sender`). The replies' `recipient_id`
     is that conversation's id.
 
-    The body may carry a `message_id` (see `connectors.exactly_once`): the same id sent
+    The body may carry a `message_id` (see `connectors.rasa.exactly_once`): the same id sent
     again gets the same replies instead of a second answer. Without one, the channel
     behaves exactly as Rasa's own.
     """
@@ -236,7 +238,7 @@ class SignedBridgeInput(RestInput):
     reply is the list of bot messages, as on the REST channel. An unsigned, wrongly signed
     or stale request is refused with 401 before Rasa sees it. The channel name comes from
     the class, never from the request, and the sender must be one of the channel's own
-    (`slack-…` on Slack, `telegram-…` on Telegram; `connectors.senders.belongs_to`), so even
+    (`slack-…` on Slack, `telegram-…` on Telegram; `connectors.rasa.senders.belongs_to`), so even
     a signed message cannot reach another channel's conversation. A `message_id` in the body
     makes a repeat safe, as on the REST channel.
     """
@@ -339,11 +341,11 @@ class GuardedSocketIOInput(SocketIOInput):
 
     Rasa's own channel takes the client's `session_id` as the sender, so a client could name
     any conversation, a Telegram parent's included. Here `session_request` is answered with a
-    signed token (`connectors.senders`): the token sent, if it verifies (a reload keeps its
+    signed token (`connectors.rasa.senders`): the token sent, if it verifies (a reload keeps its
     conversation), else a new one; nothing is refused. A socket's messages go to the
     conversation it was confirmed for, whatever they name. Each message's `message_id` becomes
     the UserMessage's, so one sent again is answered from the first time
-    (`connectors.exactly_once`); the event's ack tells the page it was handled.
+    (`connectors.rasa.exactly_once`); the event's ack tells the page it was handled.
     """
 
     def blueprint(self, on_new_message: OnNewMessage) -> Blueprint:

@@ -12,7 +12,7 @@ takes its message back) keep turns from looping in the first place; this is the 
 net, and it also frees conversations saved in that state before the rules were fixed.
 
 `install()` wraps `MessageProcessor._handle_message_with_tracker` once (idempotent);
-`connectors.rasa_channels` calls it when the Rasa server loads our channels.
+`connectors.rasa.channels` calls it when the Rasa server loads our channels.
 """
 
 from __future__ import annotations

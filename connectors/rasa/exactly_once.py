@@ -32,10 +32,10 @@ run alongside it, and the conversation would show the message twice. Its side ef
 happen once: the actions that book, broadcast, erase or record keep their result per
 message_id (`knowledge.shared.action_ledger`), and the safeguarding screen, which runs in the
 channel before the lock, records a disclosure once per message_id. A turn waiting for the
-conversation store gives up before the lock expires (`connectors.tracker_store`).
+conversation store gives up before the lock expires (`connectors.rasa.tracker_store`).
 
 `install()` patches the two methods on Rasa's `MessageProcessor` class once (idempotent);
-`connectors.rasa_channels` calls it when the Rasa server loads our channels.
+`connectors.rasa.channels` calls it when the Rasa server loads our channels.
 """
 
 from __future__ import annotations
