@@ -24,8 +24,8 @@ from knowledge.parents import answers
 from knowledge.parents.assistant import Assistant, topic_of_intent
 from knowledge.privacy import rights as privacy
 from knowledge.safeguarding import replies as safeguarding_replies
-from knowledge.safeguarding import screening as safeguarding
 from knowledge.safeguarding.alerts import acknowledge_from_slack
+from knowledge.safeguarding.second_opinion import second_opinion
 from knowledge.schools.tenancy import school_for_message, school_of_button
 from knowledge.shared import replies
 from knowledge.shared.action_ledger import run_once
@@ -341,7 +341,7 @@ def intent_ranking(tracker: Tracker) -> list[dict]:
 
 def worth_a_second_look(tracker: Tracker) -> bool:
     """Someone at risk by the looser wordings, or at least about harm (knowledge.safeguarding.screening)."""
-    opinion = safeguarding.second_opinion(question_text(tracker))
+    opinion = second_opinion(question_text(tracker))
     return bool(opinion.groups) or opinion.ask
 
 

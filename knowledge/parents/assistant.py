@@ -18,6 +18,7 @@ from knowledge.parents.local_offer import search_services
 from knowledge.safeguarding import replies as safeguarding_replies
 from knowledge.safeguarding import screening as safeguarding
 from knowledge.safeguarding.records import answer_check, record_concern
+from knowledge.safeguarding.second_opinion import second_opinion
 from knowledge.schools.profile import read_profile
 from knowledge.schools.tenancy import all_schools, local_offer_dataset
 from knowledge.shared.db import unit_of_work
@@ -163,7 +164,7 @@ class Assistant:
         if child_voice is None:
             child_voice = safeguarding.looks_like_a_child_writing(text)
         if not already_recorded:  # only the NLU model saw it
-            opinion = safeguarding.second_opinion(text)
+            opinion = second_opinion(text)
             groups, writer = (opinion.groups if model_sure else ()), opinion.writer
             try:
                 record_id = record_concern(
@@ -203,7 +204,7 @@ class Assistant:
         outcome = answer_check(self.settings.database_url, sender_ref, yes=yes, record_id=record_id)
         if yes:
             child_voice = safeguarding.looks_like_a_child_writing(outcome.text) if outcome.text else False
-            opinion = safeguarding.second_opinion(outcome.text)
+            opinion = second_opinion(outcome.text)
             return self._safeguarding_reply(channel, child_voice, opinion.groups, opinion.writer)
         if outcome.record_id is None:
             return Reply("Thank you. What would you like to know?")

@@ -25,6 +25,7 @@ from knowledge.safeguarding.records import acknowledge
 from knowledge.schools.staff import UnknownStaff, find_staff
 from knowledge.shared.db import unit_of_work
 from knowledge.shared.models import SafeguardingRecord, StaffMember
+from knowledge.text.uk_time import UK_TZ
 
 log = logging.getLogger("sendbot.safeguarding")
 
@@ -77,7 +78,7 @@ def alert_blocks(record_id: int, text: str) -> list[dict]:
     ]
 
 
-def send_new_alerts(database_url: str, *, now: dt.datetime, send: Send, tz: str = "Europe/London") -> int:
+def send_new_alerts(database_url: str, *, now: dt.datetime, send: Send, tz: str = UK_TZ) -> int:
     """DM the DSL and deputy about every concern not yet sent by Slack. Returns records alerted."""
     with unit_of_work(database_url) as session:
         pending = list(
@@ -134,7 +135,7 @@ def _send_to(people: list[str], text: str, blocks: list, send: Send) -> bool:
 class SlackAlerter:
     """The `Alerter` for escalations: repeats an unacknowledged alert to the deputy (and DSL)."""
 
-    def __init__(self, database_url: str, send: Send, tz: str = "Europe/London") -> None:
+    def __init__(self, database_url: str, send: Send, tz: str = UK_TZ) -> None:
         self.database_url, self.send, self.tz = database_url, send, tz
 
     def alert(self, record_id: int, to: str, *, repeat: bool = False) -> None:

@@ -13,6 +13,12 @@ The pattern file has three parts, all applied to the lower-cased message:
 - `words`: named word lists (people, harm verbs, ...) that patterns use as `{name}`;
 - `patterns`: named regular expressions grouped by kind, each with optional `unless`
   phrases that make a match harmless.
+
+Who is at risk (the groups, most urgent first) is worked out here too, from the same matches.
+The second reader (`reader.py`) and the model's second opinion (`second_opinion.py`) are their
+own modules. Why this one is past 600 lines: the pattern file's compiler (word lists merged
+into tries, the literal strings each pattern needs, so that a message is only tried against
+patterns that could match) and the screen that uses it change together.
 """
 
 from __future__ import annotations
@@ -480,8 +486,8 @@ def screen(text: object, patterns: tuple[Pattern, ...] | None = None, reading: b
         needed = _needed_strings(patterns)
     present = needed.present(lowered)
     matched = [p for p in patterns if p.hits(lowered, present)]
-    second = _read(text) if reading else None
-    read = second.groups if second and not _figure_of_speech(lowered) else ()
+    second = second_reading(text) if reading else None
+    read = second.groups if second and not is_figure_of_speech(lowered) else ()
     if not matched:
         if not read:
             return Screening(concern=False)
@@ -491,7 +497,7 @@ def screen(text: object, patterns: tuple[Pattern, ...] | None = None, reading: b
             kinds=read,
             patterns=("at_risk_reader",),
             child_voice=writer == "child",
-            groups=_with_children(read, writer, lowered),
+            groups=with_children(read, writer, lowered),
             writer=writer,
         )
     rules = _check_first_rules(PATTERNS_FILE)
@@ -509,12 +515,12 @@ def screen(text: object, patterns: tuple[Pattern, ...] | None = None, reading: b
         # a SEND or harmless context the rules know, or nothing like harm to the second reader
         check_first=all(any(rule.excuses(p.name, lowered) for rule in rules) for p in matched)
         or (second is not None and not added and second.nothing_like_harm),
-        groups=_with_children(tuple(g for g in GROUPS if g in {*from_patterns, *added}), writer, lowered),
+        groups=with_children(tuple(g for g in GROUPS if g in {*from_patterns, *added}), writer, lowered),
         writer=writer,
     )
 
 
-def _read(text: str) -> Reading:
+def second_reading(text: str) -> Reading:
     """The second reader (knowledge/safeguarding/reader.py): the groups the patterns' wordings
     missed, and whether anything in the message reads like harm at all."""
     from knowledge.safeguarding.reader import read  # it reads words the way this module does
@@ -522,9 +528,26 @@ def _read(text: str) -> Reading:
     return read(text)
 
 
-def _figure_of_speech(lowered: str) -> bool:
+def is_figure_of_speech(lowered: str) -> bool:
     """A joke or an idiom ("my mum will kill me lol"): the second reader adds nothing to it."""
-    return any(p.search(lowered) for p in _second_net(PATTERNS_FILE).figures_of_speech)
+    return any(p.search(lowered) for p in compiled_section(PATTERNS_FILE, "figures_of_speech"))
+
+
+def word_lists(raw: dict) -> dict[str, str]:
+    """The pattern file's named word lists (`words`), each as one regex group."""
+    return {name: _alternation(alternatives) for name, alternatives in (raw.get("words") or {}).items()}
+
+
+def compile_with_words(patterns, words: dict[str, str]) -> tuple[re.Pattern, ...]:
+    """Patterns that use `{name}` for a word list, compiled."""
+    return tuple(re.compile(_expand(p, words)) for p in patterns or ())
+
+
+@lru_cache(maxsize=16)
+def compiled_section(path: Path, section: str) -> tuple[re.Pattern, ...]:
+    """One list of wordings from the pattern file (e.g. `figures_of_speech`), compiled."""
+    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return compile_with_words(raw.get(section), word_lists(raw))
 
 
 # Children of the house named: "my son", "the kids", "our little one", "the baby".
@@ -534,7 +557,7 @@ _CHILDREN_AT_HOME = re.compile(
 )
 
 
-def _with_children(groups: tuple[str, ...], writer: str, lowered: str) -> tuple[str, ...]:
+def with_children(groups: tuple[str, ...], writer: str, lowered: str) -> tuple[str, ...]:
     """Children who see, hear or live with domestic abuse are victims of it too (Domestic
     Abuse Act 2021, s.3): a child writing about it, or an adult naming the children at home,
     gets the help for a child being harmed as well."""
@@ -564,11 +587,11 @@ class AtRisk:
 @lru_cache(maxsize=4)
 def _at_risk(path: Path) -> AtRisk:
     raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    words = {name: _alternation(alternatives) for name, alternatives in (raw.get("words") or {}).items()}
+    words = word_lists(raw)
     return AtRisk(
         kind_groups={kind: group for group, kinds in (raw.get("groups") or {}).items() for kind in kinds},
         whose=frozenset(raw.get("whose") or ()),
-        urgent=tuple(re.compile(_expand(p, words)) for p in raw.get("urgent") or ()),
+        urgent=compile_with_words(raw.get("urgent"), words),
     )
 
 
@@ -642,66 +665,3 @@ def _check_first_rules(path: Path) -> tuple[CheckFirstRule, ...]:
         )
         for rule in raw.get("check_first") or ()
     )
-
-
-# --- the NLU model's second opinion ---------------------------------------------------------
-@dataclass(frozen=True)
-class SecondOpinion:
-    """What to do when only the NLU model reads a message as a possible concern."""
-
-    groups: tuple[str, ...] = ()  # someone at risk now, the writer, abuse at home: reply at once
-    ask: bool = False  # no group, but it reads as being about harm: ask the sender first
-    writer: str = ""
-
-
-@dataclass(frozen=True)
-class _SecondNet:
-    groups: dict[str, tuple[re.Pattern, ...]]
-    about_harm: tuple[re.Pattern, ...]
-    mentions_someone: tuple[re.Pattern, ...]
-    figures_of_speech: tuple[re.Pattern, ...]
-    not_about_a_person: tuple[re.Pattern, ...]
-
-
-@lru_cache(maxsize=4)
-def _second_net(path: Path) -> _SecondNet:
-    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    words = {name: _alternation(alternatives) for name, alternatives in (raw.get("words") or {}).items()}
-
-    def compiled(items) -> tuple[re.Pattern, ...]:
-        return tuple(re.compile(_expand(p, words)) for p in items or ())
-
-    return _SecondNet(
-        groups={group: compiled(items) for group, items in (raw.get("second_net") or {}).items()},
-        about_harm=compiled(raw.get("about_harm")),
-        mentions_someone=compiled(raw.get("mentions_someone")),
-        figures_of_speech=compiled(raw.get("figures_of_speech")),
-        not_about_a_person=compiled(raw.get("not_about_a_person")),
-    )
-
-
-def second_opinion(text: object) -> SecondOpinion:
-    """The model read `text` as a possible concern and the patterns found none: looser wordings
-    (`second_net`) say whether someone is at risk now, the writer, or abuse at home (the reply
-    for them at once, when the model is sure); otherwise ask the sender first, unless it is
-    noise: a figure of speech or a joke, an everyday frame that names nobody (a film, a recipe,
-    a game, the weather), or about nobody and no harm at all (a sum). A disclosure that mentions
-    a game still names someone ("a man I met on a game") and is asked about."""
-    if not isinstance(text, str) or not text.strip():
-        return SecondOpinion()
-    net = _second_net(PATTERNS_FILE)
-    lowered = load_spellings().apply(normalise(text))
-    writer = writer_of(text)
-    groups = tuple(g for g in GROUPS if any(p.search(lowered) for p in net.groups.get(g, ())))
-    if groups:
-        return SecondOpinion(groups=_with_children(groups, writer, lowered), writer=writer)
-    someone = any(p.search(lowered) for p in net.mentions_someone)
-    about = someone or bool(_FIRST_PERSON.search(lowered)) or any(p.search(lowered) for p in net.about_harm)
-    noise = any(p.search(lowered) for p in net.figures_of_speech) or (
-        not someone and any(p.search(lowered) for p in net.not_about_a_person)
-    )
-    return SecondOpinion(ask=about and not noise and _read(text).about_harm, writer=writer)
-
-
-# The writer speaking of themselves: a child's own disclosure often names nobody else.
-_FIRST_PERSON = re.compile(r"\b(?:i|i'm|i've|i'd|me|my|mine|myself|we|we're|us|our|ours)\b")

@@ -24,7 +24,8 @@ from bot.seed import load_everything
 from knowledge.parents.assistant import Assistant
 from knowledge.safeguarding import replies as safeguarding_replies
 from knowledge.safeguarding.helplines import HELPLINES_FILE, load_helplines
-from knowledge.safeguarding.screening import GROUPS, screen, second_opinion
+from knowledge.safeguarding.screening import GROUPS, screen
+from knowledge.safeguarding.second_opinion import second_opinion
 from knowledge.schools.profile import load_profile_file
 from knowledge.shared.db import unit_of_work
 from knowledge.shared.models import SafeguardingRecord
