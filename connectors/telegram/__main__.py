@@ -22,8 +22,10 @@ from telegram.error import InvalidToken, TelegramError
 from telegram.ext import Application
 
 from connectors.bridge_client import RasaClient, bridge_url
-from connectors.telegram.app import ALLOWED_UPDATES, Parents, build_application
+from connectors.telegram.app import ALLOWED_UPDATES, build_application
 from connectors.telegram.config import mode, webhook_path, why_off
+from connectors.telegram.handlers import CHANNEL
+from knowledge.broadcasts.parent_chats import ParentChats
 from knowledge.shared.settings import Settings, get_settings
 
 log = logging.getLogger("connectors.telegram")
@@ -77,7 +79,8 @@ async def serve(settings: Settings) -> None:
         token=settings.telegram_bot_token,
         api_url=settings.telegram_api_url,
         rasa=rasa,
-        parents=Parents(settings.database_url, settings.chat_log_retention_days),
+        chats=ParentChats(settings.database_url, CHANNEL),
+        retention_days=settings.chat_log_retention_days,
         polling=chosen == "polling",
     )
     await application.initialize()  # getMe: checks the token

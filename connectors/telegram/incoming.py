@@ -22,7 +22,11 @@ a new message be taken for an old one (and a disclosure in it go unrecorded).
 
 from __future__ import annotations
 
+import asyncio
 import re
+from collections import Counter
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -146,3 +150,23 @@ class HandledUpdates:
                 )
         except IntegrityError:  # recorded already
             pass
+
+
+class ChatLocks:
+    """One lock per chat while anything is waiting on it, so one chat's updates run in order."""
+
+    def __init__(self) -> None:
+        self._locks: dict[int, asyncio.Lock] = {}
+        self._holders: Counter[int] = Counter()
+
+    @asynccontextmanager
+    async def hold(self, chat_id: int) -> AsyncIterator[None]:
+        lock = self._locks.setdefault(chat_id, asyncio.Lock())
+        self._holders[chat_id] += 1
+        try:
+            async with lock:
+                yield
+        finally:
+            self._holders[chat_id] -= 1
+            if not self._holders[chat_id]:
+                del self._holders[chat_id], self._locks[chat_id]

@@ -21,40 +21,20 @@ import hashlib
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
+from knowledge.broadcasts.parent_chats import INTERESTS, STEPS, YEAR_GROUPS
+
 PREFIX = "rem:"
-MENU, YEAR_GROUPS, INTERESTS = "m", "y", "i"
+MENU = "m"
 QUESTION = "q"  # the opt-in question (its buttons are replies.OPT_IN_YES / OPT_IN_NO, not ours)
-STEPS = (YEAR_GROUPS, INTERESTS)
+# In callback data a list is one letter, so a button's data stays far below 64 bytes.
+CODES = {YEAR_GROUPS: "y", INTERESTS: "i"}
+STEP_OF_CODE = {code: step for step, code in CODES.items()}
 TOGGLE = "t"
 ALL, DONE, SKIP = "all", "done", "skip"
 CHANGE_YEAR_GROUPS, CHANGE_INTERESTS, STOP, KEEP = YEAR_GROUPS, INTERESTS, "stop", "keep"
 MENU_ACTIONS = (CHANGE_YEAR_GROUPS, CHANGE_INTERESTS, STOP, KEEP)
 STEP_ACTIONS = (ALL, DONE, SKIP)
-
-
-@dataclass(frozen=True)
-class ReminderSettings:
-    """A parent's reminder choices, with what the school lets them choose from."""
-
-    opted_in: bool
-    year_groups: tuple[str, ...] = ()  # () = all year groups
-    interests: tuple[str, ...] = ()  # () = every kind
-    year_group_options: tuple[str, ...] = ()
-    interest_options: tuple[str, ...] = ()
-
-    def options(self, step: str) -> tuple[str, ...]:
-        return self.year_group_options if step == YEAR_GROUPS else self.interest_options
-
-    def chosen(self, step: str) -> tuple[str, ...]:
-        """What is stored for `step`, as far as the school still offers it, in the school's order."""
-        stored = set(self.year_groups if step == YEAR_GROUPS else self.interests)
-        return tuple(name for name in self.options(step) if name in stored)
-
-    def first_step(self) -> str | None:
-        return next((step for step in STEPS if self.options(step)), None)
-
-    def step_after(self, step: str) -> str | None:
-        return INTERESTS if step == YEAR_GROUPS and self.interest_options else None
+MENU_ACTION_OF_CODE = {CODES.get(action, action): action for action in MENU_ACTIONS}
 
 
 def key(name: str) -> str:
@@ -62,12 +42,17 @@ def key(name: str) -> str:
     return hashlib.sha256(name.encode()).hexdigest()[:8]
 
 
+def _code(name: str) -> str:
+    """A list's letter in callback data; MENU and the actions are written as they are."""
+    return CODES.get(name, name)
+
+
 def toggle_data(step: str, name: str) -> str:
-    return f"{PREFIX}{step}:{TOGGLE}:{key(name)}"
+    return f"{PREFIX}{_code(step)}:{TOGGLE}:{key(name)}"
 
 
 def action_data(step: str, action: str) -> str:
-    return f"{PREFIX}{step}:{action}"
+    return f"{PREFIX}{_code(step)}:{_code(action)}"
 
 
 @dataclass(frozen=True)
@@ -82,9 +67,10 @@ def parse(data: str | None) -> Press | None:
     parts = (data or "").split(":")
     if len(parts) < 3 or f"{parts[0]}:" != PREFIX:
         return None
-    step, action, rest = parts[1], parts[2], parts[3:]
-    if step == MENU and action in MENU_ACTIONS and not rest:
-        return Press(step, action)
+    code, action, rest = parts[1], parts[2], parts[3:]
+    if code == MENU and action in MENU_ACTION_OF_CODE and not rest:
+        return Press(MENU, MENU_ACTION_OF_CODE[action])
+    step = STEP_OF_CODE.get(code)
     if step in STEPS and action in STEP_ACTIONS and not rest:
         return Press(step, action)
     if step in STEPS and action == TOGGLE and len(rest) == 1 and rest[0]:

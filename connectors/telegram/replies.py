@@ -19,7 +19,8 @@ from typing import Any
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from connectors.telegram import reminder_menus as menus
-from connectors.telegram.reminder_menus import INTERESTS, MENU, YEAR_GROUPS, ReminderSettings
+from connectors.telegram.reminder_menus import MENU
+from knowledge.broadcasts.parent_chats import INTERESTS, YEAR_GROUPS, ReminderSettings
 from knowledge.schools.profile import SchoolProfile
 
 TEXT_LIMIT = 4096  # Telegram's longest message

@@ -20,8 +20,8 @@ from telegram import Bot
 from telegram.constants import FloodLimit
 from telegram.error import BadRequest, ChatMigrated, Forbidden, InvalidToken, RetryAfter, TelegramError
 
-from connectors.telegram.app import retry_after_s
 from connectors.telegram.replies import split_text
+from connectors.telegram.sending import retry_after_s
 from knowledge.broadcasts.delivery import PermanentFailure, RateLimited, TemporaryFailure
 
 GONE = ("chat not found", "user not found", "peer_id_invalid", "chat_id is empty")

@@ -29,10 +29,11 @@ import yaml
 from bot.seed import load_everything
 from connectors.telegram import replies
 from connectors.telegram.config import mode, why_off
-from connectors.telegram.reminder_menus import INTERESTS, YEAR_GROUPS, ReminderSettings, key, named, parse
+from connectors.telegram.reminder_menus import MENU, Press, action_data, key, named, parse, toggle_data
 from connectors.telegram.transport import TelegramTransport
 from knowledge.broadcasts import subscribers
 from knowledge.broadcasts.delivery import PermanentFailure, RateLimited, TemporaryFailure
+from knowledge.broadcasts.parent_chats import INTERESTS, YEAR_GROUPS, ReminderSettings
 from knowledge.broadcasts.subscribers import MAX_CHOICES, Choices
 from knowledge.schools.profile import SchoolProfile, read_profile
 from knowledge.shared.db import unit_of_work
@@ -588,6 +589,17 @@ def test_every_reminder_button_fits_telegrams_64_bytes_and_names_its_choice_in_w
                for b in row][: len(names)]  # fmt: skip
     assert [named(names, parse(data).key) for data in toggles] == list(names)
     assert named(names, key("a year group the school no longer has")) is None
+
+
+def test_a_list_travels_as_one_letter_and_only_data_the_connector_makes_is_understood():
+    assert toggle_data(YEAR_GROUPS, "Year 1") == f"rem:y:t:{key('Year 1')}"
+    assert action_data(INTERESTS, "done") == "rem:i:done"
+    assert action_data(MENU, YEAR_GROUPS) == "rem:m:y" and action_data(MENU, "stop") == "rem:m:stop"
+    assert parse("rem:m:i") == Press(MENU, INTERESTS)
+    assert parse("rem:y:all") == Press(YEAR_GROUPS, "all")
+    assert parse(toggle_data(INTERESTS, "Workshops")) == Press(INTERESTS, "t", key("Workshops"))
+    for data in ("rem:year_groups:done", "rem:m:interests", "rem:m:done", "rem:i:stop", "rem:m:keep:x"):
+        assert parse(data) is None, data
 
 
 def test_the_words_of_a_list_say_what_is_ticked_so_the_keyboard_need_not_be_seen():
