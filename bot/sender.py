@@ -49,6 +49,7 @@ from typing import Callable, Mapping, Protocol
 from knowledge.broadcasts.delivery import PermanentFailure, RateLimited, TemporaryFailure, Transport
 from knowledge.broadcasts.sending import claim_finished, outbox, release_summary
 from knowledge.shared.models import OutboxMessage
+from knowledge.text.uk_time import UK_TZ
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +96,7 @@ class SenderOptions:
     )
     recover_on_start: bool = True
     backoff: Callable[[int], float] = default_backoff
-    tz: str = "Europe/London"
+    tz: str = UK_TZ
 
 
 @dataclass

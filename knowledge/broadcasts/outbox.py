@@ -64,6 +64,7 @@ from knowledge.broadcasts.requests import NOW as SEND_NOW
 from knowledge.shared.db import unit_of_work
 from knowledge.shared.models import Broadcast, BroadcastSend, OutboxMessage, StaffMember, Subscriber
 from knowledge.text.markup import slack_escape
+from knowledge.text.uk_time import UK_TZ
 
 MAX_ATTEMPTS = 5
 ERROR_CHARS = 300
@@ -95,7 +96,7 @@ class SendHours:
     quiet_start: str = "20:00"
     quiet_end: str = "07:30"
     staff_hours: tuple[str, str] | None = None
-    tz: str = "Europe/London"
+    tz: str = UK_TZ
     school_day: Callable[[dt.date], bool] | None = None
 
     def allowed_from(self, kind: str, moment: dt.datetime) -> dt.datetime:
@@ -149,7 +150,7 @@ class SendHours:
         staff = str(getattr(settings, "staff_send_hours", "") or "")
         quiet_start, quiet_end = (part.strip() for part in quiet.split("-", 1))
         staff_hours = tuple(p.strip() for p in staff.split("-", 1)) if staff else None
-        return cls(quiet_start, quiet_end, staff_hours, getattr(settings, "timezone", "Europe/London"))  # type: ignore[arg-type]
+        return cls(quiet_start, quiet_end, staff_hours, getattr(settings, "timezone", UK_TZ))  # type: ignore[arg-type]
 
 
 # --- Expansion ------------------------------------------------------------------------------------
@@ -162,7 +163,7 @@ def expand_due_sends(
     quiet_start: str = "20:00",
     quiet_end: str = "07:30",
     staff_hours: tuple[str, str] | None = None,
-    tz: str = "Europe/London",
+    tz: str = UK_TZ,
     hours: SendHours | None = None,
     limit: int = 50,
 ) -> int:

@@ -28,7 +28,7 @@ from zoneinfo import ZoneInfo
 
 from knowledge.broadcasts.audiences import Audience, parse_audience
 from knowledge.text.dates import format_uk, parse_when
-from knowledge.text.uk_time import date_words
+from knowledge.text.uk_time import UK_TZ, date_words
 
 NOW = -1
 MORNING_OF = -2
@@ -127,9 +127,7 @@ class BroadcastRequest:
     place: str = ""
 
 
-def parse_broadcast_request(
-    text: str, *, now: dt.datetime, tz: str = "Europe/London"
-) -> BroadcastRequest | str:
+def parse_broadcast_request(text: str, *, now: dt.datetime, tz: str = UK_TZ) -> BroadcastRequest | str:
     """The request read from the SENCo's words, or a question to ask back (a str)."""
     verb = _VERB.match(text.strip())
     if verb is None:
@@ -335,9 +333,7 @@ def offset_label(offset: int) -> str:
     return f"{offset} minutes before"
 
 
-def due_at(
-    offset: int, event_at: dt.datetime | None, now: dt.datetime, tz: str = "Europe/London"
-) -> dt.datetime:
+def due_at(offset: int, event_at: dt.datetime | None, now: dt.datetime, tz: str = UK_TZ) -> dt.datetime:
     """When a send with this offset is due (UTC): "now" is `now`; the morning is 8am UK time on the day."""
     if offset == NOW:
         return now

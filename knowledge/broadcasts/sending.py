@@ -47,7 +47,7 @@ from knowledge.schools.staff import require_slot_manager
 from knowledge.shared.db import unit_of_work
 from knowledge.shared.models import Broadcast, BroadcastAudit, BroadcastSend, OutboxMessage, StaffMember
 from knowledge.text.dates import format_uk
-from knowledge.text.uk_time import clock_words, date_words
+from knowledge.text.uk_time import UK_TZ, clock_words, date_words
 
 WARN_TEXT_CHARS = 1000  # longer is a lot to read on a phone
 MAX_TEXT_CHARS = 4000  # Telegram's own limit is 4096
@@ -83,7 +83,7 @@ class Preview:
     def recipients(self) -> int:
         return sum(self.recipients_by_channel.values())
 
-    def as_text(self, tz: str = "Europe/London") -> str:
+    def as_text(self, tz: str = UK_TZ) -> str:
         """The preview as the SENCo reads it in Slack."""
         counts = ", ".join(f"{n} on {channel.title()}" for channel, n in self.recipients_by_channel.items())
         sends = "; ".join(f"{s.label} ({format_uk(s.due_at, tz)})" for s in self.sends) or "none"
@@ -249,7 +249,7 @@ def preview(
     now: dt.datetime,
     *,
     hours: outbox.SendHours | None = None,
-    tz: str = "Europe/London",
+    tz: str = UK_TZ,
 ) -> Preview:
     """Exactly what would be sent, to how many people per channel, and when; with warnings."""
     hours = hours or outbox.SendHours(tz=tz)
@@ -293,7 +293,7 @@ def _past_note(send: PlannedSend) -> str:
 
 
 def confirm(
-    session: Session, manager: StaffMember, broadcast_id: int, now: dt.datetime, *, tz: str = "Europe/London"
+    session: Session, manager: StaffMember, broadcast_id: int, now: dt.datetime, *, tz: str = UK_TZ
 ) -> Confirmation:
     """Schedule the sends of a draft. Sends already in the past are left out, with a note."""
     require_slot_manager(manager)
@@ -354,7 +354,7 @@ def reschedule(
     now: dt.datetime,
     *,
     offsets_minutes: list[int] | None = None,
-    tz: str = "Europe/London",
+    tz: str = UK_TZ,
 ) -> Confirmation:
     """Move the event (and, if given, change the reminders); sends to come are moved with it."""
     require_slot_manager(manager)
@@ -471,9 +471,7 @@ def list_scheduled(session: Session, manager: StaffMember, now: dt.datetime) -> 
 # --- Delivery summary ---------------------------------------------------------------------------
 
 
-def summary(
-    session: Session, broadcast_id: int, *, now: dt.datetime | None = None, tz: str = "Europe/London"
-) -> str:
+def summary(session: Session, broadcast_id: int, *, now: dt.datetime | None = None, tz: str = UK_TZ) -> str:
     """ "412 of 415 delivered, 3 failed (blocked the bot)": per send when there are several."""
     broadcast = session.get(Broadcast, broadcast_id)
     if broadcast is None:
@@ -521,7 +519,7 @@ def delivery_line(
     counts: Counter[str],
     reasons: Counter[str],
     waiting_until: dt.datetime | None = None,
-    tz: str = "Europe/London",
+    tz: str = UK_TZ,
 ) -> str:
     total = sum(counts.values())
     if total == 0:
@@ -553,9 +551,7 @@ def _reasons(reasons: Counter[str]) -> str:
     return ", ".join(f"{n} {reason}" for reason, n in reasons.most_common())
 
 
-def claim_finished(
-    database_url: str, now: dt.datetime, *, tz: str = "Europe/London"
-) -> list[FinishedBroadcast]:
+def claim_finished(database_url: str, now: dt.datetime, *, tz: str = UK_TZ) -> list[FinishedBroadcast]:
     """Broadcasts whose every send is done: marked done, summary claimed once, text for the author."""
     with unit_of_work(database_url) as session:
         candidates = list(
@@ -604,7 +600,7 @@ def release_summary(database_url: str, broadcast_id: int) -> None:
         )
 
 
-def manager_notice(session: Session, broadcast: Broadcast, tz: str = "Europe/London") -> str:
+def manager_notice(session: Session, broadcast: Broadcast, tz: str = UK_TZ) -> str:
     """The DM to the SENCo when a broadcast has finished."""
     text = broadcast.text if len(broadcast.text) <= 80 else broadcast.text[:77].rstrip() + "\u2026"
     return (

@@ -17,6 +17,10 @@ VAR_DIR = PROJECT_ROOT / "var"
 # person is told so (README "Limits"). 1,000 characters is about 170 words.
 DEFAULT_MAX_MESSAGE_CHARS = 1000
 
+# The school's time zone unless SCHOOL_TIMEZONE says otherwise: UK time, which follows the clock
+# change. The one spelling of it; the domain imports it as `knowledge.text.uk_time.UK_TZ`.
+UK_TZ = "Europe/London"
+
 
 def _path(name: str, default: Path) -> Path:
     value = os.environ.get(name)
@@ -55,7 +59,7 @@ class Settings:
     tracker_store_url: str = ""
     scheduler_interval_s: float = 20.0  # how often background jobs run (alerts, reminders)
     school_calendar: Path = PROJECT_ROOT / "school_data/example_calendar.yml"
-    timezone: str = "Europe/London"
+    timezone: str = UK_TZ
     # Slack (connectors/slack): off unless a bot token is set.
     slack_bot_token: str = ""
     slack_app_token: str = ""  # xapp-...: Socket Mode (the default when set)
@@ -113,7 +117,7 @@ class Settings:
             tracker_store_url=os.environ.get("TRACKER_STORE_URL", ""),
             scheduler_interval_s=float(os.environ.get("SCHEDULER_INTERVAL_S") or 20),
             school_calendar=_path("SCHOOL_CALENDAR", PROJECT_ROOT / "school_data/example_calendar.yml"),
-            timezone=os.environ.get("SCHOOL_TIMEZONE") or "Europe/London",
+            timezone=os.environ.get("SCHOOL_TIMEZONE") or UK_TZ,
             slack_bot_token=os.environ.get("SLACK_BOT_TOKEN", "").strip(),
             slack_app_token=os.environ.get("SLACK_APP_TOKEN", "").strip(),
             slack_signing_secret=os.environ.get("SLACK_SIGNING_SECRET", "").strip(),

@@ -39,8 +39,8 @@ from knowledge.shared.models import (
 )
 from knowledge.surgery.booking import free_slots_query
 from knowledge.text.dates import next_weekday, which_day_question
+from knowledge.text.uk_time import UK_TZ
 
-UK_TIMEZONE = "Europe/London"
 MIN_SLOT_MINUTES, MAX_SLOT_MINUTES = 5, 120
 MIN_CAPACITY, MAX_CAPACITY = 1, 10
 MAX_RANGE_DAYS = 366
@@ -71,7 +71,7 @@ class OpenResult:
     last_slot: dt.datetime | None = None
     closed_days: tuple[tuple[dt.date, str], ...] = ()
 
-    def summary(self, tz: str = UK_TIMEZONE) -> str:
+    def summary(self, tz: str = UK_TZ) -> str:
         zone = ZoneInfo(tz)
         if self.created:
             first, last = self.first_slot.astimezone(zone), self.last_slot.astimezone(zone)
@@ -155,7 +155,7 @@ def _day_bounds(day: dt.date, zone: ZoneInfo) -> tuple[dt.datetime, dt.datetime]
     return _at(day, 0, zone), _at(day + dt.timedelta(days=1), 0, zone)
 
 
-def local_today(now: dt.datetime, tz: str = UK_TIMEZONE) -> dt.date:
+def local_today(now: dt.datetime, tz: str = UK_TZ) -> dt.date:
     return _aware(now, "now").astimezone(ZoneInfo(tz)).date()
 
 
@@ -303,7 +303,7 @@ def open_weekly_surgery(
     ends_on: dt.date,
     calendar: SchoolCalendar,
     now: dt.datetime,
-    tz: str = UK_TIMEZONE,
+    tz: str = UK_TZ,
 ) -> OpenResult:
     """Make the slots of a weekly surgery on every school day in range (idempotent, audited)."""
     require_slot_manager(manager)
@@ -454,7 +454,7 @@ def open_request(
     *,
     calendar: SchoolCalendar,
     now: dt.datetime,
-    tz: str = UK_TIMEZONE,
+    tz: str = UK_TZ,
 ) -> list[OpenResult]:
     """Open what `parse_surgery_request` understood: one weekly pattern per weekday named."""
     return [
@@ -485,7 +485,7 @@ def add_extra_slot(
     capacity: int = DEFAULT_CAPACITY,
     calendar: SchoolCalendar,
     now: dt.datetime,
-    tz: str = UK_TIMEZONE,
+    tz: str = UK_TZ,
 ) -> SurgerySlot:
     """A one-off slot on a school day, in the future, clear of other slots and block-outs."""
     require_slot_manager(manager)
@@ -554,7 +554,7 @@ def block_out(
     end: str | None = None,
     reason: str | None = None,
     now: dt.datetime,
-    tz: str = UK_TIMEZONE,
+    tz: str = UK_TZ,
 ) -> BlockResult:
     """Record a block-out and hide the slots inside it. Bookings there stay: they are returned."""
     require_slot_manager(manager)
@@ -622,7 +622,7 @@ def unblock(
     day: dt.date,
     start: str | None = None,
     end: str | None = None,
-    tz: str = UK_TIMEZONE,
+    tz: str = UK_TZ,
 ) -> UnblockResult:
     """Remove the day's block-outs (those overlapping start-end, if given) and reopen their slots.
 
@@ -693,7 +693,7 @@ def next_free_after(
 
 
 def bookings_on_day(
-    session: Session, manager: StaffMember, *, day: dt.date, tz: str = UK_TIMEZONE
+    session: Session, manager: StaffMember, *, day: dt.date, tz: str = UK_TZ
 ) -> list[tuple[Booking, SurgerySlot, StaffMember]]:
     """Who is booked on a UK day, in time order. Only the SENCo or an admin sees this."""
     require_slot_manager(manager)

@@ -39,6 +39,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from knowledge.schools.staff import require_slot_manager
 from knowledge.shared.models import Booking, BookingAudit, StaffMember, SurgerySlot
+from knowledge.text.uk_time import UK_TZ
 
 if TYPE_CHECKING:
     from knowledge.shared.settings import Settings
@@ -82,7 +83,7 @@ class BookingRules:
     per_teacher_per_day: int = 1
     min_notice: dt.timedelta = dt.timedelta(hours=2)
     min_cancel_notice: dt.timedelta = dt.timedelta(hours=1)
-    tz: str = "Europe/London"  # the "day" of the per-day limit is a school (UK) day
+    tz: str = UK_TZ  # the "day" of the per-day limit is a school (UK) day
 
     @classmethod
     def from_settings(cls, settings: Settings) -> BookingRules:
@@ -124,7 +125,7 @@ def _duration_words(delta: dt.timedelta) -> str:
     return f"{minutes} minute{'s' if minutes != 1 else ''}"
 
 
-def uk_day_bounds(moment: dt.datetime, tz: str = "Europe/London") -> tuple[dt.datetime, dt.datetime]:
+def uk_day_bounds(moment: dt.datetime, tz: str = UK_TZ) -> tuple[dt.datetime, dt.datetime]:
     """The UTC instants at which the local calendar day containing `moment` starts and ends.
 
     Local midnight is used rather than "24 hours later": the day of a clock change is 23

@@ -22,6 +22,7 @@ from icalendar import Calendar, Event, vCalAddress
 
 from knowledge.shared.models import Booking, SurgerySlot
 from knowledge.surgery.booking import topic_label
+from knowledge.text.uk_time import UK_TZ
 
 PRODID = "-//SEND assistant//SENCo surgery booking//EN"
 
@@ -74,7 +75,7 @@ def booking_ics(
     return calendar.to_ical()
 
 
-def ics_filename(booking: Booking, tz: str = "Europe/London") -> str:
+def ics_filename(booking: Booking, tz: str = UK_TZ) -> str:
     """'senco-surgery-2026-11-24.ics': the slot's date in UK time."""
     day = booking.slot.starts_at.astimezone(ZoneInfo(tz)).date()
     return f"senco-surgery-{day.isoformat()}.ics"

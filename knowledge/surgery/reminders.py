@@ -55,7 +55,7 @@ from knowledge.shared.db import unit_of_work
 from knowledge.shared.models import Booking, BookingReminder, DigestRun, StaffMember, SurgerySlot
 from knowledge.surgery.booking import topic_words, uk_day_bounds
 from knowledge.text.markup import slack_escape
-from knowledge.text.uk_time import clock_words, date_words
+from knowledge.text.uk_time import UK_TZ, clock_words, date_words
 
 Send = Callable[[str, str], None]
 
@@ -143,7 +143,7 @@ def send_due(
     *,
     now: dt.datetime,
     send: Send,
-    tz: str = "Europe/London",
+    tz: str = UK_TZ,
     batch: int = 100,
 ) -> ReminderRun:
     """Send every pending reminder that is due, each at most once. Safe to run in parallel."""
@@ -287,7 +287,7 @@ def fail_stale(database_url: str, *, now: dt.datetime, older_than: dt.timedelta)
 # --- Wording -------------------------------------------------------------------------------
 
 
-def reminder_text(starts_at: dt.datetime, topic: str, *, now: dt.datetime, tz: str = "Europe/London") -> str:
+def reminder_text(starts_at: dt.datetime, topic: str, *, now: dt.datetime, tz: str = UK_TZ) -> str:
     """The reminder DM; "today"/"tomorrow" are worked out in UK time from the real times."""
     zone = ZoneInfo(tz)
     start, today = starts_at.astimezone(zone), now.astimezone(zone).date()
@@ -312,7 +312,7 @@ def send_digests(
     send: Send,
     digest_time: str = "07:30",
     calendar_is_school_day: Callable[[dt.date], bool] | None = None,
-    tz: str = "Europe/London",
+    tz: str = UK_TZ,
     school_day: Callable[[str, dt.date], bool] | None = None,
 ) -> int:
     """Each active SENCo gets today's bookings once, at or after `digest_time` UK time.
@@ -396,7 +396,7 @@ def _bookings_on(
     ]
 
 
-def digest_text(rows: list[tuple[Booking, StaffMember]], day: dt.date, tz: str = "Europe/London") -> str:
+def digest_text(rows: list[tuple[Booking, StaffMember]], day: dt.date, tz: str = UK_TZ) -> str:
     """The SENCo's digest: time, teacher, topic and note of each booking today."""
     if not rows:
         return f"Good morning. {NO_BOOKINGS}"

@@ -2,7 +2,7 @@
 
 Teachers type dates in many ways: "next Tues afternoon", "half three tomorow", "Friday 4th Dec",
 "4/12 at 3.30", "what's free this week". This module turns those into a timezone-aware window
-(`When`) in the school's time zone (Europe/London by default), so a caller can store UTC and look
+(`When`) in the school's time zone (UK time, `UK_TZ`, by default), so a caller can store UTC and look
 for surgery slots inside it.
 
 We never guess when unsure. A bare "4", "4/5/6", "Tuesday or Wednesday" or "31 February" come
@@ -38,7 +38,8 @@ from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-UK_TZ = "Europe/London"
+from knowledge.text.uk_time import UK_TZ
+
 MAX_CHARS = 20_000  # longer messages are cut: nobody books a slot on page three of a paste
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")

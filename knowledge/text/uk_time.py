@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-UK_TZ = "Europe/London"
+from knowledge.shared.settings import UK_TZ
+
+__all__ = ["UK_TZ", "clock_words", "date_words"]
 
 
 def clock_words(moment: dt.datetime) -> str:
