@@ -18,7 +18,7 @@ private message, or, if Telegram won't let the bot write first, the group gets o
 same pointer to a private chat that each group is shown once.
 
 Every update runs once, however often Telegram delivers it (`incoming.delivery_key`,
-`incoming.HandledUpdates`). Updates are handled concurrently across chats but one at a
+`knowledge.shared.action_ledger.HandledUpdates`). Updates are handled concurrently across chats but one at a
 time within a chat, so a parent's replies always come back in the order they asked.
 """
 
@@ -54,8 +54,8 @@ from connectors.telegram.handlers import (
     with_file,
     words_first,
 )
-from connectors.telegram.incoming import HandledUpdates
 from knowledge.broadcasts.parent_chats import ParentChats
+from knowledge.shared.action_ledger import HandledUpdates
 
 ALLOWED_UPDATES = ["message", "edited_message", "callback_query"]
 CONCURRENT_UPDATES = 64

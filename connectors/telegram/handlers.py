@@ -28,11 +28,12 @@ from telegram.ext import ContextTypes
 
 from connectors.bridge_client import UNAVAILABLE, RasaClient
 from connectors.telegram import incoming, reminder_menus, replies
-from connectors.telegram.incoming import ChatLocks, HandledUpdates
+from connectors.telegram.incoming import ChatLocks
 from connectors.telegram.reminder_menus import MENU, QUESTION, Menu, Menus
 from connectors.telegram.replies import ButtonPayloads, Outgoing
 from connectors.telegram.sending import acknowledge, edit, message_id_of, post, take_buttons_away, typing
 from knowledge.broadcasts.parent_chats import ParentChats, ReminderSettings, Welcome
+from knowledge.shared.action_ledger import HandledUpdates
 from knowledge.shared.ids import sender_ref
 
 log = logging.getLogger(__name__)

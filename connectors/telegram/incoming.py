@@ -28,16 +28,9 @@ from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from telegram import Message, Update
 
-from knowledge.shared.db import unit_of_work
-from knowledge.shared.ids import sender_ref
-from knowledge.shared.models import ActionResult, utcnow
-
 PREFIX = "telegram"
-LEDGER_ACTION = "telegram_update"
 COMMAND = re.compile(r"^/[A-Za-z0-9_]+(@[A-Za-z0-9_]+)?")
 DEEP_LINK = re.compile(r"^[A-Za-z0-9_-]{1,64}$")  # what t.me/<bot>?start=<payload> may carry
 
@@ -114,42 +107,6 @@ def yes_or_no(text: str | None) -> bool | None:
     if plain in NO:
         return False
     return None
-
-
-class HandledUpdates:
-    """The updates the connector has finished, in the database, so that one delivered again
-    (even after a restart) does nothing twice: no second answer, opt-in message or menu.
-
-    Checked and recorded while the chat's lock is held. One chat's updates run one at a
-    time in the one connector process (Telegram refuses a second getUpdates poller and
-    posts webhook updates to one URL), so no two deliveries of an update run at once.
-    Recorded only after the work is done: a delivery that died half way is done again
-    when Telegram repeats it (its Rasa turn and any safeguarding record still happen once,
-    by the same key). Rows are `ActionResult`s (action "telegram_update", no text): purged
-    within a day by the chat-log purge (Telegram keeps an update for 24 hours at most),
-    and erased with the parent's other data. Blocking: call through a thread.
-    """
-
-    def __init__(self, database_url: str) -> None:
-        self.database_url = database_url
-
-    def _row(self, sender_id: str, key: str) -> dict:
-        return {"sender_ref": sender_ref(sender_id), "message_id": key[:200], "action": LEDGER_ACTION}
-
-    def handled(self, sender_id: str, key: str) -> bool:
-        with unit_of_work(self.database_url) as session:
-            found = session.execute(select(ActionResult.id).filter_by(**self._row(sender_id, key)).limit(1))
-            return found.first() is not None
-
-    def finished(self, sender_id: str, key: str) -> None:
-        now = utcnow()
-        try:
-            with unit_of_work(self.database_url) as session:
-                session.add(
-                    ActionResult(**self._row(sender_id, key), status="done", lease_until=now, created_at=now)
-                )
-        except IntegrityError:  # recorded already
-            pass
 
 
 class ChatLocks:

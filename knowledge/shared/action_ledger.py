@@ -24,6 +24,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
 from knowledge.shared.db import unit_of_work
+from knowledge.shared.ids import sender_ref
 from knowledge.shared.models import ActionResult, utcnow
 from knowledge.shared.replies import Button, Reply
 
@@ -136,3 +137,43 @@ def purge(database_url: str, now: dt.datetime, keep: dt.timedelta = KEEP) -> int
     """Forget results older than `keep`: a repeat comes within minutes, and replies are chat logs."""
     with unit_of_work(database_url) as session:
         return session.execute(delete(ActionResult).where(ActionResult.created_at < now - keep)).rowcount
+
+
+# --- deliveries a connector has finished ----------------------------------------------------
+TELEGRAM_UPDATE = "telegram_update"
+
+
+class HandledUpdates:
+    """The updates the connector has finished, in the database, so that one delivered again
+    (even after a restart) does nothing twice: no second answer, opt-in message or menu.
+
+    Checked and recorded while the chat's lock is held. One chat's updates run one at a
+    time in the one connector process (Telegram refuses a second getUpdates poller and
+    posts webhook updates to one URL), so no two deliveries of an update run at once.
+    Recorded only after the work is done: a delivery that died half way is done again
+    when Telegram repeats it (its Rasa turn and any safeguarding record still happen once,
+    by the same key). Rows are `ActionResult`s (action "telegram_update", no text): purged
+    within a day by the chat-log purge (Telegram keeps an update for 24 hours at most),
+    and erased with the parent's other data. Blocking: call through a thread.
+    """
+
+    def __init__(self, database_url: str, action: str = TELEGRAM_UPDATE) -> None:
+        self.database_url, self.action = database_url, action
+
+    def _row(self, sender_id: str, key: str) -> dict:
+        return {"sender_ref": sender_ref(sender_id), "message_id": key[:200], "action": self.action}
+
+    def handled(self, sender_id: str, key: str) -> bool:
+        with unit_of_work(self.database_url) as session:
+            found = session.execute(select(ActionResult.id).filter_by(**self._row(sender_id, key)).limit(1))
+            return found.first() is not None
+
+    def finished(self, sender_id: str, key: str) -> None:
+        now = utcnow()
+        try:
+            with unit_of_work(self.database_url) as session:
+                session.add(
+                    ActionResult(**self._row(sender_id, key), status="done", lease_until=now, created_at=now)
+                )
+        except IntegrityError:  # recorded already
+            pass
