@@ -25,6 +25,7 @@ from knowledge.shared.db import unit_of_work
 from knowledge.shared.models import Broadcast, utcnow
 from knowledge.shared.replies import NO, YES, Button, Reply
 from knowledge.shared.settings import Settings
+from knowledge.text.uk_time import format_uk
 
 EDIT_EXAMPLE = "“edit broadcast 12: The training is now in the hall at 4pm.”"
 _NUMBER = re.compile(r"(?:#|\bno\.?\s*|\b(?:reminder|broadcast|message|number)\s+)(\d{1,6})\b", re.IGNORECASE)
@@ -64,7 +65,7 @@ class BroadcastDesk:
         now = self.clock()
         if entities.get("confirm"):
             done = broadcasts.confirm(session, member, int(entities["confirm"]), now, tz=self.tz)
-            sends = "; ".join(f"{s.label} ({broadcasts.format_uk(s.due_at, self.tz)})" for s in done.sends)
+            sends = "; ".join(f"{s.label} ({format_uk(s.due_at, self.tz)})" for s in done.sends)
             notes = " ".join(done.notes)
             return Reply(
                 f"Confirmed broadcast #{done.broadcast.id}. Sends: {sends or 'none'}. {notes}".strip()
@@ -99,7 +100,7 @@ class BroadcastDesk:
         lines, buttons = [], []
         for item in scheduled:
             upcoming = (
-                f"next: {item.next_send.label}, {broadcasts.format_uk(item.next_send.due_at, self.tz)}"
+                f"next: {item.next_send.label}, {format_uk(item.next_send.due_at, self.tz)}"
                 if item.next_send
                 else "nothing more to send"
             )

@@ -27,8 +27,8 @@ from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
 from knowledge.broadcasts.audiences import Audience, parse_audience
-from knowledge.text.dates import format_uk, parse_when
-from knowledge.text.uk_time import UK_TZ, date_words
+from knowledge.text.dates import parse_when
+from knowledge.text.uk_time import UK_TZ, date_words, format_uk
 
 NOW = -1
 MORNING_OF = -2

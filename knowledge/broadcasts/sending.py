@@ -46,8 +46,7 @@ from knowledge.broadcasts.requests import NOW, BroadcastRequest, due_at, offset_
 from knowledge.schools.staff import require_slot_manager
 from knowledge.shared.db import unit_of_work
 from knowledge.shared.models import Broadcast, BroadcastAudit, BroadcastSend, OutboxMessage, StaffMember
-from knowledge.text.dates import format_uk
-from knowledge.text.uk_time import UK_TZ, clock_words, date_words
+from knowledge.text.uk_time import UK_TZ, clock_words, date_words, format_uk
 
 WARN_TEXT_CHARS = 1000  # longer is a lot to read on a phone
 MAX_TEXT_CHARS = 4000  # Telegram's own limit is 4096

@@ -39,7 +39,7 @@ from knowledge.shared.models import (
 )
 from knowledge.surgery.booking import free_slots_query
 from knowledge.text.dates import next_weekday, which_day_question
-from knowledge.text.uk_time import UK_TZ
+from knowledge.text.uk_time import UK_TZ, WEEKDAY_NAMES, clock_words, date_words, day_month_words
 
 MIN_SLOT_MINUTES, MAX_SLOT_MINUTES = 5, 120
 MIN_CAPACITY, MAX_CAPACITY = 1, 10
@@ -47,7 +47,6 @@ MAX_RANGE_DAYS = 366
 DEFAULT_SLOT_MINUTES = 15
 DEFAULT_CAPACITY = 1
 END_OF_DAY = "23:59"
-WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 
 class AvailabilityError(ValueError):
@@ -75,10 +74,14 @@ class OpenResult:
         zone = ZoneInfo(tz)
         if self.created:
             first, last = self.first_slot.astimezone(zone), self.last_slot.astimezone(zone)
+            first_words = (
+                f"{date_words(first.date(), year=True)} at {clock_words(first, noon_and_midnight=True)}"
+            )
+            last_words = (
+                f"{date_words(last.date(), year=True)} at {clock_words(last, noon_and_midnight=True)}"
+            )
             parts = [
-                f"Opened {_plural(self.created, 'slot')}: the first is {format_day(first.date())} at "
-                f"{say_time(first.strftime('%H:%M'))}, the last {format_day(last.date())} at "
-                f"{say_time(last.strftime('%H:%M'))}."
+                f"Opened {_plural(self.created, 'slot')}: the first is {first_words}, the last {last_words}."
             ]
         else:
             parts = ["No new slots were made."]
@@ -87,7 +90,7 @@ class OpenResult:
         if self.closed_days:
             by_reason: dict[str, list[str]] = {}
             for day, why in self.closed_days:
-                by_reason.setdefault(why, []).append(format_day(day, year=False))
+                by_reason.setdefault(why, []).append(date_words(day))
             days = "; ".join(f"{', '.join(dates)} ({why})" for why, dates in by_reason.items())
             parts.append(f"No surgery on {days}.")
         if self.skipped_blocked:
@@ -165,23 +168,9 @@ def _aware(value: dt.datetime, what: str) -> dt.datetime:
     return value
 
 
-def format_day(day: dt.date, *, year: bool = True) -> str:
-    """'Tuesday 1 December 2026' (UK order, no leading zero)."""
-    text = f"{day:%A} {day.day} {day:%B}"
-    return f"{text} {day.year}" if year else text
-
-
 def say_time(hhmm: str) -> str:
     """'15:15' -> '3:15pm', '15:00' -> '3pm', '12:00' -> 'noon'."""
-    minutes = _minutes(hhmm)
-    hour, minute = divmod(minutes, 60)
-    if minutes == 12 * 60:
-        return "noon"
-    if minutes == 0:
-        return "midnight"
-    suffix = "am" if hour < 12 else "pm"
-    hour12 = hour % 12 or 12
-    return f"{hour12}{suffix}" if minute == 0 else f"{hour12}:{minute:02d}{suffix}"
+    return clock_words(parse_hhmm(hhmm), noon_and_midnight=True)
 
 
 def _plural(count: int, word: str) -> str:
@@ -216,7 +205,8 @@ def check_pattern(
         )
     if ends_on < starts_on:
         raise AvailabilityError(
-            f"The last day ({format_day(ends_on)}) is before the first ({format_day(starts_on)})."
+            f"The last day ({date_words(ends_on, year=True)}) is before the first "
+            f"({date_words(starts_on, year=True)})."
         )
     if (ends_on - starts_on).days > MAX_RANGE_DAYS:
         raise AvailabilityError(
@@ -498,7 +488,8 @@ def add_extra_slot(
     reason = calendar.day_off_reason(local.date())
     if reason:
         raise AvailabilityError(
-            f"There's no school on {format_day(local.date())} ({reason}), so I can't add a surgery slot then."
+            f"There's no school on {date_words(local.date(), year=True)} ({reason}), "
+            "so I can't add a surgery slot then."
         )
     ends_at = starts_at + dt.timedelta(minutes=minutes)
     begin = local.hour * 60 + local.minute
@@ -559,7 +550,7 @@ def block_out(
     """Record a block-out and hide the slots inside it. Bookings there stay: they are returned."""
     require_slot_manager(manager)
     if day < local_today(now, tz):
-        raise AvailabilityError(f"{format_day(day)} has already passed.")
+        raise AvailabilityError(f"{date_words(day, year=True)} has already passed.")
     start, end = _window(start, end)
     zone = ZoneInfo(tz)
     reason = " ".join((reason or "").split())[:200] or None
@@ -637,7 +628,7 @@ def unblock(
         start, end = _window(start, end)
         targets = [b for b in on_day if _covers(b, _minutes(start), _minutes(end))]
     if not targets:
-        raise AvailabilityError(f"Nothing is blocked out on {format_day(day)}.")
+        raise AvailabilityError(f"Nothing is blocked out on {date_words(day, year=True)}.")
     remaining = [b for b in on_day if b not in targets]
     for blockout in targets:
         session.delete(blockout)
@@ -1107,7 +1098,9 @@ def _date_range(
     else:
         ends_on = term.ends
     if ends_on < today:
-        return NeedsQuestion(f"{format_day(ends_on)} has already passed. Until when should I open slots?")
+        return NeedsQuestion(
+            f"{date_words(ends_on, year=True)} has already passed. Until when should I open slots?"
+        )
     return starts_on, ends_on, label, defaulted
 
 
@@ -1139,10 +1132,10 @@ def _say_weekdays(weekdays: tuple[int, ...]) -> str:
 
 def _say_range(first: dt.date, last: dt.date) -> str:
     if first == last:
-        return f"on {format_day(first, year=False)} {first.year}"
+        return f"on {date_words(first, year=True)}"
     if first.year == last.year:
-        return f"{first.day} {first:%B} to {last.day} {last:%B} {last.year}"
-    return f"{first.day} {first:%B} {first.year} to {last.day} {last:%B} {last.year}"
+        return f"{day_month_words(first)} to {day_month_words(last)} {last.year}"
+    return f"{day_month_words(first)} {first.year} to {day_month_words(last)} {last.year}"
 
 
 def describe(request: SurgeryRequest) -> str:
@@ -1181,7 +1174,7 @@ def parse_blockout_request(text: str, today: dt.date) -> BlockoutRequest | Needs
     if isinstance(days, NeedsQuestion):
         return days
     if days[0] < today:
-        return NeedsQuestion(f"{format_day(days[0])} has already passed. Which day did you mean?")
+        return NeedsQuestion(f"{date_words(days[0], year=True)} has already passed. Which day did you mean?")
     hours = _blockout_hours(rest)
     if isinstance(hours, NeedsQuestion):
         return hours
@@ -1199,7 +1192,8 @@ def _blockout_days(rest: str, found: list[_FoundDate], today: dt.date) -> tuple[
         day = found[0].day
         if named and named[0] != day.weekday():
             return NeedsQuestion(
-                f"{day.day} {day:%B %Y} is a {day:%A}, not a {WEEKDAY_NAMES[named[0]]}. "
+                f"{day_month_words(day)} {day.year} is a {WEEKDAY_NAMES[day.weekday()]}, "
+                f"not a {WEEKDAY_NAMES[named[0]]}. "
                 "Which day did you mean?"
             )
         return (day,)

@@ -37,6 +37,7 @@ from knowledge.shared.settings import Settings
 from knowledge.surgery import availability, booking
 from knowledge.surgery.calendar_file import booking_ics, ics_filename
 from knowledge.text import dates
+from knowledge.text.uk_time import clock_words, date_words, format_uk, format_uk_range, short_date_words
 
 log = logging.getLogger(__name__)
 
@@ -177,7 +178,7 @@ class SurgeryDesk:
             slots = availability.free_slots_between(
                 session, profile.ref, now=now, start=when.start, end=when.end, limit=SLOTS_SHOWN
             )
-            window = "for " + dates.format_uk_range(when.start, when.end, self.settings.timezone)
+            window = "for " + format_uk_range(when.start, when.end, self.settings.timezone)
             if not slots:
                 return self._slot_reply(
                     session,
@@ -347,7 +348,7 @@ class SurgeryDesk:
         to = named[1] if len(named) > 1 else named[0] if len(named) == 1 else ()
         if len(to) > 1:  # "move it to next Tuesday", said on a Monday
             return _which_of(to, now.date(), "/move_booking", booking_id=str(picked.id))
-        target = to[0].strftime("%A %d %B") if to else ""
+        target = date_words(to[0]) if to else ""
         if len(named) == 1 and picked.slot.starts_at.astimezone(self.tz).date() == to[0]:
             target = ""  # the day named is the booking's own: it was naming which booking
         return self._offer_slots(session, profile, target, lead=lead, move=picked)
@@ -497,7 +498,7 @@ class SurgeryDesk:
                 f"{when.question} I'll add one extra {minutes}-minute slot on the day you choose.",
                 tuple(
                     Button(
-                        f"Add {dates.format_uk(choice.start, self.tz_name)}",
+                        f"Add {format_uk(choice.start, self.tz_name)}",
                         "/open_surgery"
                         + json.dumps({"extra": f"{choice.start.astimezone(self.tz).isoformat()}|{minutes}"}),
                     )
@@ -515,7 +516,7 @@ class SurgeryDesk:
         start = when.start.astimezone(self.tz)
         payload = json.dumps({"extra": f"{start.isoformat()}|{minutes}"})
         return Reply(
-            f"Add one extra {minutes}-minute slot on {dates.format_uk(start, self.tz_name)}?",
+            f"Add one extra {minutes}-minute slot on {format_uk(start, self.tz_name)}?",
             (
                 Button("Yes, add it", "/open_surgery" + payload, answers=YES),
                 Button("No", NEVER_MIND, answers=NO),
@@ -555,7 +556,7 @@ class SurgeryDesk:
                         "surgery booking was cancelled. Say “what's free this week?” to book another slot.",
                     }
                 )
-            said = f"Blocked out {_day_words(day)}{_part(start, end)}."
+            said = f"Blocked out {date_words(day)}{_part(start, end)}."
             if cancelled:
                 said += (
                     f" {cancelled} booking(s) in that time were cancelled and the teachers have been told."
@@ -566,7 +567,7 @@ class SurgeryDesk:
             return Reply(
                 f"{parsed.question} {BLOCK_OUT_WARNING}",
                 tuple(
-                    Button(f"Block out {_day_words(choice.day)}", "/block_out" + _block_out_payload(*choice))
+                    Button(f"Block out {date_words(choice.day)}", "/block_out" + _block_out_payload(*choice))
                     for choice in parsed.choices
                 )
                 + (Button("No", NEVER_MIND),),
@@ -576,7 +577,7 @@ class SurgeryDesk:
         day, start, end = parsed
         payload = _block_out_payload(day, start, end)
         return Reply(
-            f"Block out {_day_words(day)}{_part(start, end)}? {BLOCK_OUT_WARNING}",
+            f"Block out {date_words(day)}{_part(start, end)}? {BLOCK_OUT_WARNING}",
             (
                 Button("Yes, block it out", "/block_out" + payload, answers=YES),
                 Button("No", NEVER_MIND, answers=NO),
@@ -595,30 +596,30 @@ class SurgeryDesk:
         day = named[0][0] if named else now.date()
         rows = availability.bookings_on_day(session, member, day=day, tz=self.settings.timezone)
         if not rows:
-            return Reply(f"Nobody is booked on {_day_words(day)}.")
+            return Reply(f"Nobody is booked on {date_words(day)}.")
         lines = [
-            f"• {_clock(slot.starts_at.astimezone(self.tz))}: {staff.name}, "
+            f"• {clock_words(slot.starts_at.astimezone(self.tz))}: {staff.name}, "
             f"{booking.topic_words(b.topic)}" + (f" (note: {b.note})" if b.note else "")
             for b, slot, staff in rows
         ]
         buttons = tuple(
             Button(
-                f"Cancel {_clock(slot.starts_at.astimezone(self.tz))} ({staff.name})",
+                f"Cancel {clock_words(slot.starts_at.astimezone(self.tz))} ({staff.name})",
                 "/cancel_booking" + json.dumps({"booking_id": str(b.id)}),
             )
             for b, slot, staff in rows
             if slot.starts_at > self.clock()
         )
-        return Reply(f"Booked on {_day_words(day)} (UK time):\n" + "\n".join(lines), buttons)
+        return Reply(f"Booked on {date_words(day)} (UK time):\n" + "\n".join(lines), buttons)
 
     # --- wording ---------------------------------------------------------------------------
 
     def _short(self, at: dt.datetime) -> str:
         local = at.astimezone(self.tz)
-        return f"{local:%a} {local.day} {local:%b}, {_clock(local)}"
+        return f"{short_date_words(local.date())}, {clock_words(local)}"
 
     def _range(self, slot: SurgerySlot) -> str:
-        return dates.format_uk_range(slot.starts_at, slot.ends_at, self.settings.timezone)
+        return format_uk_range(slot.starts_at, slot.ends_at, self.settings.timezone)
 
     def _calendar(
         self, profile: SchoolProfile, made: Booking, now: dt.datetime, cancelled: bool = False
@@ -692,16 +693,6 @@ def _int(value: object) -> int | None:
         return int(str(value))
     except (TypeError, ValueError):
         return None
-
-
-def _clock(local: dt.datetime) -> str:
-    hour = local.hour % 12 or 12
-    suffix = "am" if local.hour < 12 else "pm"
-    return f"{hour}{suffix}" if local.minute == 0 else f"{hour}:{local.minute:02d}{suffix}"
-
-
-def _day_words(day: dt.date) -> str:
-    return f"{day:%A} {day.day} {day:%B}"
 
 
 def _part(start: str | None, end: str | None) -> str:

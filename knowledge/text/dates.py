@@ -38,25 +38,12 @@ from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from knowledge.text.uk_time import UK_TZ
+from knowledge.text.uk_time import MONTH_NAMES, UK_TZ, WEEKDAY_NAMES, clock_words, date_words, day_month_words
 
 MAX_CHARS = 20_000  # longer messages are cut: nobody books a slot on page three of a paste
 
-WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
-MONTHS = (
-    "january",
-    "february",
-    "march",
-    "april",
-    "may",
-    "june",
-    "july",
-    "august",
-    "september",
-    "october",
-    "november",
-    "december",
-)
+WEEKDAYS = tuple(name.lower() for name in WEEKDAY_NAMES)
+MONTHS = tuple(name.lower() for name in MONTH_NAMES)
 
 # Parts of the school day: (start, end) as (hour, minute); the end is exclusive.
 PARTS_OF_DAY: dict[str, tuple[tuple[int, int], tuple[int, int]]] = {
@@ -156,7 +143,7 @@ def next_weekday(wanted: int, today: date) -> tuple[date, ...]:
 
 def day_label(day: date, today: date) -> str:
     """A day as a choice to click: "Tuesday 24 November (tomorrow)", "Tuesday 1 December"."""
-    return _format_day(day) + (" (tomorrow)" if day == today + timedelta(days=1) else "")
+    return date_words(day) + (" (tomorrow)" if day == today + timedelta(days=1) else "")
 
 
 def which_day_question(days: Iterable[date], today: date) -> str:
@@ -176,34 +163,8 @@ def parse_date_only(text: str, now: datetime, tz: str = UK_TZ) -> tuple[date | N
     start, end = when.start.astimezone(zone), when.end.astimezone(zone)
     last_moment = end - timedelta(microseconds=1)
     if start.date() != last_moment.date():
-        return None, f"Which day from {_format_day(start.date())} to {_format_day(last_moment.date())}?"
+        return None, f"Which day from {date_words(start.date())} to {date_words(last_moment.date())}?"
     return start.date(), None
-
-
-def format_uk(dt: datetime, tz: str = UK_TZ) -> str:
-    """A moment as teachers write it: "Tuesday 24 November, 3:15pm" ("4pm" on the hour)."""
-    local = dt.astimezone(_zone(tz))
-    return f"{_format_day(local.date())}, {_format_clock((local.hour, local.minute))}"
-
-
-def format_uk_range(start: datetime, end: datetime, tz: str = UK_TZ) -> str:
-    """A window as words: "Tuesday 24 November, 3:15pm to 3:30pm", or whole days by name."""
-    zone = _zone(tz)
-    first, last = start.astimezone(zone), end.astimezone(zone)
-    starts_at_midnight = (first.hour, first.minute) == (0, 0)
-    ends_at_midnight = (last.hour, last.minute) == (0, 0)
-    final_day = last.date() - timedelta(days=1)
-    if starts_at_midnight and ends_at_midnight:
-        if final_day <= first.date():
-            return _format_day(first.date())
-        return f"{_format_day(first.date())} to {_format_day(final_day)}"
-    if ends_at_midnight:
-        if final_day == first.date():
-            return f"{format_uk(first, tz)} to midnight"
-        return f"{format_uk(first, tz)} to the end of {_format_day(final_day)}"
-    if first.date() == last.date():
-        return f"{format_uk(first, tz)} to {_format_clock((last.hour, last.minute))}"
-    return f"{format_uk(first, tz)} to {format_uk(last, tz)}"
 
 
 # --------------------------------------------------------------------------- what was read
@@ -637,7 +598,7 @@ def _date_mention(match: re.Match[str], day: date) -> _Days:
     weekday = match.groupdict().get("wd")
     if weekday and WEEKDAYS.index(weekday) != day.weekday():
         raise _Ask(
-            f"{day.day} {MONTHS[day.month - 1].title()} is a {WEEKDAYS[day.weekday()].title()}, "
+            f"{day_month_words(day)} is a {WEEKDAY_NAMES[day.weekday()]}, "
             f"not a {weekday.title()}. Which day did you mean?"
         )
     if match.groupdict().get("wc"):
@@ -683,7 +644,7 @@ def _checked_date(year: int, month: int, day: int, written: str) -> date:
         )
     if not 1 <= day <= calendar.monthrange(year, month)[1]:
         in_year = f" in {year}" if (month, day) == (2, 29) else ""
-        raise _Ask(f"There's no {day} {MONTHS[month - 1].title()}{in_year}. Which date did you mean?")
+        raise _Ask(f"There's no {day} {MONTH_NAMES[month - 1]}{in_year}. Which date did you mean?")
     return date(year, month, day)
 
 
@@ -745,14 +706,14 @@ def _read_day_words(scan: _Scanner, reading: _Reading, today: date) -> None:
             return days(m, start, 7, _week_label(start))
         start = target.replace(day=1)
         length = calendar.monthrange(start.year, start.month)[1]
-        return days(m, start, length, f"in {MONTHS[start.month - 1].title()}")
+        return days(m, start, length, f"in {MONTH_NAMES[start.month - 1]}")
 
     def month_only(m: re.Match[str]) -> bool:
         month = MONTHS.index(m["m"] or m["m2"]) + 1
         year_text = m["y"] or m["y2"]
         year = int(year_text) if year_text else _school_year_of(month, today)
         length = calendar.monthrange(year, month)[1]
-        return days(m, date(year, month, 1), length, f"in {MONTHS[month - 1].title()}")
+        return days(m, date(year, month, 1), length, f"in {MONTH_NAMES[month - 1]}")
 
     def weekday(m: re.Match[str]) -> bool:
         wanted, qualifier = WEEKDAYS.index(m["wd"]), (m["q"] or "").replace("this coming", "coming")
@@ -907,7 +868,7 @@ def _refuse_alternative_times(scan: _Scanner, reading: _Reading) -> None:
     for match in _OR_HOUR.finditer(scan.text):
         other = _readings(_number(match["h"]), 0, None)
         if other and other != points[0].readings:
-            raise _Ask(f"Did you mean {_describe_clock(points[0])} or {_format_clock(other[0])}?")
+            raise _Ask(f"Did you mean {_describe_clock(points[0])} or {clock_words(other[0])}?")
 
 
 def _readings(hour: int, minute: int, meridiem: str | None) -> tuple[HourMinute, ...]:
@@ -969,10 +930,8 @@ def _join_day_ranges(scan: _Scanner, reading: _Reading) -> None:
         if last < first.first and second.roll_weekly:
             last += timedelta(days=7)
         if last < first.first:
-            raise _Ask(
-                f"{_format_day(last)} comes before {_format_day(first.first)}. Which days did you mean?"
-            )
-        label = f"between {_format_day(first.first)} and {_format_day(last)}"
+            raise _Ask(f"{date_words(last)} comes before {date_words(first.first)}. Which days did you mean?")
+        label = f"between {date_words(first.first)} and {date_words(last)}"
         reading.days.remove(first)
         reading.days.remove(second)
         reading.days.append(_Days(first.pos, first.first, last + timedelta(days=1), label))
@@ -1023,9 +982,7 @@ def _today_only(now: datetime, zone: ZoneInfo, clock: _Clock | _ClockRange | Non
     start, end, exact = _on_day(now.date(), clock, part, zone)
     if _is_over(start, end, exact, now):
         if isinstance(clock, _Clock):
-            raise _Ask(
-                f"{_format_clock((start.hour, start.minute))} today has already gone. Which day did you mean?"
-            )
+            raise _Ask(f"{clock_words(start)} today has already gone. Which day did you mean?")
         if clock is None:
             raise _Ask(f"This {part} is already over. Which day did you mean?")
         raise _Ask("That time today has already gone. Which day did you mean?")
@@ -1059,7 +1016,7 @@ def _fit_to_part(clock: _Clock, part: str | None) -> HourMinute:
     for hm in clock.readings:  # "morning at 7", "evening at 8": the right half of the day
         if (hm[0] < 12) == (part == "morning"):
             return hm
-    raise _Ask(f"{_format_clock(clock.readings[0])} isn't in the {part}. Which did you mean?")
+    raise _Ask(f"{clock_words(clock.readings[0])} isn't in the {part}. Which did you mean?")
 
 
 def _window(start: datetime, end: datetime, exact: bool, now: datetime) -> When:
@@ -1124,38 +1081,23 @@ def _clock_key(clock: _Clock | _ClockRange) -> tuple:
 
 
 def _describe_days(mention: _Days) -> str:
-    return _format_day(mention.first) if mention.single else mention.label
+    return date_words(mention.first) if mention.single else mention.label
 
 
 def _describe_clock(clock: _Clock | _ClockRange) -> str:
     if isinstance(clock, _Clock):
-        return _format_clock(clock.readings[0])
+        return clock_words(clock.readings[0])
     if clock.end == END_OF_DAY:
-        return f"after {_format_clock(clock.start)}"
-    return f"{_format_clock(clock.start)} to {_format_clock(clock.end)}"
+        return f"after {clock_words(clock.start)}"
+    return f"{clock_words(clock.start)} to {clock_words(clock.end)}"
 
 
 def _week_label(monday: date) -> str:
-    return f"in the week of {_day_month(monday)}"
+    return f"in the week of {day_month_words(monday)}"
 
 
 def _or_list(items: list[str]) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " or " + items[-1]
-
-
-def _format_day(day: date) -> str:
-    return f"{WEEKDAYS[day.weekday()].title()} {_day_month(day)}"
-
-
-def _day_month(day: date) -> str:
-    return f"{day.day} {MONTHS[day.month - 1].title()}"
-
-
-def _format_clock(hm: HourMinute) -> str:
-    hour, minute = hm
-    suffix = "am" if hour < 12 or hour == 24 else "pm"
-    twelve = hour % 12 or 12
-    return f"{twelve}{suffix}" if minute == 0 else f"{twelve}:{minute:02d}{suffix}"
 
 
 def _ordinal(n: int) -> str:

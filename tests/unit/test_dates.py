@@ -8,7 +8,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from knowledge.text.dates import When, format_uk, format_uk_range, parse_all_days, parse_date_only, parse_when
+from knowledge.text.dates import When, parse_all_days, parse_date_only, parse_when
+from knowledge.text.uk_time import format_uk, format_uk_range
 
 UK = ZoneInfo("Europe/London")
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UK)  # a Monday morning in term
