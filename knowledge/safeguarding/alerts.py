@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import or_, select, update
 
 from knowledge.safeguarding.records import acknowledge
+from knowledge.safeguarding.screening import GROUPS
 from knowledge.schools.staff import UnknownStaff, find_staff
 from knowledge.shared.db import unit_of_work
 from knowledge.shared.models import SafeguardingRecord, StaffMember
@@ -48,12 +49,30 @@ def leads(session, school_ref: str, roles: tuple[str, ...] = LEAD_ROLES) -> list
     )
 
 
+# Who may be at risk, in the words the DSL reads first, most urgent first (the record's
+# `kinds` start with the groups); never the message's own words.
+GROUP_WORDS = {
+    "danger_now": "someone may be in danger now or a child missing",
+    "self_harm": "the person writing may be at risk of suicide or self-harm",
+    "domestic_abuse": "domestic abuse at home",
+    "child_harm": "a child may be being harmed",
+}
+
+
+def at_risk_words(kinds: str) -> str:
+    """'someone may be in danger now or a child missing; domestic abuse at home' from the kinds."""
+    named = [k.strip() for k in (kinds or "").split(",")]
+    return "; ".join(GROUP_WORDS[g] for g in GROUPS if g in named)
+
+
 def alert_text(record: SafeguardingRecord, tz: str, *, repeat: bool) -> str:
     when = record.created_at.astimezone(ZoneInfo(tz))
     where = CHANNEL_NAMES.get(record.channel, record.channel)
     first = "NOT YET ACKNOWLEDGED: " if repeat else ""
+    who = at_risk_words(record.kinds)
     return (
-        f"{first}Safeguarding concern #{record.id}, raised on {where} at {when:%H:%M} on {when:%d %B %Y}. "
+        f"{first}Safeguarding concern #{record.id}{f' ({who})' if who else ''}, "
+        f"raised on {where} at {when:%H:%M} on {when:%d %B %Y}. "
         f'Please read it now: python -m bot.cli safeguarding show {record.id} --as "<your name>"'
     )
 

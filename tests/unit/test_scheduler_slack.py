@@ -137,3 +137,33 @@ def test_an_unacknowledged_concern_is_repeated_to_the_leads_after_the_set_time(s
     run_due_jobs(on_slack(settings, slack), now=later)
     repeats = [t for t in dms_to(slack, DEPUTY) if t.startswith("NOT YET ACKNOWLEDGED")]
     assert len(repeats) == 1 and f"#{record_id}" in repeats[0]
+
+
+def test_the_dsls_alert_says_who_may_be_at_risk_most_urgent_first_but_never_the_words(settings, slack):
+    record_id = record_concern(
+        settings.database_url,
+        channel="telegram",
+        sender_ref="ref-urgent",
+        message="she never arrived at school and her dad has threatened us",
+        detected_by="test",
+        kinds="danger_now,domestic_abuse,child_harm,missing_child",
+    )
+    run_due_jobs(on_slack(settings, slack))
+    (alert,) = dms_to(slack, DSL)
+    assert f"Safeguarding concern #{record_id}" in alert
+    urgent, at_home, a_child = (
+        alert.index("someone may be in danger now"),
+        alert.index("domestic abuse"),
+        alert.index("a child may be being harmed"),
+    )
+    assert urgent < at_home < a_child
+    assert "never arrived" not in alert and "threatened" not in alert
+
+
+def test_an_alert_for_a_record_without_groups_says_nothing_it_does_not_know(settings, slack):
+    record_concern(
+        settings.database_url, channel="socketio", sender_ref="ref-plain", message="x", detected_by="test"
+    )
+    run_due_jobs(on_slack(settings, slack))
+    (alert,) = dms_to(slack, DSL)
+    assert "may be" not in alert
