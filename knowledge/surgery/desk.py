@@ -34,7 +34,7 @@ from knowledge.shared.db import unit_of_work
 from knowledge.shared.models import Booking, SurgerySlot, utcnow
 from knowledge.shared.replies import NO, YES, Button, Reply
 from knowledge.shared.settings import Settings
-from knowledge.surgery import availability, booking
+from knowledge.surgery import availability, booking, requests
 from knowledge.surgery.calendar_file import booking_ics, ics_filename
 from knowledge.text import dates
 from knowledge.text.uk_time import clock_words, date_words, format_uk, format_uk_range, short_date_words
@@ -446,7 +446,7 @@ class SurgeryDesk:
         today = self.clock().astimezone(self.tz).date()
         calendar = self._calendar_file(session, profile.ref)
         if entities.get("pattern"):
-            request = availability.SurgeryRequest(**json.loads(entities["pattern"]))
+            request = requests.SurgeryRequest(**json.loads(entities["pattern"]))
             try:
                 results = availability.open_request(
                     session, member, request, calendar=calendar, now=self.clock(), tz=self.tz_name
@@ -455,17 +455,17 @@ class SurgeryDesk:
                 return Reply(str(problem))
             created = sum(r.created for r in results)
             return Reply(
-                f"Done: {created} new slots are open ({availability.describe(request)}). "
+                f"Done: {created} new slots are open ({requests.describe(request)}). "
                 "School closures and days you blocked out are left out."
             )
         if entities.get("extra") or ONE_OFF.search(text or ""):
             return self._extra_slot(session, member, text, entities, calendar)
-        parsed = availability.parse_surgery_request(text, today=today, calendar=calendar)
-        if isinstance(parsed, availability.NeedsQuestion):
+        parsed = requests.parse_surgery_request(text, today=today, calendar=calendar)
+        if isinstance(parsed, requests.NeedsQuestion):
             return Reply(parsed.question)
-        payload = json.dumps({"pattern": json.dumps(availability.as_dict(parsed))})
+        payload = json.dumps({"pattern": json.dumps(requests.as_dict(parsed))})
         return Reply(
-            f"I'll open: {availability.describe(parsed)}. Shall I go ahead?",
+            f"I'll open: {requests.describe(parsed)}. Shall I go ahead?",
             (
                 Button("Yes, open them", "/open_surgery" + payload, answers=YES),
                 Button("No", NEVER_MIND, answers=NO),
@@ -562,8 +562,8 @@ class SurgeryDesk:
                     f" {cancelled} booking(s) in that time were cancelled and the teachers have been told."
                 )
             return Reply(said, custom=({"notify": notices},) if notices else ())
-        parsed = availability.parse_blockout_request(text, today=today)
-        if isinstance(parsed, availability.NeedsQuestion) and parsed.choices:  # "next Tuesday"
+        parsed = requests.parse_blockout_request(text, today=today)
+        if isinstance(parsed, requests.NeedsQuestion) and parsed.choices:  # "next Tuesday"
             return Reply(
                 f"{parsed.question} {BLOCK_OUT_WARNING}",
                 tuple(
@@ -572,7 +572,7 @@ class SurgeryDesk:
                 )
                 + (Button("No", NEVER_MIND),),
             )
-        if isinstance(parsed, availability.NeedsQuestion):
+        if isinstance(parsed, requests.NeedsQuestion):
             return Reply(parsed.question)
         day, start, end = parsed
         payload = _block_out_payload(day, start, end)

@@ -24,6 +24,11 @@ sentences and reads "2026-12-04" as 4 April under day-first settings. `dateparse
 where it is dependable: counting forward for "in 3 weeks", "in 2 months", "10 days from now".
 
 Everything is a pure function of the text and an injected, timezone-aware `now`.
+
+`find_when` gives the same reading before it is settled into one window, for the SENCo's requests
+(`knowledge.surgery.requests`), so the whole bot has one date reader. Why one module of about
+1,200 lines: the reader is one pipeline (normalise, patterns, scan, settle) whose steps share its
+private types; split, each part would reach into the others.
 """
 
 from __future__ import annotations
@@ -167,6 +172,94 @@ def parse_date_only(text: str, now: datetime, tz: str = UK_TZ) -> tuple[date | N
     return start.date(), None
 
 
+@dataclass(frozen=True)
+class DayMention:
+    """A day, or a run of days, named in a text: where it stands and which days it means.
+
+    `readings` are the days a single day may be, nearest first: one, or two for "next Tuesday"
+    said on a Monday (`next_weekday`). `written_date` tells a calendar date ("4 December", "4/12",
+    "the 4th") from a day's name ("tomorrow", "Friday").
+    """
+
+    span: tuple[int, int]
+    first: date
+    last: date
+    readings: tuple[date, ...]
+    written_date: bool
+
+    @property
+    def single(self) -> bool:
+        return self.first == self.last
+
+
+@dataclass(frozen=True)
+class TimeMention:
+    """A time of day or a range of them named in a text, as (hour, minute) pairs.
+
+    `end` is None for a time of day ("at 3"); "after 3" ends at END_OF_DAY and "until 11" starts
+    at (0, 0), with `bound` "after" or "before" to say only one end was named.
+    """
+
+    span: tuple[int, int]
+    start: HourMinute
+    end: HourMinute | None
+    bound: str = ""
+
+
+@dataclass(frozen=True)
+class Found:
+    """Everything about *when* in a text, in the order written (see `find_when`).
+
+    The spans refer to `text`, the text as the reader normalised it (lower case, typos mended,
+    "Tues" written out), so a caller can blank out what was read and look at the rest. When the
+    text needs a question instead (a date that does not exist, "4pm to 2pm"), `question` says it
+    and nothing else is filled in; `unreadable` then holds the words of a date that does not exist.
+    """
+
+    text: str
+    days: tuple[DayMention, ...] = ()
+    times: tuple[TimeMention, ...] = ()
+    parts: tuple[str, ...] = ()
+    weekdays: tuple[int, ...] = ()
+    question: str | None = None
+    unreadable: str = ""
+
+
+def find_when(text: str, today: date, *, weekly: bool = False, bare_hours: bool = False) -> Found:
+    """Every day, time and part of the day named in `text`, for a caller that reads more than
+    one window from it (the SENCo's "open Tuesdays 3-4 from 1 December until Christmas").
+
+    The same reading as `parse_when`, before it is settled into one window. `weekly`: the text
+    describes a weekly pattern, so the names of the days of the week are the days it repeats on
+    (`Found.weekdays`; "every day", "weekdays" and "Monday to Friday" are the five school days),
+    not dates; and two dates joined ("1 December - 18 December") stay two. `bare_hours`: the text
+    is known to name hours, so two bare numbers joined ("3-4", "3 to 4", "7 and 8") are a range
+    of times, as if "pm" had been said where school hours need it; a teacher's "move 2 to 4" is
+    not read that way.
+    """
+    try:
+        reading = _read(text, today, weekly=weekly, bare_hours=bare_hours)
+    except _Ask as ask:
+        return Found(_normalise(text), question=ask.question, unreadable=ask.unreadable)
+    days = sorted(_settle_alternatives(reading.days), key=lambda d: d.pos)
+    clocks = sorted(reading.clocks, key=lambda c: c.pos)
+
+    return Found(
+        reading.text,
+        days=tuple(
+            DayMention(d.span, d.first, d.end - timedelta(days=1), d.readings, d.written_date) for d in days
+        ),
+        times=tuple(
+            TimeMention(c.span, c.readings[0], None)
+            if isinstance(c, _Clock)
+            else TimeMention(c.span, c.start, c.end, c.bound)
+            for c in clocks
+        ),
+        parts=tuple(dict.fromkeys(reading.parts)),
+        weekdays=reading.weekdays,
+    )
+
+
 # --------------------------------------------------------------------------- what was read
 
 
@@ -174,10 +267,11 @@ class _Ask(Exception):
     """Stop reading: the message needs a question, not a guess (with the windows to choose from,
     when the question is which of two days)."""
 
-    def __init__(self, question: str, choices: tuple[When, ...] = ()) -> None:
+    def __init__(self, question: str, choices: tuple[When, ...] = (), unreadable: str = "") -> None:
         super().__init__(question)
         self.question = question
         self.choices = choices
+        self.unreadable = unreadable  # the words of a date that does not exist ("31 february")
 
 
 @dataclass
@@ -191,6 +285,7 @@ class _Days:
     roll_weekly: bool = False  # a bare weekday that is today: means next week's once today's is over
     span: tuple[int, int] = (0, 0)
     alternative: date | None = None  # "next Tuesday" on a Monday: this, or `first`, is meant
+    written_date: bool = False  # a calendar date ("4 December", "4/12", "the 4th"), not a day's name
 
     @property
     def single(self) -> bool:
@@ -207,15 +302,21 @@ class _Clock:
 
     pos: int
     readings: tuple[HourMinute, ...]
+    span: tuple[int, int] = (0, 0)
 
 
 @dataclass
 class _ClockRange:
-    """From one time of day to another ("2-4pm", "after 3"); `end` may be END_OF_DAY."""
+    """From one time of day to another ("2-4pm", "after 3"); `end` may be END_OF_DAY.
+
+    `bound` is "after" or "before" when only one end was said ("from 2pm", "until 11").
+    """
 
     pos: int
     start: HourMinute
     end: HourMinute
+    span: tuple[int, int] = (0, 0)
+    bound: str = ""
 
 
 @dataclass
@@ -226,6 +327,8 @@ class _Reading:
     clocks: list[_Clock | _ClockRange] = field(default_factory=list)
     parts: list[str] = field(default_factory=list)
     loose_numbers: list[int] = field(default_factory=list)
+    text: str = ""  # the normalised text the spans refer to
+    weekdays: tuple[int, ...] = ()  # read weekly: the days of the week named ("Tuesdays")
 
 
 # --------------------------------------------------------------------------- normalising the text
@@ -352,12 +455,13 @@ _WD = "(?:" + "|".join(WEEKDAYS) + ")"
 # "may" is a month only when it is not the verb: "4 May" yes, "at 3 may be fine" no.
 _MAY = r"may(?!\s+(?:be|i|we|you|not|also|well|work|suit|need|have|help|still)\b)"
 _MONTH = "(?:" + "|".join(_MAY if month == "may" else month for month in MONTHS) + ")"
-_HOUR_WORDS = {
+# Numbers written as words, "one" to "twelve": hours here, and counts in the SENCo's requests.
+NUMBER_WORDS = {
     w: i
     for i, w in enumerate("zero one two three four five six seven eight nine ten eleven twelve".split())
     if i
 }
-_HOUR = r"(?:\d{1,2}|" + "|".join(_HOUR_WORDS) + ")"
+_HOUR = r"(?:\d{1,2}|" + "|".join(NUMBER_WORDS) + ")"
 _ORDINAL_WORDS = {
     w: i + 1
     for i, w in enumerate(
@@ -461,7 +565,7 @@ _PART = re.compile(
 
 _CLOCK = (
     r"(?:(?P<{n}h>\d{{1,2}}|"
-    + "|".join(_HOUR_WORDS)
+    + "|".join(NUMBER_WORDS)
     + r")(?:[:.](?P<{n}m>\d{{2}}))?\s*(?P<{n}ap>am|pm)?"
     + r"|(?P<{n}noon>noon))"
 )
@@ -473,8 +577,12 @@ _CLOCK_RANGE = re.compile(
     + r"(?![\d:/])"
 )
 _CLOCK_BOUND = re.compile(
-    r"\b(?P<bound>after|from|before|until|till|til)\s+(?:about\s+)?" + _CLOCK.format(n="a") + r"(?![\d:/])"
+    r"\b(?P<bound>after|from|since|before|until|till|til|up\s+to)\s+(?:about\s+)?"
+    + _CLOCK.format(n="a")
+    + r"(?![\d:/])"
 )
+# After two bare numbers ("3-4"), words that say they are not hours: "2-3 per slot", "for 4-6 weeks".
+_NOT_HOURS = re.compile(r"\s*(?:per|places?|spaces?|teachers?|persons?|staff|weeks?|days?|months?)\b")
 _CLOCK_POINTS = [
     re.compile(r"(?<![\d:./])(?P<h>\d{1,2})[:.](?P<m>\d{2})\s*(?P<ap>am|pm)?(?![\d:/])"),
     re.compile(r"(?<![\d:./])(?P<h>\d{1,2})\s*(?P<ap>am|pm)\b"),
@@ -497,7 +605,7 @@ _LOOSE_NUMBER = re.compile(r"(?<![\w:./'-])(\d{1,2})(?![\w:/'-]|\.\d)")
 # A pattern is only tried when one of these is in the text: Python's `re` is slow to scan a long
 # message for a pattern that starts with alternatives, and most messages hold none of these words.
 _DIGITS = tuple("0123456789")
-_CLOCKISH = (*_DIGITS, "noon", *_HOUR_WORDS)
+_CLOCKISH = (*_DIGITS, "noon", *NUMBER_WORDS)
 _NEEDS: dict[re.Pattern[str], tuple[str, ...]] = {
     **{pattern: _DIGITS for pattern in _NOISE},
     **{pattern: MONTHS for pattern in _MONTH_DATES},
@@ -515,7 +623,7 @@ _NEEDS: dict[re.Pattern[str], tuple[str, ...]] = {
     _WEEKEND: ("weekend",),
     _PART: ("morning", "lunch", "dinner", "afternoon", "school", "evening", "tonight", "am", "pm"),
     _CLOCK_RANGE: _CLOCKISH,
-    _CLOCK_BOUND: ("after", "from", "before", "until", "till", "til"),
+    _CLOCK_BOUND: ("after", "from", "since", "before", "until", "till", "til", "up to"),
     _HALF_QUARTER: ("half", "quarter", "past", " to "),
     **{pattern: _CLOCKISH for pattern in _CLOCK_POINTS},
     _AT_HOUR: ("at ",),
@@ -547,18 +655,24 @@ class _Scanner:
                 self.text = self.text[:start] + " " * (end - start) + self.text[end:]
 
 
-def _read(raw: str, today: date) -> _Reading:
-    """Everything date-like in `raw`, found in a fixed order so longer forms win."""
+def _read(raw: str, today: date, *, weekly: bool = False, bare_hours: bool = False) -> _Reading:
+    """Everything date-like in `raw`, found in a fixed order so longer forms win.
+
+    `weekly` and `bare_hours` are explained at `find_when`.
+    """
     scan = _Scanner(_normalise(raw))
-    reading = _Reading()
+    reading = _Reading(text=scan.original)
+    if weekly:
+        reading.weekdays = _weekdays_named(scan.original)
     for noise in _NOISE:
         scan.take(noise, lambda m: True)
     _read_dates(scan, reading, today)
     _read_parts(scan, reading, today)
-    _read_day_words(scan, reading, today)
-    _read_clocks(scan, reading)
+    _read_day_words(scan, reading, today, weekly=weekly)
+    _read_clocks(scan, reading, bare_hours=bare_hours)
     _refuse_alternative_times(scan, reading)
-    _join_day_ranges(scan, reading)
+    if not weekly:  # "1 December - 18 December" in a weekly pattern: its first and last day
+        _join_day_ranges(scan, reading)
     reading.loose_numbers = [int(m.group(1)) for m in _LOOSE_NUMBER.finditer(scan.text)]
     return reading
 
@@ -567,7 +681,9 @@ def _read_dates(scan: _Scanner, reading: _Reading, today: date) -> None:
     """Calendar dates: "4 December", "December 4th", "4/12", "2026-12-04", "the 4th"."""
 
     def add(match: re.Match[str], day: date) -> bool:
-        reading.days.append(_date_mention(match, day))
+        mention = _date_mention(match, day)
+        mention.written_date = True
+        reading.days.append(mention)
         return True
 
     def month_date(match: re.Match[str]) -> bool:
@@ -603,7 +719,9 @@ def _date_mention(match: re.Match[str], day: date) -> _Days:
         )
     if match.groupdict().get("wc"):
         monday = day - timedelta(days=day.weekday())
-        return _Days(match.start(), monday, monday + timedelta(days=7), _week_label(monday))
+        return _Days(
+            match.start(), monday, monday + timedelta(days=7), _week_label(monday), span=match.span()
+        )
     return _Days(match.start(), day, day + timedelta(days=1), span=match.span())
 
 
@@ -616,7 +734,7 @@ def _number(word: str) -> int:
     )
     if word.isdigit():
         return int(word)
-    return _HOUR_WORDS.get(word) or _ORDINAL_WORDS[word]
+    return NUMBER_WORDS.get(word) or _ORDINAL_WORDS[word]
 
 
 def _calendar_day(day_text: str, month: int, match: re.Match[str], today: date) -> date:
@@ -640,11 +758,15 @@ def _checked_date(year: int, month: int, day: int, written: str) -> date:
     if not 1 <= month <= 12:
         raise _Ask(
             f"I couldn't read \u201c{written.strip()}\u201d as a date. "
-            "I read dates as day/month, so 4/12 is 4 December. Which date did you mean?"
+            "I read dates as day/month, so 4/12 is 4 December. Which date did you mean?",
+            unreadable=written.strip(),
         )
     if not 1 <= day <= calendar.monthrange(year, month)[1]:
         in_year = f" in {year}" if (month, day) == (2, 29) else ""
-        raise _Ask(f"There's no {day} {MONTH_NAMES[month - 1]}{in_year}. Which date did you mean?")
+        raise _Ask(
+            f"There's no {day} {MONTH_NAMES[month - 1]}{in_year}. Which date did you mean?",
+            unreadable=written.strip(),
+        )
     return date(year, month, day)
 
 
@@ -666,7 +788,10 @@ def _numeric_day(match: re.Match[str], today: date) -> date:
 def _next_day_of_month(day: int, today: date, written: str) -> date:
     """The next date with this day of the month, today included ("the 4th")."""
     if not 1 <= day <= 31:
-        raise _Ask(f"There's no \u201c{written.strip()}\u201d in any month. Which date did you mean?")
+        raise _Ask(
+            f"There's no \u201c{written.strip()}\u201d in any month. Which date did you mean?",
+            unreadable=written.strip(),
+        )
     year, month = today.year, today.month
     for _ in range(13):
         if day <= calendar.monthrange(year, month)[1] and date(year, month, day) >= today:
@@ -675,8 +800,12 @@ def _next_day_of_month(day: int, today: date, written: str) -> date:
     raise AssertionError("unreachable: every day of the month comes round within a year")
 
 
-def _read_day_words(scan: _Scanner, reading: _Reading, today: date) -> None:
-    """Days by name: "next Tuesday", "Tuesday week", "this week", "the weekend", "in 3 weeks"."""
+def _read_day_words(scan: _Scanner, reading: _Reading, today: date, *, weekly: bool = False) -> None:
+    """Days by name: "next Tuesday", "Tuesday week", "this week", "the weekend", "in 3 weeks".
+
+    Read `weekly`, the names of the days of the week are left alone: they say when a weekly
+    pattern repeats (`_weekdays_named`), not which day.
+    """
     monday = today - timedelta(days=today.weekday())
 
     def day(match: re.Match[str], first: date, **extra) -> bool:
@@ -686,7 +815,9 @@ def _read_day_words(scan: _Scanner, reading: _Reading, today: date) -> None:
         return True
 
     def days(match: re.Match[str], first: date, length: int, label: str) -> bool:
-        reading.days.append(_Days(match.start(), first, first + timedelta(days=length), label))
+        reading.days.append(
+            _Days(match.start(), first, first + timedelta(days=length), label, span=match.span())
+        )
         return True
 
     def weekday_in_week(m: re.Match[str]) -> bool:
@@ -744,15 +875,34 @@ def _read_day_words(scan: _Scanner, reading: _Reading, today: date) -> None:
         label = "at the weekend" if qualifier in (None, "this", "coming") else f"{qualifier} weekend"
         return days(m, saturday, 2, label)
 
-    scan.take(_WEEKDAY_IN_WEEK, weekday_in_week)
-    scan.take(_WEEKDAY_WEEK_ON, weekday_week_on)
+    if not weekly:
+        scan.take(_WEEKDAY_IN_WEEK, weekday_in_week)
+        scan.take(_WEEKDAY_WEEK_ON, weekday_week_on)
     scan.take(_WEEK_AFTER_NEXT, lambda m: days(m, monday + timedelta(days=14), 7, "the week after next"))
     scan.take(_RELATIVE, relative)
     scan.take(_MONTH_ONLY, month_only)
-    scan.take(_WEEKDAY, weekday)
+    if not weekly:
+        scan.take(_WEEKDAY, weekday)
     scan.take(_DAY_WORDS, day_word)
     scan.take(_WEEK, week)
     scan.take(_WEEKEND, weekend)
+
+
+_EVERY_SCHOOL_DAY = re.compile(r"\b(?:every|each)\s+(?:week\s*)?day\b|\bweekdays\b")
+_WEEKDAY_RUN = re.compile(r"\b(?P<a>" + _WD + r")\s*(?:-|to|through|thru)\s*(?P<b>" + _WD + r")\b")
+_WEEKDAY_NAME = re.compile(r"\b(?P<wd>" + _WD + r")\b")
+
+
+def _weekdays_named(text: str) -> tuple[int, ...]:
+    """The days of the week a weekly pattern repeats on: "Tuesdays and Thursdays" (1, 3),
+    "Monday to Wednesday" (0, 1, 2), "every day" or "weekdays" (Monday to Friday)."""
+    if _EVERY_SCHOOL_DAY.search(text):
+        return (0, 1, 2, 3, 4)
+    named = {WEEKDAYS.index(m["wd"]) for m in _WEEKDAY_NAME.finditer(text)}
+    for run in _WEEKDAY_RUN.finditer(text):
+        first, last = WEEKDAYS.index(run["a"]), WEEKDAYS.index(run["b"])
+        named.update(range(first, last + 1))
+    return tuple(sorted(named))
 
 
 def _coming_weekday(wanted: int, today: date) -> date:
@@ -793,26 +943,32 @@ def _read_parts(scan: _Scanner, reading: _Reading, today: date) -> None:
     scan.take(_PART, part)
 
 
-def _read_clocks(scan: _Scanner, reading: _Reading) -> None:
+def _read_clocks(scan: _Scanner, reading: _Reading, *, bare_hours: bool = False) -> None:
     """Times of day: "3:30", "half three", "quarter to 4", "at 3", "2-4pm", "after 3"."""
 
     def clock_range(m: re.Match[str]) -> bool:
         marked = m["lead"] or m["sep"] in ("until", "till", "til")
         marked = marked or any(m[g] for g in ("aap", "bap", "am", "bm", "anoon", "bnoon"))
-        if not marked or (m["sep"] == "and" and m["lead"] != "between"):
+        if bare_hours and not marked:
+            marked = (
+                (m["ah"] or "").isdigit()
+                and (m["bh"] or "").isdigit()
+                and not _NOT_HOURS.match(scan.text, m.end())
+            )
+        if not marked or (m["sep"] == "and" and m["lead"] != "between" and not bare_hours):
             return False  # "move 2 to 4" is not a time; "3pm and 4pm" are two times
         start, end = _clock_pair(m)
-        reading.clocks.append(_ClockRange(m.start(), start, end))
+        reading.clocks.append(_ClockRange(m.start(), start, end, _span(m)))
         return True
 
     def clock_bound(m: re.Match[str]) -> bool:
         if not (m["ah"] or "").isdigit() and not m["aap"] and not m["anoon"]:
             return False  # "after one of the lessons" is not a time
         start = _clock_readings(m, "a")[0]
-        if m["bound"] in ("after", "from"):
-            reading.clocks.append(_ClockRange(m.start(), start, END_OF_DAY))
+        if m["bound"] in ("after", "from", "since"):
+            reading.clocks.append(_ClockRange(m.start(), start, END_OF_DAY, _span(m), "after"))
         else:
-            reading.clocks.append(_ClockRange(m.start(), (0, 0), start))
+            reading.clocks.append(_ClockRange(m.start(), (0, 0), start, _span(m), "before"))
         return True
 
     def point(m: re.Match[str]) -> bool:
@@ -824,7 +980,7 @@ def _read_clocks(scan: _Scanner, reading: _Reading) -> None:
             readings = _readings(_number(m["h"]), minute, groups.get("ap"))
         if not readings:
             return False
-        reading.clocks.append(_Clock(m.start(), readings))
+        reading.clocks.append(_Clock(m.start(), readings, _span(m)))
         return True
 
     def half_quarter(m: re.Match[str]) -> bool:
@@ -841,7 +997,7 @@ def _read_clocks(scan: _Scanner, reading: _Reading) -> None:
         hours = _readings(_number(m["h"]), 0, m["ap"])
         if not hours:
             return False
-        reading.clocks.append(_Clock(m.start(), tuple(_add_minutes(hm, minutes) for hm in hours)))
+        reading.clocks.append(_Clock(m.start(), tuple(_add_minutes(hm, minutes) for hm in hours), _span(m)))
         return True
 
     def at_hour(m: re.Match[str]) -> bool:
@@ -849,7 +1005,7 @@ def _read_clocks(scan: _Scanner, reading: _Reading) -> None:
         readings = _readings(_number(m["h"]), minute, None)
         if not readings:
             return False
-        reading.clocks.append(_Clock(m.start(), readings))
+        reading.clocks.append(_Clock(m.start(), readings, _span(m)))
         return True
 
     scan.take(_CLOCK_RANGE, clock_range)
@@ -910,6 +1066,11 @@ def _clock_pair(match: re.Match[str]) -> tuple[HourMinute, HourMinute]:
     return pair
 
 
+def _span(match: re.Match[str]) -> tuple[int, int]:
+    """Where a time was written, without the blanked-out noise a pattern's spaces took after it."""
+    return match.start(), match.start() + len(match.group(0).rstrip())
+
+
 def _add_minutes(hm: HourMinute, minutes: int) -> HourMinute:
     total = hm[0] * 60 + hm[1] + minutes
     return divmod(total % (24 * 60), 60)  # type: ignore[return-value]
@@ -934,7 +1095,10 @@ def _join_day_ranges(scan: _Scanner, reading: _Reading) -> None:
         label = f"between {date_words(first.first)} and {date_words(last)}"
         reading.days.remove(first)
         reading.days.remove(second)
-        reading.days.append(_Days(first.pos, first.first, last + timedelta(days=1), label))
+        span = (first.span[0], second.span[1])
+        joined = _Days(first.pos, first.first, last + timedelta(days=1), label, span=span)
+        joined.written_date = first.written_date and second.written_date
+        reading.days.append(joined)
 
 
 # --------------------------------------------------------------------------- turning it into a window

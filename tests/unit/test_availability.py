@@ -1,10 +1,10 @@
-"""The SENCo's availability: weekly surgeries in UK time, block-outs, what is offered, and
-reading what the SENCo types. Real SQLite database, real school calendar file."""
+"""The SENCo's availability: weekly surgeries in UK time, block-outs, what is offered. Reading
+what the SENCo types is tests/unit/test_surgery_requests.py. Real SQLite database, real school
+calendar file."""
 
 from __future__ import annotations
 
 import datetime as dt
-import json
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -17,7 +17,7 @@ from knowledge.shared.db import unit_of_work
 from knowledge.shared.models import Booking, BookingAudit, SurgeryBlockout, SurgeryPattern, SurgerySlot
 from knowledge.surgery import availability as av
 from knowledge.surgery import booking as bookings
-from knowledge.text import dates
+from knowledge.surgery import requests
 
 SCHOOL = "example-primary"
 UK = ZoneInfo("Europe/London")
@@ -390,167 +390,14 @@ def test_only_the_senco_or_admin_sees_who_is_booked_on_a_day(settings, calendar)
         assert av.bookings_on_day(session, staff(session, "U0EXSENCO1"), day=dt.date(2026, 12, 8)) == []
 
 
-# --- reading what the SENCo types --------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [
-        (
-            "open surgery slots on Tuesdays 3:15 to 4:15, 15 minutes each, for the autumn term",
-            ((1,), "15:15", "16:15", 15, 1, TODAY, dt.date(2026, 12, 18)),
-        ),
-        (
-            "open slots every Thursday 12:30-13:00 20 min",
-            ((3,), "12:30", "13:00", 20, 1, TODAY, dt.date(2026, 12, 18)),
-        ),
-        (
-            "open Wednesdays 3.30 till 5 in 30 minute slots until Christmas",
-            ((2,), "15:30", "17:00", 30, 1, TODAY, dt.date(2026, 12, 18)),
-        ),
-        (
-            "open slots on Mondays from 3pm to 4pm, 10 mins, 2 per slot, this term",
-            ((0,), "15:00", "16:00", 10, 2, TODAY, dt.date(2026, 12, 18)),
-        ),
-        (
-            "OPEN TUES AND THURS 3-4PM, HALF AN HOUR EACH, 3 PEOPLE EACH, NEXT TERM",
-            ((1, 3), "15:00", "16:00", 30, 3, dt.date(2027, 1, 5), dt.date(2027, 3, 26)),
-        ),
-        (
-            "please open fridays 9 to 10am from 5 January until 12 February",
-            ((4,), "09:00", "10:00", 15, 1, dt.date(2027, 1, 5), dt.date(2027, 2, 12)),
-        ),
-        (
-            "open slots on Mondays at noon till 1, until 18 December",
-            ((0,), "12:00", "13:00", 15, 1, TODAY, dt.date(2026, 12, 18)),
-        ),
-    ],
-)
-def test_the_senco_can_ask_for_a_surgery_in_her_own_words(calendar, text, expected):
-    request = av.parse_surgery_request(text, today=TODAY, calendar=calendar)
-    assert isinstance(request, av.SurgeryRequest), request
-    got = (
-        request.weekdays,
-        request.start,
-        request.end,
-        request.slot_minutes,
-        request.capacity,
-        request.starts_on,
-        request.ends_on,
-    )
-    assert got == expected
-
-
-@pytest.mark.parametrize(
-    ("text", "asks"),
-    [
-        ("open slots 3:15 to 4:15, 15 minutes each", "Which day of the week?"),
-        ("open slots on Tuesdays for the autumn term", "What times on Tuesdays?"),
-        ("open some surgery slots please", "Which day of the week, and what times?"),
-        ("open Tuesdays 3:15 to 3:25, 15 minutes each", "doesn't fit"),
-    ],
-)
-def test_a_request_with_something_missing_gets_one_question_with_an_example(calendar, text, asks):
-    answer = av.parse_surgery_request(text, today=TODAY, calendar=calendar)
-    assert isinstance(answer, av.NeedsQuestion)
-    assert asks in answer.question
-
-
-def test_describe_echoes_the_request_in_plain_uk_english(calendar):
-    request = av.parse_surgery_request(
-        "open surgery slots on Tuesdays 3:15 to 4:15, 15 minutes each, for the autumn term",
-        today=dt.date(2026, 8, 20),
-        calendar=calendar,
-    )
-    assert av.describe(request) == (
-        "Tuesdays 3:15pm to 4:15pm, 15-minute slots, 1 person each, 2 September to 18 December 2026"
-    )
-    defaulted = av.parse_surgery_request("open Thursdays 12:30 to 1:30", today=TODAY, calendar=calendar)
-    assert "15-minute slots (the default)" in av.describe(defaulted)
-
-
-def test_a_request_survives_a_round_trip_through_json_for_the_confirm_button(calendar):
-    request = av.parse_surgery_request(
-        "open Tuesdays and Thursdays 3:15-4:15, 2 per slot, next term", today=TODAY, calendar=calendar
-    )
-    again = av.SurgeryRequest(**json.loads(json.dumps(av.as_dict(request))))
-    assert again == request
-    assert av.describe(again) == (
-        "Tuesdays and Thursdays 3:15pm to 4:15pm, 15-minute slots (the default), 2 people each, "
-        "5 January to 26 March 2027"
-    )
-
-
-def test_a_question_is_plain_text_the_bot_can_send(calendar):
-    answer = av.parse_blockout_request("block out please", TODAY)
-    assert isinstance(answer, str)
-    assert answer == answer.question
+# --- opening what the SENCo asked for ------------------------------------------------------
 
 
 def test_a_parsed_request_opens_one_pattern_per_weekday(settings, calendar):
-    request = av.parse_surgery_request(
+    request = requests.parse_surgery_request(
         "open Tuesdays and Thursdays 3:15-4:15 this term", today=TODAY, calendar=calendar
     )
     with unit_of_work(settings.database_url) as session:
         results = av.open_request(session, staff(session, "U0EXSENCO1"), request, calendar=calendar, now=NOW)
     assert [r.created for r in results] == [16, 16]  # Thursdays 26 Nov, 3, 10 and 17 Dec
     assert {s.pattern_id for s in all_slots(settings)} == {r.pattern_id for r in results}
-
-
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [
-        ("block out 4 December", (dt.date(2026, 12, 4), None, None)),
-        ("block out tomorrow afternoon", (dt.date(2026, 11, 24), "12:00", "23:59")),
-        ("I'm off on Friday 4th Dec", (dt.date(2026, 12, 4), None, None)),
-        ("block out the 4th", (dt.date(2026, 12, 4), None, None)),
-        ("block out 4/12", (dt.date(2026, 12, 4), None, None)),
-        ("block out Friday 2 to 4pm", (dt.date(2026, 11, 27), "14:00", "16:00")),
-        ("can you block out wednesday morning", (dt.date(2026, 11, 25), "00:00", "12:00")),
-    ],
-)
-def test_block_out_requests_are_read_as_a_day_and_optional_times(text, expected):
-    assert tuple(av.parse_blockout_request(text, TODAY)) == expected
-
-
-@pytest.mark.parametrize(
-    ("text", "asks"),
-    [
-        ("block out please", "Which day"),
-        ("block out Thursday 4 December", "is a Friday, not a Thursday"),
-        ("block out 31 February", "not a date"),
-    ],
-)
-def test_an_unclear_block_out_gets_a_question(text, asks):
-    answer = av.parse_blockout_request(text, TODAY)
-    assert isinstance(answer, av.NeedsQuestion)
-    assert asks in answer.question
-
-
-# --- issue #12: "next Tuesday" is read the same way by both readers ---------------------------
-
-DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-
-
-@pytest.mark.parametrize("said_on", range(7), ids=DAY_NAMES)
-@pytest.mark.parametrize("named", range(7), ids=DAY_NAMES)
-def test_block_out_reads_next_weekday_as_the_booking_reader_does(said_on, named):
-    now = NOW + dt.timedelta(days=said_on)
-    when = dates.parse_when(f"next {DAY_NAMES[named]}", now)
-    answer = av.parse_blockout_request(f"block out next {DAY_NAMES[named]}", now.date())
-    if when.choices:
-        assert isinstance(answer, av.NeedsQuestion)
-        assert answer.question.startswith(when.question)
-        assert [c.day for c in answer.choices] == [c.start.date() for c in when.choices]
-    else:
-        assert answer == av.BlockoutRequest(when.start.date(), None, None)
-
-
-def test_blocking_out_next_tuesday_afternoon_on_a_monday_offers_both_tuesdays_with_the_hours():
-    answer = av.parse_blockout_request("block out next tuesday afternoon", TODAY)
-    assert answer.question.startswith("Do you mean Tuesday 24 November (tomorrow) or Tuesday 1 December?")
-    assert answer.choices == (
-        av.BlockoutRequest(dt.date(2026, 11, 24), "12:00", "23:59"),
-        av.BlockoutRequest(dt.date(2026, 12, 1), "12:00", "23:59"),
-    )
-    assert av.parse_blockout_request("block out this tuesday", TODAY) == (dt.date(2026, 11, 24), None, None)

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from knowledge.text.dates import When, parse_all_days, parse_date_only, parse_when
+from knowledge.text.dates import END_OF_DAY, When, find_when, parse_all_days, parse_date_only, parse_when
 from knowledge.text.uk_time import format_uk, format_uk_range
 
 UK = ZoneInfo("Europe/London")
@@ -573,3 +573,164 @@ def test_format_uk_range():
     assert format_uk_range(NOW, uk(2026, 11, 24)) == "Monday 23 November, 9am to midnight"
     to_sunday = "Monday 23 November, 9am to the end of Sunday 29 November"
     assert format_uk_range(NOW, uk(2026, 11, 30)) == to_sunday
+
+
+# --------------------------------------------------------------------------- find_when (issue #14)
+# What the SENCo's request reader (knowledge/surgery/requests.py) reads with this one reader: the
+# cases its own date and time finders used to read, kept here as cases of this reader.
+
+TODAY = NOW.date()
+
+
+def found_days(text: str, **how) -> list[tuple[date, date, bool]]:
+    found = find_when(text, TODAY, **how)
+    assert found.question is None, found.question
+    return [(d.first, d.last, d.written_date) for d in found.days]
+
+
+def found_times(text: str, **how) -> list[tuple]:
+    found = find_when(text, TODAY, **how)
+    assert found.question is None, found.question
+    return [(t.start, t.end, t.bound) for t in found.times]
+
+
+@pytest.mark.parametrize(
+    ("text", "day"),
+    [
+        ("block out 4 December", date(2026, 12, 4)),
+        ("block out Dec 4th", date(2026, 12, 4)),
+        ("block out december 4", date(2026, 12, 4)),
+        ("I'm off on Friday 4th Dec", date(2026, 12, 4)),
+        ("block out the 4th", date(2026, 12, 4)),
+        ("block out 4/12", date(2026, 12, 4)),
+        ("block out 4/12/26", date(2026, 12, 4)),
+        ("block out 4/12/2026", date(2026, 12, 4)),
+        ("until 18th of December 2026", date(2026, 12, 18)),
+        ("from 5 January", date(2027, 1, 5)),
+        ("until 12 February", date(2027, 2, 12)),
+    ],
+)
+def test_find_when_reads_calendar_dates_and_says_they_were_written_as_dates(text, day):
+    assert found_days(text) == [(day, day, True)]
+    assert found_days(text, weekly=True, bare_hours=True) == [(day, day, True)]
+
+
+def test_find_when_gives_where_each_day_and_time_was_written_in_the_normalised_text():
+    found = find_when("Open TUES 3:15 to 4:15, 15 minutes each, from 1 Dec", TODAY, weekly=True)
+    assert found.text == "open tuesday 3:15 to 4:15 15 minutes each from 1 december"
+    assert [found.text[slice(*d.span)] for d in found.days] == ["1 december"]
+    assert [found.text[slice(*t.span)] for t in found.times] == ["3:15 to 4:15"]
+
+
+def test_find_when_tells_a_calendar_date_from_a_days_name():
+    assert found_days("tomorrow") == [(date(2026, 11, 24), date(2026, 11, 24), False)]
+    assert found_days("friday") == [(date(2026, 11, 27), date(2026, 11, 27), False)]
+    next_tuesday = find_when("next tuesday", TODAY).days[0]
+    assert next_tuesday.readings == (date(2026, 11, 24), date(2026, 12, 1))
+
+
+@pytest.mark.parametrize(
+    ("text", "weekdays"),
+    [
+        ("open Tuesdays 3-4", (1,)),
+        ("OPEN TUES AND THURS 3-4PM", (1, 3)),
+        ("open slots every Thursday 12:30-13:00", (3,)),
+        ("open weds 3:15 till 4", (2,)),
+        ("open every weekday 8 to 9", (0, 1, 2, 3, 4)),
+        ("open weekdays 8 to 9", (0, 1, 2, 3, 4)),
+        ("open monday to friday 8:30 to 9am", (0, 1, 2, 3, 4)),
+        ("open mon-wed 8:30 to 9am", (0, 1, 2)),
+        ("open 3-4 mondays and wednesdays", (0, 2)),
+        ("open friday 4 december 3-4", (4,)),
+        ("open some surgery slots please", ()),
+    ],
+)
+def test_read_weekly_the_days_of_the_week_are_when_it_repeats_not_dates(text, weekdays):
+    found = find_when(text, TODAY, weekly=True, bare_hours=True)
+    assert found.weekdays == weekdays
+    assert all(d.written_date for d in found.days)
+
+
+@pytest.mark.parametrize(
+    ("text", "start", "end"),
+    [
+        ("3:15 to 4:15", (15, 15), (16, 15)),
+        ("12:30-13:00", (12, 30), (13, 0)),
+        ("3.30 till 5", (15, 30), (17, 0)),
+        ("from 3pm to 4pm", (15, 0), (16, 0)),
+        ("3-4PM", (15, 0), (16, 0)),
+        ("9 to 10am", (9, 0), (10, 0)),
+        ("8 to 9pm", (20, 0), (21, 0)),
+        ("at noon till 1", (12, 0), (13, 0)),
+        ("midday to 1", (12, 0), (13, 0)),
+        ("12 to 1", (12, 0), (13, 0)),
+        ("11 to 1", (11, 0), (13, 0)),
+        ("3-4", (15, 0), (16, 0)),
+        ("3 to 4", (15, 0), (16, 0)),
+        ("7 to 8", (19, 0), (20, 0)),
+        ("3 and 4", (15, 0), (16, 0)),
+        ("3:15 and 4:15", (15, 15), (16, 15)),
+        ("15:15 - 16:15", (15, 15), (16, 15)),
+        ("3:15\u20134:15", (15, 15), (16, 15)),
+        ("from 3:15 until 4:15", (15, 15), (16, 15)),
+    ],
+)
+def test_bare_hours_read_two_numbers_joined_as_a_range_of_school_hours(text, start, end):
+    assert found_times(text, bare_hours=True) == [(start, end, "")]
+
+
+@pytest.mark.parametrize("text", ["move 2 to 4", "3 and 4", "7 to 8"])
+def test_without_bare_hours_two_numbers_are_not_read_as_times(text):
+    assert found_times(text) == []
+
+
+@pytest.mark.parametrize("text", ["2-3 per slot", "for 4-6 weeks", "2 to 3 places", "10-15 minutes"])
+def test_bare_hours_leave_numbers_that_count_other_things(text):
+    assert found_times(text, bare_hours=True) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "start", "end", "bound"),
+    [
+        ("friday from 2pm", (14, 0), END_OF_DAY, "after"),
+        ("friday after 2", (14, 0), END_OF_DAY, "after"),
+        ("friday since 2pm", (14, 0), END_OF_DAY, "after"),
+        ("friday until 11am", (0, 0), (11, 0), "before"),
+        ("friday till 11", (0, 0), (11, 0), "before"),
+        ("friday before 11", (0, 0), (11, 0), "before"),
+        ("friday up to 11am", (0, 0), (11, 0), "before"),
+    ],
+)
+def test_one_end_of_a_range_runs_to_the_edge_of_the_day(text, start, end, bound):
+    assert found_times(text) == [(start, end, bound)]
+
+
+def test_up_to_and_since_are_read_like_until_and_after_by_parse_when_too():
+    assert window("tomorrow up to 11am") == (uk(2026, 11, 24), uk(2026, 11, 24, 11))
+    assert window("tomorrow since 2pm") == (uk(2026, 11, 24, 14), uk(2026, 11, 25))
+
+
+def test_a_time_alone_is_a_time_with_no_end():
+    assert found_times("block out friday at 2pm") == [((14, 0), None, "")]
+
+
+def test_parts_of_the_day_are_named():
+    assert find_when("block out tomorrow afternoon", TODAY).parts == ("afternoon",)
+    assert find_when("block out friday pm", TODAY).parts == ("afternoon",)
+    assert find_when("block out weds after school", TODAY).parts == ("after school",)
+
+
+@pytest.mark.parametrize(
+    ("text", "unreadable"),
+    [("block out 31 February", "31 february"), ("block out 31/2", "31/2"), ("the 32nd", "the 32nd")],
+)
+def test_a_date_that_does_not_exist_is_a_question_naming_the_words(text, unreadable):
+    found = find_when(text, TODAY)
+    assert found.question and not found.days
+    assert found.unreadable == unreadable
+
+
+def test_a_weekday_that_does_not_match_its_date_is_a_question():
+    found = find_when("block out Thursday 4 December", TODAY)
+    assert found.question == "4 December is a Friday, not a Thursday. Which day did you mean?"
+    assert found.unreadable == ""
