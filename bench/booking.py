@@ -54,6 +54,7 @@ from knowledge.shared.db import get_engine, unit_of_work
 from knowledge.shared.migrate import upgrade
 from knowledge.shared.models import Booking, StaffMember, SurgerySlot
 from knowledge.surgery.booking import TOPICS, BookingRules, SlotTaken, book, free_slots
+from knowledge.text.uk_time import UK_TZ
 
 SCHOOL = "bench-school"
 STAFF = 600
@@ -126,7 +127,7 @@ def slot_times(count: int, start: dt.date) -> list[dt.datetime]:
     try:
         from zoneinfo import ZoneInfo
 
-        uk: dt.tzinfo = ZoneInfo("Europe/London")
+        uk: dt.tzinfo = ZoneInfo(UK_TZ)
     except Exception:  # no time-zone data: UTC is close enough for a benchmark
         uk = dt.timezone.utc
     times: list[dt.datetime] = []
