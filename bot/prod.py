@@ -26,6 +26,9 @@ PostgreSQL is run with pg_ctl, so `pg_ctl restart` works as usual; if it stays d
 launcher starts it again. Ctrl-C (or SIGTERM) stops everything, PostgreSQL last; as with
 `make run` (see `bot.launcher`), stopping always finishes, a second Ctrl-C ends the servers
 at once, and the servers die with a launcher that is killed.
+
+Why about 730 lines: the production profile's processes and the configuration files it
+writes for them (nginx, PostgreSQL, Redis, two Rasa servers) change together.
 """
 
 from __future__ import annotations

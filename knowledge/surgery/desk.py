@@ -15,6 +15,9 @@ times asked for: `/book_surgery{"day": "2026-12-01", "start": "12:00", "end": "1
 metadata (never from a button): in a direct message ("im") the calendar file is posted below
 the reply; anywhere else the reply is private to the person and the file goes to their direct
 messages with the bot (`connectors.slack.app.deliver`), and the wording says so.
+
+Why about 700 lines: one short handler per staff intent (the `HANDLERS` table at the bottom)
+and the wording they share; split up, one booking conversation would be spread over files.
 """
 
 from __future__ import annotations
