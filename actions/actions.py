@@ -567,7 +567,7 @@ def as_if_pressed(tracker: Tracker, payload: str, intent: str, entities: list[di
     )
 
 
-# The action each button intent runs (data/rules/rules.yml says the same; a test checks they agree).
+# The action each button intent runs (nlu/rules/rules.yml says the same; a test checks they agree).
 BUTTON_ACTIONS: dict[str, Action] = {
     **{intent: ActionSurgery() for intent in SURGERY_INTENTS},
     **{intent: ActionBroadcast() for intent in BROADCAST_INTENTS},

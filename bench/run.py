@@ -46,6 +46,7 @@ import yaml
 
 from bench import screening
 from bot.seed import load_everything
+from bot.training import TRAINING_DATA
 from knowledge.shared.settings import PROJECT_ROOT, Settings
 
 WARMUP_REQUESTS = 20
@@ -176,7 +177,7 @@ def train_ours(work: Path) -> float:
     """Train our model from scratch into a temporary folder; return the seconds it took."""
     command = [
         sys.executable, "-m", "rasa", "train",
-        "--config", "config.yml", "--domain", "domain.yml", "--data", "data",
+        "--config", "config.yml", "--domain", "domain.yml", "--data", *TRAINING_DATA,
         "--out", str(work / "models"), "--fixed-model-name", "bench", "--force",
     ]  # fmt: skip
     env = bench_env(RASA_CACHE_DIRECTORY=str(work / "rasa-cache"))

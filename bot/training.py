@@ -20,10 +20,12 @@ MODEL_NAME = "sendbot"
 MODEL_FILE = MODEL_DIR / f"{MODEL_NAME}.tar.gz"
 FINGERPRINT_FILE = MODEL_DIR / f"{MODEL_NAME}.fingerprint"
 
+# Rasa's training data: NLU examples and dialogue rules, beside the spaCy pipeline that reads them.
+TRAINING_DATA = ("nlu/training", "nlu/rules")
 TRAINING_INPUTS = (
     "config.yml",
     "domain.yml",
-    "data",
+    *TRAINING_DATA,
     "knowledge/content/glossary.yml",
     "nlu/spacy_pipeline.py",
 )
@@ -66,7 +68,7 @@ def train(force: bool = False) -> Path:
     staging = MODEL_DIR / ".training"
     command = [
         sys.executable, "-m", "rasa", "train",
-        "--config", "config.yml", "--domain", "domain.yml", "--data", "data",
+        "--config", "config.yml", "--domain", "domain.yml", "--data", *TRAINING_DATA,
         "--out", str(staging), "--fixed-model-name", MODEL_NAME,
     ]  # fmt: skip
     subprocess.run(command, cwd=PROJECT_ROOT, env=env, check=True)

@@ -53,7 +53,7 @@ ORDINARY_SETS = sorted(ROOT.glob("data/screen/ordinary_train_*.yml")) + [
 RED_TEAM_SETS = [ROOT / "tests/safeguarding/redteam.yml", ROOT / "tests/safeguarding/redteam_dev2.yml"]
 RED_TEAM_GROUPS = {"domestic_violence": "domestic_abuse", "missing_child": "danger_now"}
 RED_TEAM_UNCLEAR = {"self_harm", "suicide", "not_safe_at_home"}
-NLU_DIR = ROOT / "data/nlu"
+NLU_DIR = ROOT / "nlu/training"
 TARGET_FALSE_ALARMS = 0.002
 # `about_harm` gates the check question, so its threshold keeps nearly every disclosure.
 ABOUT_HARM_RECALL = 0.97

@@ -33,7 +33,7 @@ def _examples(path) -> list[tuple[str, str]]:
 # Sets gated at MIN_MACRO_F1. The broadcast hold-outs are scored on their own: set A
 # (tests/nlu/holdout_broadcasts.yml, written deliberately in other words than the training
 # data) went from 14/48 to 38/48 on 2026-11-23 once paraphrase families were added to the
-# training data (data/nlu/broadcasts_more.yml); set B (holdout_broadcasts_b.yml, written
+# training data (nlu/training/broadcasts_more.yml); set B (holdout_broadcasts_b.yml, written
 # blind by a helper afterwards) scored 71/80 at its first run. Never train on either.
 GATED = ("holdout.yml", "holdout_staff.yml", "holdout_staff_b.yml")
 BROADCASTS = ("holdout_broadcasts.yml", "holdout_broadcasts_b.yml")
@@ -44,7 +44,7 @@ def holdout(sets: tuple[str, ...] = GATED) -> list[tuple[str, str]]:
     """Hold-out messages, minus any that also appear word for word in the training data
     (short ones such as "hi" or "thank you" can coincide although written separately)."""
     training = {
-        text.lower() for path in (PROJECT_ROOT / "data/nlu").glob("*.yml") for text, _ in _examples(path)
+        text.lower() for path in (PROJECT_ROOT / "nlu/training").glob("*.yml") for text, _ in _examples(path)
     }
     everything = [
         example

@@ -6,7 +6,7 @@ import os
 import subprocess
 import sys
 
-from bot.training import MODEL_FILE
+from bot.training import MODEL_FILE, TRAINING_DATA
 from knowledge.shared.settings import PROJECT_ROOT
 
 ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "RASA_TELEMETRY_ENABLED": "false"}
@@ -29,7 +29,9 @@ PAYLOAD_ONLY_INTENTS = ("choose_slot", "acknowledge_concern", "safeguarding_answ
 
 
 def test_rasa_data_validate_is_clean():
-    result = rasa("data", "validate", "--domain", "domain.yml", "--data", "data", "--config", "config.yml")
+    result = rasa(
+        "data", "validate", "--domain", "domain.yml", "--data", *TRAINING_DATA, "--config", "config.yml"
+    )
     output = result.stdout + result.stderr
     assert result.returncode == 0, output[-3000:]
     warnings = [

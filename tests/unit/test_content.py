@@ -13,7 +13,7 @@ from knowledge.text.readability import grade_level
 
 ARTICLES = load_article_files(PROJECT_ROOT / "knowledge/content/articles")
 FACTS = [(a, f) for a in ARTICLES for f in a.facts]
-RULES = yaml.safe_load((PROJECT_ROOT / "data/rules/rules.yml").read_text())["rules"]
+RULES = yaml.safe_load((PROJECT_ROOT / "nlu/rules/rules.yml").read_text())["rules"]
 TOPIC_RULE = next(r for r in RULES if r["steps"][-1] == {"action": "action_answer_topic"})
 TOPIC_INTENTS = [s["intent"] for s in TOPIC_RULE["steps"][0]["or"] if s["intent"] != "ask_contact_senco"]
 

@@ -56,7 +56,7 @@ def test_the_model_fingerprint_changes_with_training_data_but_not_with_articles(
     (tmp_path / "knowledge/content/articles/new.yml").write_text("- slug: x\n")
     assert training.fingerprint(tmp_path) == before
 
-    nlu_file = next((tmp_path / "data/nlu").glob("*.yml"))
+    nlu_file = next((tmp_path / "nlu/training").glob("*.yml"))
     nlu_file.write_text(nlu_file.read_text() + "\n")
     assert training.fingerprint(tmp_path) != before
 

@@ -190,7 +190,7 @@ async def test_the_dialogue_fallback_takes_the_message_back_so_the_policy_listen
 
 
 def test_every_button_intent_runs_the_action_the_rules_give_it():
-    rules = yaml.safe_load(Path(PROJECT_ROOT / "data/rules/rules.yml").read_text())["rules"]
+    rules = yaml.safe_load(Path(PROJECT_ROOT / "nlu/rules/rules.yml").read_text())["rules"]
     action_of: dict[str, str] = {}
     for rule in rules:
         steps = rule["steps"]
