@@ -161,10 +161,6 @@ def _threshold(group: str, ordinary: list[float], positives: list[float]) -> flo
     return min(0.99, max(0.3, ordered[allowed] + 1e-4))
 
 
-def _labelled(examples: list[Example], group: str) -> list[Example]:
-    return [e for e in examples if group not in e.unknown]
-
-
 def out_of_fold(examples: list[Example], group: str, c: float) -> dict[int, float]:
     """Each example's probability from a model trained on the other folds."""
     rng = random.Random(7)

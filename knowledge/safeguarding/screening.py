@@ -364,7 +364,7 @@ def _expand(pattern: str, words: dict[str, str], depth: int = 0) -> str:
 @lru_cache(maxsize=4)
 def _load(path: Path) -> tuple[tuple[Pattern, ...], Spellings, _Needed]:
     raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    words = {name: _alternation(alternatives) for name, alternatives in (raw.get("words") or {}).items()}
+    words = word_lists(raw)
 
     def compiled(p: str) -> re.Pattern:
         return re.compile(_expand(p, words))

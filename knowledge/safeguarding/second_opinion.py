@@ -20,6 +20,7 @@ from knowledge.safeguarding.screening import (
     GROUPS,
     PATTERNS_FILE,
     compile_with_words,
+    is_figure_of_speech,
     load_spellings,
     normalise,
     second_reading,
@@ -43,7 +44,6 @@ class _SecondNet:
     groups: dict[str, tuple[re.Pattern, ...]]
     about_harm: tuple[re.Pattern, ...]
     mentions_someone: tuple[re.Pattern, ...]
-    figures_of_speech: tuple[re.Pattern, ...]
     not_about_a_person: tuple[re.Pattern, ...]
 
 
@@ -59,7 +59,6 @@ def _second_net(path: Path) -> _SecondNet:
         groups={group: compiled(items) for group, items in (raw.get("second_net") or {}).items()},
         about_harm=compiled(raw.get("about_harm")),
         mentions_someone=compiled(raw.get("mentions_someone")),
-        figures_of_speech=compiled(raw.get("figures_of_speech")),
         not_about_a_person=compiled(raw.get("not_about_a_person")),
     )
 
@@ -81,7 +80,7 @@ def second_opinion(text: object) -> SecondOpinion:
         return SecondOpinion(groups=with_children(groups, writer, lowered), writer=writer)
     someone = any(p.search(lowered) for p in net.mentions_someone)
     about = someone or bool(_FIRST_PERSON.search(lowered)) or any(p.search(lowered) for p in net.about_harm)
-    noise = any(p.search(lowered) for p in net.figures_of_speech) or (
+    noise = is_figure_of_speech(lowered) or (
         not someone and any(p.search(lowered) for p in net.not_about_a_person)
     )
     return SecondOpinion(ask=about and not noise and second_reading(text).about_harm, writer=writer)
