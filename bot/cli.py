@@ -96,7 +96,8 @@ def _check_content(_args: argparse.Namespace) -> int:
 
     settings = get_settings()
     problems = 0
-    for folder in (settings.content_dir / "articles", settings.school_articles_dir):
+    content = settings.content_dir
+    for folder in (content / "articles", content / "answers", settings.school_articles_dir):
         for spec in load_article_files(folder):
             grade = grade_level(spec.summary)
             flag = "  <- hard to read" if grade > 9 else ""

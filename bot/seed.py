@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
 
-from knowledge.parents.articles import load_article_files, sync_articles
+from knowledge.parents.articles import ARTICLE, load_article_files, load_product_content, sync_articles
 from knowledge.parents.local_offer_import import import_oruk_file, services_per_dataset
 from knowledge.schools.calendar import SchoolCalendar, read_calendar_file
 from knowledge.schools.deployment import DeploymentError, SchoolSource, check_ref, load_deployment
@@ -30,6 +30,7 @@ class LoadReport:
     school: str = ""
     schools: int = 1
     product_articles: int = 0
+    product_answers: int = 0
     school_articles: int = 0
     services: int = 0
     staff: int = 0
@@ -42,8 +43,8 @@ class LoadReport:
             f"school: {self.school}"
             if self.schools == 1
             else f"schools: {self.schools} ({self.school}, ...)",
-            f"articles: {self.product_articles} SEND articles, {self.school_articles} from the school"
-            + ("" if self.schools == 1 else "s"),
+            f"articles: {self.product_articles} SEND articles and {self.product_answers} answers, "
+            f"{self.school_articles} from the school" + ("" if self.schools == 1 else "s"),
             f"local offer: {self.services} services",
             f"staff: {self.staff} on the roster" + ("" if self.schools == 1 else "s"),
         ]
@@ -65,14 +66,16 @@ def load_everything(settings: Settings) -> LoadReport:
     """Migrate the schema, then load every school's files and the shared content in one transaction."""
     upgrade(settings.database_url)
     deployment = load_deployment(settings)
-    product = load_article_files(settings.content_dir / "articles")
+    product = load_product_content(settings.content_dir)
     sources = [(source, load_profile_file(source.profile)) for source in deployment.schools]
     refs = [profile.ref for _, profile in sources]
     if len(set(refs)) != len(refs):
         raise DeploymentError(f"two schools share a ref: {sorted(r for r in refs if refs.count(r) > 1)[0]}")
     report = LoadReport(school=sources[0][1].name, schools=len(sources))
     with unit_of_work(settings.database_url) as session:
-        report.product_articles = sync_articles(session, product, origin="product", school_ref=None)
+        sync_articles(session, product, origin="product", school_ref=None)
+        report.product_articles = sum(spec.kind == ARTICLE for spec in product)
+        report.product_answers = len(product) - report.product_articles
         for source, profile in sources:
             if deployment.several:
                 check_ref(profile.ref, source.profile.name)

@@ -1,9 +1,14 @@
-"""Loading SEND articles from YAML files into the database, and reading them back.
+"""Loading SEND articles and answers from YAML files into the database, and reading them back.
 
-Product articles live in `knowledge/content/articles/*.yml`; a school adds its own
-in `school_data/articles/*.yml` (same format). `sync_articles` makes the database
-match the files, so an edited or added article is answerable after a reload,
-without retraining the NLU model.
+Two kinds of entry share one format and one table:
+- an *article* is a topic's overview ("tell me about EHCPs"): summary, up to three details;
+- an *answer* answers one specific question ("can I see the reports before the review?"):
+  it lists the ways people ask it (`questions`), its first sentence answers, and it has at
+  most two details.
+Product content lives in `knowledge/content/articles/*.yml` and `knowledge/content/answers/*.yml`;
+a school adds its own in `school_data/articles/*.yml` (either kind: an entry with `questions`
+is an answer). `sync_articles` makes the database match the files, so an edited or added
+entry is answerable after a reload, without retraining the NLU model.
 """
 
 from __future__ import annotations
@@ -21,6 +26,12 @@ from knowledge.shared.models import Article, StatutoryFact
 
 FACT_STATUSES = ("must", "should", "should consider")
 DAY_KINDS = ("calendar", "working", None)
+AUDIENCES = ("all", "parents", "staff")
+
+ARTICLE, ANSWER = "article", "answer"
+MAX_DETAILS = {ARTICLE: 3, ANSWER: 2}
+MIN_QUESTIONS = 3
+MAX_ANSWER_WORDS = 70
 
 
 class ContentError(ValueError):
@@ -55,6 +66,9 @@ class ArticleSpec:
     checked_on: dt.date
     facts: tuple[FactSpec, ...] = field(default_factory=tuple)
     position: int = 0
+    kind: str = ARTICLE
+    questions: tuple[str, ...] = ()
+    audience: str = "all"
 
 
 def _date(value, where: str) -> dt.date:
@@ -99,14 +113,27 @@ def parse_article(raw: dict, where: str, position: int = 0) -> ArticleSpec:
     """Validate one article mapping from a YAML file."""
     if not isinstance(raw, dict):
         raise ContentError(f"{where}: each article must be a mapping")
-    where = f"{where} article {raw.get('slug', '?')}"
+    kind = ANSWER if "questions" in raw else ARTICLE
+    where = f"{where} {kind} {raw.get('slug', '?')}"
     source = raw.get("source") or {}
+    details = tuple(" ".join(str(d).split()) for d in raw.get("details") or ())
+    if kind == ANSWER and len(details) > MAX_DETAILS[kind]:  # articles: after #15's content fix lands
+        raise ContentError(f"{where}: at most {MAX_DETAILS[kind]} details (every one is shown)")
+    questions = tuple(" ".join(str(q).split()) for q in raw.get("questions") or () if str(q).strip())
+    audience = str(raw.get("audience") or "all").strip()
+    if audience not in AUDIENCES:
+        raise ContentError(f"{where}: audience must be one of {AUDIENCES}")
+    if kind == ANSWER:
+        if len(questions) < MIN_QUESTIONS:
+            raise ContentError(f"{where}: give at least {MIN_QUESTIONS} ways people ask the question")
+        if len(_required(raw, "answer", where).split()) > MAX_ANSWER_WORDS:
+            raise ContentError(f"{where}: the answer is longer than {MAX_ANSWER_WORDS} words")
     return ArticleSpec(
         slug=_required(raw, "slug", where),
         topic=_required(raw, "topic", where),
         title=_required(raw, "title", where),
-        summary=_required(raw, "summary", where),
-        details=tuple(" ".join(str(d).split()) for d in raw.get("details") or ()),
+        summary=_required(raw, "answer" if kind == ANSWER else "summary", where),
+        details=details,
         keywords=tuple(str(k).lower().strip() for k in raw.get("keywords") or ()),
         follow_ups=tuple(str(t).strip() for t in raw.get("follow_ups") or ()),
         source_title=_required(source, "title", f"{where} source"),
@@ -114,6 +141,9 @@ def parse_article(raw: dict, where: str, position: int = 0) -> ArticleSpec:
         checked_on=_date(raw.get("checked_on"), where),
         facts=tuple(_fact(f, where) for f in raw.get("facts") or ()),
         position=position,
+        kind=kind,
+        questions=questions,
+        audience=audience,
     )
 
 
@@ -127,11 +157,22 @@ def load_article_files(folder: Path) -> list[ArticleSpec]:
         if not isinstance(data, list):
             raise ContentError(f"{path.name}: the file must hold a list of articles")
         specs.extend(parse_article(raw, path.name, i) for i, raw in enumerate(data))
+    _no_duplicate_slugs(specs, str(folder))
+    return specs
+
+
+def load_product_content(content_dir: Path) -> list[ArticleSpec]:
+    """The shipped overview articles and specific answers, checked together for duplicate slugs."""
+    specs = load_article_files(content_dir / "articles") + load_article_files(content_dir / "answers")
+    _no_duplicate_slugs(specs, str(content_dir))
+    return specs
+
+
+def _no_duplicate_slugs(specs: Sequence[ArticleSpec], where: str) -> None:
     slugs = [s.slug for s in specs]
     duplicates = {s for s in slugs if slugs.count(s) > 1}
     if duplicates:
-        raise ContentError(f"duplicate article slugs in {folder}: {sorted(duplicates)}")
-    return specs
+        raise ContentError(f"duplicate slugs in {where}: {sorted(duplicates)}")
 
 
 def sync_articles(
@@ -164,6 +205,9 @@ def sync_articles(
         article.source_url = spec.source_url
         article.checked_on = spec.checked_on
         article.position = spec.position
+        article.kind = spec.kind
+        article.questions = list(spec.questions)
+        article.audience = spec.audience
         session.add(article)
         # Drop old facts before adding new ones: a fact key is unique and may be re-used.
         article.facts.clear()
@@ -173,15 +217,17 @@ def sync_articles(
     return len(specs)
 
 
-def visible_articles(session: Session, school_ref: str, topic: str | None = None) -> list[Article]:
-    """Product articles plus this school's own, optionally for one topic, in display order.
+def visible_articles(
+    session: Session, school_ref: str, topic: str | None = None, *, kind: str = ARTICLE
+) -> list[Article]:
+    """Product entries of `kind` plus this school's own, optionally for one topic, in display order.
 
     Replies never show the fact records, so they are not loaded here (`article.facts`
     still loads them on demand).
     """
     query = (
         select(Article)
-        .where(or_(Article.school_ref.is_(None), Article.school_ref == school_ref))
+        .where(or_(Article.school_ref.is_(None), Article.school_ref == school_ref), Article.kind == kind)
         .order_by(Article.topic, Article.position, Article.id)
     )
     if topic is not None:

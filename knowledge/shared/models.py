@@ -115,6 +115,12 @@ class Article(Base):
     checked_on = Column(Date, nullable=False)
     jurisdiction = Column(String(32), nullable=False, default="England")
     position = Column(Integer, nullable=False, default=0)
+    # "article": a topic's overview; "answer": the direct answer to one specific question,
+    # found by the ways people ask it (`questions`) without retraining the NLU model.
+    kind = Column(String(16), nullable=False, default="article", server_default="article", index=True)
+    questions = Column(JSON, nullable=False, default=list)
+    # all | parents | staff
+    audience = Column(String(16), nullable=False, default="all", server_default="all")
     updated_at = Column(DateTime(timezone=True), nullable=False, default=utcnow, onupdate=utcnow)
 
     facts = relationship(
@@ -660,3 +666,21 @@ class ActionResult(Base):
     lease_until = Column(UTCDateTime(), nullable=False)  # a runner that died frees it then
     reply = Column(JSON, nullable=True)
     created_at = Column(UTCDateTime(), nullable=False, default=utcnow, index=True)
+
+
+class UnansweredQuestion(Base):
+    """A SEND question the bot had no reliable answer to, kept for the school to answer.
+
+    Never the sender: only the school, the words (with e-mail addresses and phone numbers
+    taken out), the topic the model guessed and when. Purged with the chat logs
+    (CHAT_LOG_RETENTION_DAYS), so it is kept no longer than the conversation it came from.
+    """
+
+    __tablename__ = "unanswered_questions"
+
+    id = Column(Integer, primary_key=True)
+    school_ref = Column(String(64), nullable=True, index=True)
+    text = Column(Text, nullable=False)
+    topic_guess = Column(String(64), nullable=True)
+    channel = Column(String(32), nullable=False, default="unknown")
+    asked_at = Column(UTCDateTime(), nullable=False, default=utcnow, index=True)
