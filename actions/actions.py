@@ -173,9 +173,10 @@ class ActionAnswerTopic(AssistantAction):
                 "book_surgery", question_text(tracker), {}, slack_user_id
             )
         topic = topic_of_intent(intent_name(tracker))
-        if topic is None:
-            return assistant.answer_unknown(question_text(tracker))
-        return assistant.answer_topic(topic, question_text(tracker))
+        text = question_text(tracker)
+        if topic is not None and (not text or topic == "contact_senco"):  # a topic's button
+            return assistant.answer_topic(topic, text)
+        return answer_the_question(assistant, tracker)
 
 
 class ActionSearchLocalOffer(AssistantAction):
@@ -206,7 +207,7 @@ class ActionAnswerUnknown(AssistantAction):
             menu = desk.menu_if_about_surgery(question_text(tracker), slack_user_id)
             if menu is not None:
                 return menu
-        return assistant.answer_unknown(question_text(tracker))
+        return answer_the_question(assistant, tracker)
 
 
 class ActionDefaultFallback(AssistantAction):
@@ -302,6 +303,16 @@ class ActionSafeguardingAnswer(AssistantAction):
             channel=tracker.get_latest_input_channel() or "unknown",
             rankings=_recent_rankings(tracker),
         )
+
+
+def answer_the_question(assistant: Assistant, tracker: Tracker) -> Reply:
+    """The specific answers to the latest message (knowledge.parents.understanding)."""
+    return assistant.answer_question(
+        question_text(tracker),
+        intent_ranking(tracker) or [tracker.latest_message.get("intent") or {}],
+        channel=tracker.get_latest_input_channel() or "unknown",
+        staff=staff_on_slack(tracker) is not None,
+    )
 
 
 def _recent_rankings(tracker: Tracker, last: int = 5) -> dict[str, list[dict]]:
@@ -403,6 +414,10 @@ class ActionSurgery(Action):
     ) -> List[Dict[str, Any]]:
         message = tracker.latest_message
         slack_user_id = staff_on_slack(tracker)
+        if slack_user_id is None and not button_press(message.get("text") or ""):
+            # On the parents' channels the staff-only intents are never chosen: the words are
+            # answered as the parent's question they are.
+            return await ActionAnswerUnknown().run(dispatcher, tracker, domain)
         entities = {
             str(e.get("entity")): str(e.get("value"))
             for e in message.get("entities") or ()

@@ -165,6 +165,29 @@ def _purge(args: argparse.Namespace) -> int:
     return 0
 
 
+def _unanswered(args: argparse.Namespace) -> int:
+    """The SEND questions the bot had no reliable answer to, so the school can add answers."""
+    import datetime as dt
+
+    from knowledge.parents.unanswered import recent
+
+    settings = get_settings()
+    days = settings.chat_log_retention_days
+    questions = recent(
+        settings.database_url, now=dt.datetime.now(dt.timezone.utc), days=days, school_ref=args.school
+    )
+    if not questions:
+        print(f"No unanswered questions in the last {days} days.")
+        return 0
+    print(f"{len(questions)} unanswered question(s) in the last {days} days, newest first:")
+    for q in questions:
+        where = f"{q.channel}" + (f", {q.school_ref}" if q.school_ref else "")
+        topic = f" [{q.topic_guess}]" if q.topic_guess else ""
+        print(f"{q.asked_at:%Y-%m-%d %H:%M} ({where}){topic}: {q.text}")
+    print("Add an answer in school_data/articles/ (an entry with questions:), then: python -m bot.cli reload")
+    return 0
+
+
 def _privacy(args: argparse.Namespace) -> int:
     from knowledge.privacy.conversations import erase_conversation, export_conversation, senders_for
     from knowledge.shared.settings import tracker_store_url
@@ -219,6 +242,11 @@ def main(argv: list[str] | None = None) -> int:
     purge = commands.add_parser("purge", help="delete conversations past the retention period")
     purge.add_argument("--days", type=int, help="override CHAT_LOG_RETENTION_DAYS")
     purge.set_defaults(run=_purge)
+    unanswered = commands.add_parser(
+        "unanswered", help="SEND questions with no reliable answer, last CHAT_LOG_RETENTION_DAYS days"
+    )
+    unanswered.add_argument("--school", help="one school's ref (in a trust)")
+    unanswered.set_defaults(run=_unanswered)
     rights = commands.add_parser("privacy", help="export or erase one family's conversation")
     rights.add_argument("action", choices=["export", "erase"])
     rights.add_argument("sender", help="a sender id, or the 12-character reference shown in logs")

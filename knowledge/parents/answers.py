@@ -330,3 +330,66 @@ _NATION = re.compile(r"\b(wales|welsh|scotland|scottish|northern ireland|cymru)\
 def mentions_other_nation(text: str) -> bool:
     """True when a question is about Wales, Scotland or Northern Ireland."""
     return bool(_NATION.search(text or ""))
+
+
+# --- specific answers (issue #15) ----------------------------------------------------------
+
+
+def _source_line(entry: Article) -> str:
+    source = f"Source: {entry.source_title}"
+    if entry.source_url:
+        source += f" ({entry.source_url})"
+    return source + f". Checked {long_date(entry.checked_on)}."
+
+
+def answer_payload(entry: Article) -> str:
+    """A button that asks an answer's question: its first wording, read like a typed question."""
+    return entry.questions[0] if entry.questions else entry.title
+
+
+def specific_answers_reply(
+    entries: Sequence[Article],
+    profile: SchoolProfile,
+    *,
+    related: Sequence[Article] = (),
+    unanswered_part: bool = False,
+) -> Reply:
+    """One answer, or one per part of a two- or three-part question: each answers first,
+    then at most two details and its source; then who to talk to. `related`: other specific
+    questions offered as buttons."""
+    blocks = []
+    for entry in entries:
+        lines = [f"{entry.title}:" if len(entries) > 1 else "", entry.summary]
+        lines += [f"• {d}" for d in entry.details]
+        lines.append(_source_line(entry))
+        blocks.append("\n".join(line for line in lines if line))
+    if unanswered_part:
+        blocks.append("I don't have a reliable answer to the other part of your question.")
+    blocks.append(person_line(profile))
+    shown = {e.slug for e in entries}
+    buttons = [Button(r.title, answer_payload(r)) for r in related if r.slug not in shown][:MAX_FOLLOW_UPS]
+    buttons.append(Button(FIXED_BUTTON_LABELS[CONTACT_TOPIC], topic_payload(CONTACT_TOPIC)))
+    return Reply("\n\n".join(blocks), tuple(buttons))
+
+
+def overview_with_questions_reply(
+    article: Article, profile: SchoolProfile, all_articles: Sequence[Article], questions: Sequence[Article]
+) -> Reply:
+    """A broad question: the topic's overview, and its specific questions as buttons."""
+    reply = article_reply(article, profile, all_articles)
+    buttons = [Button(q.title, answer_payload(q)) for q in questions[:3]]
+    buttons.append(Button(FIXED_BUTTON_LABELS[CONTACT_TOPIC], topic_payload(CONTACT_TOPIC)))
+    return Reply(reply.text, tuple(buttons))
+
+
+def no_reliable_answer_reply(profile: SchoolProfile, overview: Article | None = None) -> Reply:
+    """A SEND question the bank has no close answer to: say so, and who can help."""
+    text = (
+        "I'm sorry, I don't have a reliable answer to that. I have passed the question on "
+        "(without your name) so the school can add an answer.\n\n" + person_line(profile)
+    )
+    buttons = []
+    if overview is not None:
+        buttons.append(Button(overview.title, topic_payload(overview.topic)))
+    buttons.append(Button(FIXED_BUTTON_LABELS[CONTACT_TOPIC], topic_payload(CONTACT_TOPIC)))
+    return Reply(text, tuple(buttons))

@@ -12,9 +12,11 @@ import datetime as dt
 import logging
 from typing import Iterable, Sequence
 
-from knowledge.parents import answers, search
-from knowledge.parents.articles import visible_articles
+from knowledge.parents import answers, search, unanswered
+from knowledge.parents.articles import ANSWER, visible_articles
 from knowledge.parents.local_offer import search_services
+from knowledge.parents.retrieval import QUESTION_WORDS, AnswerIndex, Entry, words
+from knowledge.parents.understanding import Reading, read_question
 from knowledge.safeguarding import replies as safeguarding_replies
 from knowledge.safeguarding import screening as safeguarding
 from knowledge.safeguarding.records import answer_check, record_concern
@@ -22,6 +24,7 @@ from knowledge.safeguarding.second_opinion import second_opinion
 from knowledge.schools.profile import read_profile
 from knowledge.schools.tenancy import all_schools, local_offer_dataset
 from knowledge.shared.db import unit_of_work
+from knowledge.shared.models import Article
 from knowledge.shared.replies import Reply
 from knowledge.shared.settings import Settings
 from knowledge.text.ages import extract_age
@@ -49,6 +52,59 @@ class Assistant:
         return load_glossary(self.settings.content_dir / "glossary.yml")
 
     # --- questions ----------------------------------------------------------------------
+
+    def answer_question(
+        self, text: str, ranking: Iterable[dict] = (), *, channel: str = "unknown", staff: bool = False
+    ) -> Reply:
+        """The specific answer to each part of the question; a topic's overview for a broad
+        question; honesty (and a note for the school) for a SEND question with no close answer;
+        a kind decline for anything else. `ranking`: the NLU model's intent ranking."""
+        if answers.mentions_other_nation(text):
+            return self.answer_topic(answers.OTHER_NATION_TOPIC, text)
+        names_a_service = bool(self._terms_from((), text)[0])
+        with unit_of_work(self.settings.database_url) as session:
+            profile = read_profile(session, self.school_ref)
+            everything = visible_articles(session, profile.ref)
+            bank = [
+                a
+                for a in visible_articles(session, profile.ref, kind=ANSWER)
+                if a.audience == "all" or a.audience == ("staff" if staff else "parents")
+            ]
+            reading = read_question(text, answer_index(bank), topic_weights(ranking))
+            if reading.answers:
+                by_slug = {a.slug: a for a in bank}
+                chosen = [by_slug[m.entry.slug] for m in reading.answers]
+                return answers.specific_answers_reply(
+                    chosen,
+                    profile,
+                    related=_related(chosen[0], bank, reading),
+                    unanswered_part=bool(reading.unanswered_parts),
+                )
+            match = search.confident_match(everything, text)  # a school's own article, say
+            if match is not None:
+                preface = f"I think you are asking about this: {match.article.title}."
+                return answers.article_reply(match.article, profile, everything, preface=preface)
+            if not names_a_service and reading.off_topic:
+                return answers.fallback_reply(profile, everything)
+            overview = next((a for a in everything if a.topic == reading.topic), None)
+            if overview is not None and _is_broad(text):
+                questions = [a for a in bank if a.topic == reading.topic]
+                return answers.overview_with_questions_reply(overview, profile, everything, questions)
+            reply = answers.no_reliable_answer_reply(profile, overview)
+            school_ref = profile.ref
+        if names_a_service:  # "is there a swimming group for autistic children?"
+            return self.answer_local_offer(text)
+        try:
+            unanswered.record(
+                self.settings.database_url,
+                school_ref=school_ref,
+                text=text,
+                topic_guess=reading.topic,
+                channel=channel,
+            )
+        except Exception:  # the person still gets the reply
+            log.exception("could not keep an unanswered question (school %s)", school_ref)
+        return reply
 
     def answer_topic(self, topic: str, text: str = "") -> Reply:
         """The best article of `topic` for the question, with source and follow-ups."""
@@ -94,22 +150,8 @@ class Assistant:
             return answers.local_offer_reply(outcome, profile, looking_for=looking_for, age=age)
 
     def answer_unknown(self, text: str) -> Reply:
-        """When the NLU model is unsure: a clear article match, a service search, or honesty."""
-        with unit_of_work(self.settings.database_url) as session:
-            profile = read_profile(session, self.school_ref)
-            everything = visible_articles(session, profile.ref)
-            match = search.confident_match(everything, text)
-            if match is not None:
-                return answers.article_reply(
-                    match.article,
-                    profile,
-                    everything,
-                    preface=f"I think you are asking about this: {match.article.title}.",
-                )
-        service_types, _ = self._terms_from((), text)
-        if service_types:
-            return self.answer_local_offer(text)
-        return self.fallback()
+        """When the NLU model has no topic: the same search, without the model's help."""
+        return self.answer_question(text)
 
     # --- conversation -------------------------------------------------------------------
 
@@ -215,17 +257,11 @@ class Assistant:
         """The model's best non-safeguarding reading of the message: for a message it read as a
         possible concern that is not about harm at all (a recipe, a phone bill), or that the
         sender said was an everyday question."""
-        for candidate in ranking:
-            name = str(candidate.get("name") or "")
-            if name in ("safeguarding_concern", "nlu_fallback", ""):
-                continue
-            topic = topic_of_intent(name)
-            if topic is not None:
-                return self.answer_topic(topic, text)
-            if name == "search_local_offer":
-                return self.answer_local_offer(text)
-            break
-        return self.answer_unknown(text)
+        ranking = [r for r in ranking if r.get("name") != "safeguarding_concern"]
+        top = str((ranking[0] if ranking else {}).get("name") or "")
+        if top == "search_local_offer":
+            return self.answer_local_offer(text)
+        return self.answer_question(text, ranking)
 
     def _safeguarding_reply(
         self, channel: str, child_voice: bool, groups: Sequence[str] = (), writer: str | None = None
@@ -263,3 +299,43 @@ class Assistant:
                 if term not in terms:
                     terms.append(term)
         return found[ENTITY_SERVICE_TYPE], found[ENTITY_AREA_OF_NEED]
+
+
+def topic_weights(ranking: Iterable[dict]) -> dict[str, float]:
+    """The NLU model's confidence in each topic intent (`ask_<topic>`)."""
+    weights: dict[str, float] = {}
+    for candidate in ranking:
+        topic = topic_of_intent(str(candidate.get("name") or ""))
+        if topic is not None:
+            weights[topic] = float(candidate.get("confidence") or 0.0)
+    return weights
+
+
+_INDEXES: dict[tuple, AnswerIndex] = {}
+
+
+def answer_index(bank: Sequence[Article]) -> AnswerIndex:
+    """The search index over these answers, rebuilt only when one of them has changed."""
+    key = tuple((a.id, a.updated_at) for a in bank)
+    index = _INDEXES.get(key)
+    if index is None:
+        if len(_INDEXES) > 8:  # a few schools' banks; an edit makes a new one
+            _INDEXES.clear()
+        index = _INDEXES[key] = AnswerIndex(
+            Entry(a.slug, a.topic, a.title, tuple(a.questions), tuple(a.keywords)) for a in bank
+        )
+    return index
+
+
+# A broad question names a topic and little else ("tell me about EHCPs", "annual reviews?").
+BROAD_MAX_WORDS = 2
+
+
+def _is_broad(text: str) -> bool:
+    return len([w for w in words(text) if w not in QUESTION_WORDS]) <= BROAD_MAX_WORDS
+
+
+def _related(first: Article, bank: Sequence[Article], reading: Reading) -> list[Article]:
+    """Other questions of the first answer's topic, offered as buttons (in the bank's order)."""
+    shown = {m.entry.slug for m in reading.answers}
+    return [a for a in bank if a.topic == first.topic and a.slug not in shown][:2]

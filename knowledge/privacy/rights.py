@@ -144,13 +144,15 @@ def purge_chat_logs(settings: Settings, now: dt.datetime) -> int:
     """Delete conversation events older than CHAT_LOG_RETENTION_DAYS (safeguarding records stay).
 
     A message the sender said was not a safeguarding matter is a chat log, not a record:
-    it goes at the same time.
+    it goes at the same time, and so do the questions kept for the school to answer.
     """
+    from knowledge.parents import unanswered
     from knowledge.safeguarding.records import purge_dismissed
     from knowledge.shared import action_ledger
 
     retention = dt.timedelta(days=settings.chat_log_retention_days)
     cutoff = now - retention
     purge_dismissed(settings.database_url, cutoff)
+    unanswered.purge(settings.database_url, cutoff)
     action_ledger.purge(settings.database_url, now, min(retention, action_ledger.KEEP))
     return purge_older_than(tracker_store_url(settings), cutoff)

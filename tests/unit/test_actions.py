@@ -93,7 +93,7 @@ async def test_a_failure_becomes_an_apology_not_a_stack_trace(monkeypatch):
     def broken(*_args, **_kwargs):
         raise RuntimeError("database is down")
 
-    monkeypatch.setattr(actions.Assistant, "answer_topic", broken)
+    monkeypatch.setattr(actions.Assistant, "answer_question", broken)
     [message] = await run(actions.ActionAnswerTopic(), "ask_appeal", "can I appeal")
     assert message["text"] == actions.SORRY
 

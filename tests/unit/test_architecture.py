@@ -31,6 +31,7 @@ DECLARED_EDGES: dict[str, dict[str, str]] = {
     "privacy": {
         "safeguarding": "erasing a conversation deletes the checks the sender answered 'no' to, "
         "which are kept only as long as the chat logs",
+        "parents": "the questions kept for the school to answer are purged with the chat logs",
     },
 }
 

@@ -1,0 +1,169 @@
+"""Finding the specific answer to a question among the answer bank's entries.
+
+Each answer lists the ways people ask its question. A message is compared with every one
+of them (and with the answer's title and keywords) by TF-IDF cosine similarity over two
+views of the words: the words themselves, lightly stemmed, with pairs of neighbouring
+words; and character n-grams inside words, which forgive typing slips ("asessment",
+"tribnal"). The index is built from the answers as they are stored, so an answer a school
+has just added is found at once, with no retraining.
+
+Pure functions and plain data: no database, no Rasa. The thresholds that turn a score
+into "answer", "maybe" or "no reliable answer" live with the caller
+(`knowledge.parents.understanding`), where they are measured.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from typing import Iterable, Mapping, Sequence
+
+from knowledge.parents.search import ALIASES, STOPWORDS, _stem
+
+_WORD = re.compile(r"[a-z0-9£]+")
+
+# Question words carry meaning here ("who writes" vs "when is"), unlike in the article search.
+QUESTION_WORDS = frozenset(
+    "who when what why where which how can could must should will would does do is are if after before "
+    "long often much many refuse refused".split()
+)
+RETRIEVAL_STOPWORDS = STOPWORDS - QUESTION_WORDS - {"no", "not", "school", "child", "children"}
+
+# Words parents use for the same thing, mapped to one form (beyond the article search's).
+MORE_ALIASES = {
+    "ehcp": "ehcp", "ehc": "ehcp", "statement": "ehcp",
+    "lea": "council", "las": "council", "authorities": "council", "councils": "council",
+    "headteacher": "head", "headmaster": "head", "headmistress": "head", "principal": "head",
+    "nan": "grandparent", "nana": "grandparent", "gran": "grandparent", "granny": "grandparent",
+    "grandma": "grandparent", "grandad": "grandparent", "grandpa": "grandparent",
+    "grandparents": "grandparent", "grandmother": "grandparent", "grandfather": "grandparent",
+    "mum": "parent", "dad": "parent", "mam": "parent", "mom": "parent", "parents": "parent",
+    "carer": "parent", "carers": "parent",
+    "sendiass": "sendiass", "sendias": "sendiass", "iass": "sendiass",
+    "tribunal": "tribunal", "sendist": "tribunal", "fttt": "tribunal",
+    "wk": "week", "wks": "week", "weeks": "week", "days": "day", "months": "month", "mths": "month",
+    "ot": "occupational", "salt": "speech", "ep": "psychologist",
+    "iep": "iep", "ieps": "iep", "sen": "sen", "send": "sen",
+    "yr": "year", "y9": "year 9", "y10": "year 10", "y11": "year 11",
+}  # fmt: skip
+CHAR_N = (3, 4, 5)
+WORD_WEIGHT = 0.65  # the words' view against the characters' (measured on the dev set)
+
+
+def words(text: str) -> list[str]:
+    """Lower-cased, aliased, lightly stemmed words, question words kept, filler dropped."""
+    out: list[str] = []
+    for raw in _WORD.findall(text.lower()):
+        word = MORE_ALIASES.get(raw) or ALIASES.get(raw, raw)
+        for part in word.split():
+            if part in RETRIEVAL_STOPWORDS or (len(part) < 2 and not part.isdigit()):
+                continue
+            out.append(part if part in QUESTION_WORDS or part.isdigit() else _stem(part))
+    return out
+
+
+def word_features(text: str) -> Counter:
+    found = words(text)
+    features = Counter(found)
+    features.update(f"{a}_{b}" for a, b in zip(found, found[1:], strict=False))
+    return features
+
+
+def char_features(text: str) -> Counter:
+    features: Counter = Counter()
+    for word in words(text):
+        if word in QUESTION_WORDS:
+            continue
+        padded = f" {word} "
+        for n in CHAR_N:
+            features.update(padded[i : i + n] for i in range(max(1, len(padded) - n + 1)))
+    return features
+
+
+class _View:
+    """One TF-IDF view over a set of documents, searchable through an inverted index."""
+
+    def __init__(self, documents: Sequence[Counter]) -> None:
+        df: Counter = Counter()
+        for doc in documents:
+            df.update(doc.keys())
+        total = max(1, len(documents))
+        self.idf = {term: math.log((1 + total) / (1 + count)) + 1.0 for term, count in df.items()}
+        self.unseen_idf = math.log(1 + total) + 1.0
+        self.postings: dict[str, list[tuple[int, float]]] = defaultdict(list)
+        for i, doc in enumerate(documents):
+            vector = self._vector(doc)
+            for term, weight in vector.items():
+                self.postings[term].append((i, weight))
+
+    def _vector(self, features: Counter) -> dict[str, float]:
+        # Words no answer uses still count in the length: a message mostly about something
+        # else ("...change his council tax band") is far from every answer.
+        unseen = self.unseen_idf
+        vector = {t: (1.0 + math.log(c)) * self.idf.get(t, unseen) for t, c in features.items() if c > 0}
+        norm = math.sqrt(sum(w * w for w in vector.values())) or 1.0
+        return {t: w / norm for t, w in vector.items() if t in self.idf}
+
+    def similarities(self, features: Counter) -> dict[int, float]:
+        scores: dict[int, float] = defaultdict(float)
+        for term, weight in self._vector(features).items():
+            for doc, doc_weight in self.postings.get(term, ()):
+                scores[doc] += weight * doc_weight
+        return scores
+
+
+@dataclass(frozen=True)
+class Entry:
+    """What the index needs of one answer."""
+
+    slug: str
+    topic: str
+    title: str
+    questions: tuple[str, ...]
+    keywords: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Scored:
+    entry: Entry
+    score: float  # 0..1: the best cosine of the message with any of the answer's questions
+
+
+class AnswerIndex:
+    """Every answer's questions, title and keywords, as documents pointing back to the answer."""
+
+    def __init__(self, entries: Iterable[Entry]) -> None:
+        self.entries = list(entries)
+        owners: list[int] = []
+        texts: list[str] = []
+        for i, entry in enumerate(self.entries):
+            for text in (*entry.questions, entry.title, " ".join(entry.keywords)):
+                if text.strip():
+                    owners.append(i)
+                    texts.append(text)
+        self._owners = owners
+        self._words = _View([word_features(t) for t in texts])
+        self._chars = _View([char_features(t) for t in texts])
+
+    def rank(
+        self, text: str, topic_weights: Mapping[str, float] | None = None, limit: int = 5
+    ) -> list[Scored]:
+        """The answers closest to `text`, best first. `topic_weights` (the NLU model's topic
+        confidences) nudge answers of the topic the model read, never more than a little."""
+        by_words = self._words.similarities(word_features(text))
+        by_chars = self._chars.similarities(char_features(text))
+        best: dict[int, float] = defaultdict(float)
+        for doc in set(by_words) | set(by_chars):
+            score = WORD_WEIGHT * by_words.get(doc, 0.0) + (1 - WORD_WEIGHT) * by_chars.get(doc, 0.0)
+            owner = self._owners[doc]
+            best[owner] = max(best[owner], score)
+        if topic_weights:
+            for owner in best:
+                best[owner] += TOPIC_NUDGE * topic_weights.get(self.entries[owner].topic, 0.0)
+        ranked = sorted(best.items(), key=lambda item: -item[1])[:limit]
+        return [Scored(self.entries[i], round(score, 4)) for i, score in ranked]
+
+
+TOPIC_NUDGE = 0.1

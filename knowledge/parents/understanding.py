@@ -1,0 +1,160 @@
+"""Deciding what a parent's or teacher's message asks for: specific answers, a topic's
+overview, an honest "I don't have a reliable answer", or a kind decline.
+
+The order of the checks is the product's promise:
+1. each part of a two- or three-part question is matched on its own, so each gets an answer;
+2. an answer is given only when its questions are close enough to the message (thresholds
+   measured on the development sets, tests/answers/*_dev.yml, never on the hold-outs);
+3. a broad question about a topic ("tell me about EHCPs") gets the topic's overview, with
+   its specific questions as buttons;
+4. a SEND question with no close answer gets honesty, and is kept for the school to answer;
+5. anything that is not about SEND is declined, stating no SEND fact.
+
+Pure: no database, no Rasa. `knowledge.parents.assistant` turns a `Reading` into a reply.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Mapping, Sequence
+
+from knowledge.parents.retrieval import QUESTION_WORDS, AnswerIndex, Scored, words
+
+# A match at least this close is the answer (the development sets' figures: see DEVELOPERS.md).
+ANSWER_AT = 0.42
+# Closer than this, but not ANSWER_AT, the answer is given only when the NLU model read the same topic.
+ANSWER_WITH_TOPIC_AT = 0.3
+# A looser match still counts when it stands well clear of every other answer.
+CLEAR_AT = 0.25
+CLEAR_RATIO = 2.0
+# A second answer for the same part only when it is nearly as close as the first.
+RUNNER_UP_WITHIN = 0.03
+MAX_ANSWERS = 3
+# The NLU model's topic counts when it is at least this sure.
+TOPIC_SURE = 0.5
+
+# Words that only a SEND question uses. A message without one of them (and with no close
+# answer) is not about SEND, whatever the NLU model guessed.
+SEND_WORDS = frozenset(
+    """sen send senco sendco ehcp ehc sendiass iass ipsea tribunal autism autistic asd asc adhd
+    dyslexia dyslexic dyspraxia dyscalculia dcd disability disabled disabilities iep ieps provision
+    statemented assessment reassessment psychologist camhs therapy therapist occupational physio
+    physiotherapy sensory mediation eotas exclusion excluded suspension suspended expelled
+    adjustments wheelchair deaf blind semh epilepsy diabetic dyslexic nonverbal mutism downs
+    palsy hyperactivity meltdown meltdowns ta tas one-to-one 1:1 ombudsman lgsco adulthood
+    inclusion graduated diagnosis diagnosed specialist""".split()
+)
+SEND_PHRASES = (
+    "special school", "special educational", "special needs", "learning support", "sen support",
+    "support plan", "annual review", "local offer", "personal budget", "direct payment",
+    "access arrangements", "extra time", "reasonable adjust", "learning difficult", "learning disab",
+    "speech and language", "speech therapy", "part-time timetable", "part time timetable",
+    "white paper", "send reform", "send system", "preparing for adulthood", "phase transfer",
+    "education health and care", "health care plan", "healthcare plan", "medical condition",
+    "home to school transport", "school transport", "judicial review", "naming a school",
+    "named school", "statement of", "notional", "high needs", "top-up funding", "top up funding",
+)  # fmt: skip
+
+_SENTENCE_END = re.compile(r"(?<=[?!.])\s+|\n+")
+# "..., and is there...", "also, can they...": a new question joined to the last one.
+_QUESTION_START = (
+    r"(?:what|whats|what's|when|who|whos|who's|how|can|could|is|are|do|does|did|will|would|should|if|"
+    r"where|which|why|must|has|have|am|was)"
+)
+_JOINED = re.compile(
+    rf"(?:,|;|:)?\s+(?:and\s+also|and|also|plus|oh\s+and|another\s+thing|as\s+well)\s*,?\s+(?={_QUESTION_START}\b)",
+    re.IGNORECASE,
+)
+MIN_PART_WORDS = 3
+
+
+def question_parts(text: str) -> list[str]:
+    """The separate questions in a message: sentences, and questions joined by "and", "also"..."""
+    parts: list[str] = []
+    for sentence in _SENTENCE_END.split(text.strip()):
+        for piece in _JOINED.split(sentence):
+            piece = piece.strip(" ,;:-")
+            if not piece:
+                continue
+            if parts and (len(piece.split()) < MIN_PART_WORDS or len(_content_words(piece)) < 2):
+                parts[-1] = f"{parts[-1]} {piece}"
+            else:
+                parts.append(piece)
+    return parts or [text.strip()]
+
+
+def _content_words(text: str) -> list[str]:
+    return [w for w in words(text) if w not in QUESTION_WORDS]
+
+
+def is_about_send(text: str) -> bool:
+    """Does the message use a word only SEND questions use?"""
+    lowered = text.lower()
+    if any(phrase in lowered for phrase in SEND_PHRASES):
+        return True
+    raw = set(re.findall(r"[a-z0-9:'-]+", lowered))
+    return bool(raw & SEND_WORDS) or bool(set(words(text)) & SEND_WORDS)
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What the message asks for. `answers`: the matches to give, in the order asked."""
+
+    answers: tuple[Scored, ...] = ()
+    about_send: bool = False
+    topic: str | None = None  # the NLU model's topic, when it was sure
+    parts: int = 1
+    best: float = 0.0  # the closest match's score (for the unanswered list and the bench)
+    unanswered_parts: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def off_topic(self) -> bool:
+        return not self.answers and not self.about_send
+
+
+def read_question(text: str, index: AnswerIndex, topic_weights: Mapping[str, float] | None = None) -> Reading:
+    """Match each part of the message to the answer bank; decide what can be answered."""
+    topic_weights = dict(topic_weights or {})
+    topic = max(topic_weights, key=topic_weights.get, default=None)
+    if topic is not None and topic_weights[topic] < TOPIC_SURE:
+        topic = None
+    parts = question_parts(text)
+    chosen: list[Scored] = []
+    unanswered: list[str] = []
+    best = 0.0
+    pieces: Sequence[str] = parts if len(parts) > 1 else [text]
+    for piece in pieces:
+        ranked = index.rank(piece, topic_weights)
+        if not ranked:
+            unanswered.append(piece)
+            continue
+        best = max(best, ranked[0].score)
+        first = ranked[0]
+        runner_up = ranked[1].score if len(ranked) > 1 else 0.0
+        if _confident(first, topic) or (first.score >= CLEAR_AT and first.score >= CLEAR_RATIO * runner_up):
+            near_ties = [m for m in ranked[1:2] if first.score - m.score <= RUNNER_UP_WITHIN]
+            for match in [first, *(m for m in near_ties if _confident(m, topic))]:
+                if all(match.entry.slug != c.entry.slug for c in chosen):
+                    chosen.append(match)
+        else:
+            unanswered.append(piece)
+    if len(parts) > 1 and not chosen:  # the parts alone were too short: try the whole message
+        ranked = index.rank(text, topic_weights)
+        if ranked and _confident(ranked[0], topic):
+            chosen.append(ranked[0])
+            unanswered = []
+    return Reading(
+        answers=tuple(chosen[:MAX_ANSWERS]),
+        about_send=bool(chosen) or is_about_send(text),
+        topic=topic,
+        parts=len(parts),
+        best=best,
+        unanswered_parts=tuple(unanswered),
+    )
+
+
+def _confident(match: Scored, topic: str | None) -> bool:
+    if match.score >= ANSWER_AT:
+        return True
+    return topic is not None and match.entry.topic == topic and match.score >= ANSWER_WITH_TOPIC_AT

@@ -1,0 +1,152 @@
+"""Reading what a message asks for: each part's answer, a decline, or honesty (issue #15).
+
+These use a small bank written here, so they say how the reading works whatever the
+shipped content holds. Quality on real questions is measured on the blind sets
+(tests/system/test_answers_e2e.py).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from knowledge.parents.retrieval import AnswerIndex, Entry, words
+from knowledge.parents.understanding import is_about_send, question_parts, read_question
+
+BANK = AnswerIndex(
+    [
+        Entry(
+            "review-reports",
+            "annual_review",
+            "Seeing the reports before an annual review",
+            (
+                "Can I see the reports before the annual review meeting?",
+                "when should we get the paperwork for the review",
+                "how long before the review should advice be sent out",
+            ),
+            ("review reports",),
+        ),
+        Entry(
+            "who-can-request",
+            "request_assessment",
+            "Who can ask for an EHC needs assessment",
+            (
+                "Who can ask the council for an EHC needs assessment?",
+                "can a parent request an assessment themselves",
+                "does the school have to apply for the EHCP assessment",
+            ),
+        ),
+        Entry(
+            "local-offer-what",
+            "local_offer",
+            "What the local offer is",
+            (
+                "What is the local offer?",
+                "what does the council's local offer include",
+                "where do I find the local offer",
+            ),
+        ),
+        Entry(
+            "mediation-certificate",
+            "appeal",
+            "How soon the mediation certificate comes",
+            (
+                "How quickly do I get a mediation certificate?",
+                "when is the mediation certificate issued",
+                "how many days for the certificate after mediation",
+            ),
+        ),
+    ]
+)
+
+
+def _slugs(reading) -> list[str]:
+    return [m.entry.slug for m in reading.answers]
+
+
+def test_a_question_asked_in_other_words_finds_its_answer():
+    reading = read_question("will we get the reports before the annual review?", BANK)
+    assert _slugs(reading) == ["review-reports"]
+
+
+def test_typing_slips_still_find_the_answer():
+    reading = read_question("can i see the reprots befor the anual reveiw meeting", BANK)
+    assert _slugs(reading) == ["review-reports"]
+
+
+def test_each_part_of_a_two_part_question_gets_its_answer_in_order():
+    text = "Who can ask the council for an assessment, and how quickly do I get a mediation certificate?"
+    assert question_parts(text) == [
+        "Who can ask the council for an assessment",
+        "how quickly do I get a mediation certificate?",
+    ]
+    assert _slugs(read_question(text, BANK)) == ["who-can-request", "mediation-certificate"]
+
+
+def test_sentences_are_parts_and_a_short_tail_stays_with_its_question():
+    text = "What is the local offer? Thanks so much."
+    assert question_parts(text) == [text]
+    assert len(question_parts("What is the local offer? Also, who can ask for an assessment?")) == 2
+
+
+def test_an_off_topic_message_is_not_about_send_and_gets_no_answer():
+    reading = read_question("how do I renew my car tax online", BANK)
+    assert reading.answers == () and reading.off_topic
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "recommend a film for tonight",
+        "what's 15% of 80",
+        "best knife for carving a roast",
+        "term dates please",
+    ],
+)
+def test_everyday_messages_are_off_topic(text):
+    assert read_question(text, BANK).off_topic
+
+
+def test_a_send_question_with_no_close_answer_is_about_send_but_unanswered():
+    reading = read_question("does my son's autism diagnosis change his council tax band", BANK)
+    assert reading.answers == () and reading.about_send and not reading.off_topic
+
+
+def test_the_models_topic_nudges_only_answers_of_that_topic():
+    text = "paperwork for the certificate"
+    plain = {m.entry.slug: m.score for m in BANK.rank(text)}
+    nudged = {m.entry.slug: m.score for m in BANK.rank(text, {"annual_review": 0.9})}
+    assert nudged["review-reports"] > plain["review-reports"]
+    assert nudged["mediation-certificate"] == plain["mediation-certificate"]
+
+
+def test_question_words_count_so_who_and_when_differ():
+    assert "who" in words("Who can ask?") and "when" in words("When is it?")
+
+
+def test_an_answer_added_to_the_bank_is_found_at_once():
+    grown = AnswerIndex(
+        [
+            *BANK.entries,
+            Entry(
+                "sensory-room",
+                "everyday_support",
+                "Our sensory room",
+                ("Do you have a sensory room?", "is there a quiet room", "where can he calm down"),
+            ),
+        ]
+    )
+    assert _slugs(read_question("have you got a sensory room at school", grown)) == ["sensory-room"]
+
+
+@pytest.mark.parametrize(
+    ("text", "about"),
+    [
+        ("my daughter has ADHD, what help can she get", True),
+        ("is an IEP the same as a support plan", True),
+        ("what's the weather tomorrow", False),
+        ("can you write a poem about autumn", False),
+        ("the council hasn't collected my bins", False),
+    ],
+)
+def test_send_words_tell_send_questions_from_everyday_ones(text, about):
+    assert is_about_send(text) is about
