@@ -1,0 +1,164 @@
+"""Answer quality on the DEVELOPMENT sets, fast: the trained NLU model and the real custom
+actions in-process, against a fresh SQLite database of the shipped content.
+
+The gate in `make test` measures the hold-outs through the real servers
+(tests/system/test_answers_e2e.py); this tool is for tuning, on tests/answers/*_dev.yml only.
+
+    .venv/bin/python scripts/measure_answers.py [--show] [--no-model]
+
+A question counts as answered when the reply holds a phrase of every part's `expect`
+(tests/answers/grading.py); an off-topic message counts as declined when the reply is the
+honest decline. The pattern screen runs first, as the input guard does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import sys
+import tempfile
+from collections import Counter
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import yaml  # noqa: E402
+from rasa_sdk import Tracker  # noqa: E402
+from rasa_sdk.executor import CollectingDispatcher  # noqa: E402
+
+from bot.training import MODEL_FILE  # noqa: E402
+from connectors.rasa import input_guard  # noqa: E402
+from knowledge.safeguarding import screening  # noqa: E402
+from knowledge.shared.settings import PROJECT_ROOT, get_settings  # noqa: E402
+from tests.answers import grading  # noqa: E402
+
+SETS = PROJECT_ROOT / "tests/answers"
+
+
+def rule_actions() -> dict[str, str]:
+    """intent -> action, from the single-intent rules (what the RulePolicy does on a first turn)."""
+    rules = yaml.safe_load((PROJECT_ROOT / "nlu/rules/rules.yml").read_text())["rules"]
+    mapping: dict[str, str] = {}
+    for rule in rules:
+        steps = rule["steps"]
+        if len(steps) != 2 or "action" not in steps[1]:
+            continue
+        intents = [s["intent"] for s in steps[0].get("or", [steps[0]]) if "intent" in s]
+        for intent in intents:
+            mapping.setdefault(intent, steps[1]["action"])
+    return mapping
+
+
+def _tracker(text: str, parsed: dict) -> Tracker:
+    return Tracker.from_dict(
+        {
+            "sender_id": "measure",
+            "slots": {},
+            "latest_message": {**parsed, "text": text, "metadata": {}, "message_id": None},
+            "events": [{"event": "user", "text": text, "input_channel": "rest", "parse_data": parsed}],
+            "paused": False,
+            "followup_action": None,
+            "active_loop": {},
+            "latest_action_name": "action_listen",
+        }
+    )
+
+
+def action_named(module, name: str):
+    import inspect
+
+    from rasa_sdk import Action
+
+    for obj in vars(module).values():
+        if inspect.isclass(obj) and issubclass(obj, Action) and not inspect.isabstract(obj):
+            if obj.__module__ == module.__name__ and obj().name() == name:
+                return obj()
+    raise KeyError(name)
+
+
+async def reply_to(text: str, agent, actions_module, routes: dict[str, str]) -> str:
+    cleaned = input_guard.clean(text, get_settings().max_message_chars).text
+    if screening.screen(cleaned).concern:
+        return "[screened as safeguarding]"
+    if agent is None:
+        parsed = {"intent": {"name": "nlu_fallback", "confidence": 1.0}, "intent_ranking": [], "entities": []}
+    else:
+        parsed = await agent.parse_message(cleaned)
+    action_name = routes.get(parsed["intent"]["name"], "action_answer_unknown")
+    action = action_named(actions_module, action_name)
+    dispatcher = CollectingDispatcher()
+    await action.run(dispatcher, _tracker(cleaned, parsed), {})
+    return "\n".join(str(m.get("text") or "") for m in dispatcher.messages)
+
+
+async def measure(show: bool, use_model: bool) -> None:
+    logging.disable(logging.WARNING)
+    import dataclasses
+
+    from actions import actions as actions_module
+    from bot.seed import load_everything
+
+    agent = None
+    if use_model:
+        import structlog
+        from rasa.core.agent import Agent
+
+        structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
+        agent = Agent.load(str(MODEL_FILE))
+    folder = Path(tempfile.mkdtemp())
+    settings = dataclasses.replace(
+        get_settings(), database_url=f"sqlite:///{folder / 'measure.db'}", school_articles_dir=folder / "none"
+    )
+    load_everything(settings)
+    actions_module.get_settings = lambda: settings
+    routes = rule_actions()
+
+    questions = yaml.safe_load((SETS / "questions_dev.yml").read_text())["questions"]
+    right, by_style, wrong = 0, Counter(), []
+    totals = Counter(q.get("style", "?") for q in questions)
+    for q in questions:
+        reply = await reply_to(q["text"], agent, actions_module, routes)
+        if grading.answers_every_part(reply, q["expect"], q.get("must_not")):
+            right += 1
+            by_style[q.get("style", "?")] += 1
+        else:
+            wrong.append((q, reply))
+    print(f"questions_dev: {right}/{len(questions)} answered right ({right / len(questions):.1%})")
+    print("  by style: " + ", ".join(f"{s} {by_style[s]}/{n}" for s, n in sorted(totals.items())))
+    outcomes = Counter(
+        "no reliable answer" if grading.said_no_reliable_answer(r) else "declined" if grading.declined(r) else "other"
+        for _, r in wrong
+    )
+    print(f"  missed: {dict(outcomes)}")
+
+    messages = yaml.safe_load((SETS / "offtopic_dev.yml").read_text())["messages"]
+    kinds: Counter = Counter()
+    leaked: list[tuple[dict, str]] = []
+    for m in messages:
+        reply = await reply_to(m["text"], agent, actions_module, routes)
+        kind = (
+            "declined"
+            if grading.declined(reply)
+            else "check question"
+            if grading.asked_the_check_question(reply)
+            else "no reliable answer"
+            if grading.said_no_reliable_answer(reply)
+            else "other"
+        )
+        kinds[kind] += 1
+        if kind != "declined":
+            leaked.append((m, reply))
+    print(f"offtopic_dev: {kinds['declined']}/{len(messages)} declined; {dict(kinds)}")
+    if show:
+        print("\n--- questions missed ---")
+        for q, reply in wrong:
+            print(f"* {q['text']}\n  expect {q['expect']}\n  got: {reply[:300]!r}")
+        print("\n--- off-topic not declined ---")
+        for m, reply in leaked:
+            print(f"* {m['text']}\n  got: {reply[:200]!r}")
+
+
+if __name__ == "__main__":
+    asyncio.run(measure(show="--show" in sys.argv, use_model="--no-model" not in sys.argv))
