@@ -189,6 +189,13 @@ def test_a_facts_statement_says_what_its_status_says(article, fact):
 # --- sources --------------------------------------------------------------------------------
 
 
+def test_no_article_takes_a_rule_of_law_from_a_charity_or_a_local_service():
+    """The Christmas/August appeal rule and the school-only appeal are in the law itself."""
+    told_by = re.compile(r"\b(IPSEA|SENDIASS services) says?\b")
+    second_hand = [(w, s) for w, s in _everything_said() if told_by.search(s)]
+    assert not second_hand
+
+
 @pytest.mark.parametrize("article", ARTICLES, ids=lambda a: a.slug)
 def test_every_source_is_primary(article):
     allowed = PRIMARY_SOURCES + ((OWN_SITE[article.slug],) if article.slug in OWN_SITE else ())
