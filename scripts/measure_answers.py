@@ -72,9 +72,9 @@ def action_named(module, name: str):
     from rasa_sdk import Action
 
     for obj in vars(module).values():
-        if inspect.isclass(obj) and issubclass(obj, Action) and not inspect.isabstract(obj):
-            if obj.__module__ == module.__name__ and obj().name() == name:
-                return obj()
+        concrete = inspect.isclass(obj) and issubclass(obj, Action) and not inspect.isabstract(obj)
+        if concrete and obj.__module__ == module.__name__ and obj().name() == name:
+            return obj()
     raise KeyError(name)
 
 
@@ -115,7 +115,8 @@ async def measure(show: bool, use_model: bool) -> None:
     actions_module.get_settings = lambda: settings
     routes = rule_actions()
 
-    questions = yaml.safe_load((SETS / "questions_dev.yml").read_text())["questions"]
+    questions_file = SETS / "questions_dev.yml"
+    questions = yaml.safe_load(questions_file.read_text())["questions"] if questions_file.exists() else []
     right, by_style, wrong = 0, Counter(), []
     totals = Counter(q.get("style", "?") for q in questions)
     for q in questions:
@@ -125,10 +126,14 @@ async def measure(show: bool, use_model: bool) -> None:
             by_style[q.get("style", "?")] += 1
         else:
             wrong.append((q, reply))
-    print(f"questions_dev: {right}/{len(questions)} answered right ({right / len(questions):.1%})")
+    print(f"questions_dev: {right}/{len(questions)} answered right ({right / max(1, len(questions)):.1%})")
     print("  by style: " + ", ".join(f"{s} {by_style[s]}/{n}" for s, n in sorted(totals.items())))
     outcomes = Counter(
-        "no reliable answer" if grading.said_no_reliable_answer(r) else "declined" if grading.declined(r) else "other"
+        "no reliable answer"
+        if grading.said_no_reliable_answer(r)
+        else "declined"
+        if grading.declined(r)
+        else "other"
         for _, r in wrong
     )
     print(f"  missed: {dict(outcomes)}")

@@ -117,7 +117,7 @@ def parse_article(raw: dict, where: str, position: int = 0) -> ArticleSpec:
     where = f"{where} {kind} {raw.get('slug', '?')}"
     source = raw.get("source") or {}
     details = tuple(" ".join(str(d).split()) for d in raw.get("details") or ())
-    if kind == ANSWER and len(details) > MAX_DETAILS[kind]:  # articles: after #15's content fix lands
+    if len(details) > MAX_DETAILS[kind]:
         raise ContentError(f"{where}: at most {MAX_DETAILS[kind]} details (every one is shown)")
     questions = tuple(" ".join(str(q).split()) for q in raw.get("questions") or () if str(q).strip())
     audience = str(raw.get("audience") or "all").strip()

@@ -80,8 +80,8 @@ class Assistant:
                     related=_related(chosen[0], bank, reading),
                     unanswered_part=bool(reading.unanswered_parts),
                 )
-            match = search.confident_match(everything, text)  # a school's own article, say
-            if match is not None:
+            match = search.confident_match(everything, text) if reading.about_send else None
+            if match is not None:  # a school's own article, say
                 preface = f"I think you are asking about this: {match.article.title}."
                 return answers.article_reply(match.article, profile, everything, preface=preface)
             if not names_a_service and reading.off_topic:

@@ -15,8 +15,10 @@ Pure: no database, no Rasa. `knowledge.parents.assistant` turns a `Reading` into
 
 from __future__ import annotations
 
+import difflib
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Mapping, Sequence
 
 from knowledge.parents.retrieval import QUESTION_WORDS, AnswerIndex, Scored, words
@@ -25,6 +27,9 @@ from knowledge.parents.retrieval import QUESTION_WORDS, AnswerIndex, Scored, wor
 ANSWER_AT = 0.42
 # Closer than this, but not ANSWER_AT, the answer is given only when the NLU model read the same topic.
 ANSWER_WITH_TOPIC_AT = 0.3
+# A message with no SEND word needs a much closer match ("how long do I boil an egg" is
+# near "how long does an EHCP take" in words, and nowhere near it in meaning).
+ANSWER_WITHOUT_SEND_WORDS_AT = 0.6
 # A looser match still counts when it stands well clear of every other answer.
 CLEAR_AT = 0.25
 CLEAR_RATIO = 2.0
@@ -88,13 +93,28 @@ def _content_words(text: str) -> list[str]:
     return [w for w in words(text) if w not in QUESTION_WORDS]
 
 
+_VOCABULARY = sorted(SEND_WORDS | {w for phrase in SEND_PHRASES for w in phrase.split() if len(w) >= 5})
+
+
+@lru_cache(maxsize=4096)
+def _spelt_right(word: str) -> str:
+    """A SEND word typed with a slip ("anual", "reveiw", "assesment") as the word; else unchanged.
+    Inflections ("blinds", "reviewed") are not slips, so they stay as they are."""
+    if len(word) < 5 or word in SEND_WORDS:
+        return word
+    for close in difflib.get_close_matches(word, _VOCABULARY, n=1, cutoff=0.8):
+        if not (word.startswith(close) or close.startswith(word)):
+            return close
+    return word
+
+
 def is_about_send(text: str) -> bool:
-    """Does the message use a word only SEND questions use?"""
-    lowered = text.lower()
+    """Does the message use a word (or phrase) only SEND questions use, even mistyped?"""
+    raw = re.findall(r"[a-z0-9:'-]+", text.lower())
+    lowered = " ".join(_spelt_right(w) for w in raw)
     if any(phrase in lowered for phrase in SEND_PHRASES):
         return True
-    raw = set(re.findall(r"[a-z0-9:'-]+", lowered))
-    return bool(raw & SEND_WORDS) or bool(set(words(text)) & SEND_WORDS)
+    return bool(set(lowered.split()) & SEND_WORDS) or bool(set(words(lowered)) & SEND_WORDS)
 
 
 @dataclass(frozen=True)
@@ -120,6 +140,7 @@ def read_question(text: str, index: AnswerIndex, topic_weights: Mapping[str, flo
     if topic is not None and topic_weights[topic] < TOPIC_SURE:
         topic = None
     parts = question_parts(text)
+    about_send = is_about_send(text)
     chosen: list[Scored] = []
     unanswered: list[str] = []
     best = 0.0
@@ -132,21 +153,21 @@ def read_question(text: str, index: AnswerIndex, topic_weights: Mapping[str, flo
         best = max(best, ranked[0].score)
         first = ranked[0]
         runner_up = ranked[1].score if len(ranked) > 1 else 0.0
-        if _confident(first, topic) or (first.score >= CLEAR_AT and first.score >= CLEAR_RATIO * runner_up):
+        if _confident(first, topic, about_send, runner_up):
             near_ties = [m for m in ranked[1:2] if first.score - m.score <= RUNNER_UP_WITHIN]
-            for match in [first, *(m for m in near_ties if _confident(m, topic))]:
+            for match in [first, *(m for m in near_ties if _confident(m, topic, about_send))]:
                 if all(match.entry.slug != c.entry.slug for c in chosen):
                     chosen.append(match)
         else:
             unanswered.append(piece)
     if len(parts) > 1 and not chosen:  # the parts alone were too short: try the whole message
         ranked = index.rank(text, topic_weights)
-        if ranked and _confident(ranked[0], topic):
+        if ranked and _confident(ranked[0], topic, about_send):
             chosen.append(ranked[0])
             unanswered = []
     return Reading(
         answers=tuple(chosen[:MAX_ANSWERS]),
-        about_send=bool(chosen) or is_about_send(text),
+        about_send=bool(chosen) or about_send,
         topic=topic,
         parts=len(parts),
         best=best,
@@ -154,7 +175,11 @@ def read_question(text: str, index: AnswerIndex, topic_weights: Mapping[str, flo
     )
 
 
-def _confident(match: Scored, topic: str | None) -> bool:
+def _confident(match: Scored, topic: str | None, about_send: bool, runner_up: float | None = None) -> bool:
+    if not about_send:
+        return match.score >= ANSWER_WITHOUT_SEND_WORDS_AT
     if match.score >= ANSWER_AT:
         return True
-    return topic is not None and match.entry.topic == topic and match.score >= ANSWER_WITH_TOPIC_AT
+    if topic is not None and match.entry.topic == topic and match.score >= ANSWER_WITH_TOPIC_AT:
+        return True
+    return runner_up is not None and match.score >= CLEAR_AT and match.score >= CLEAR_RATIO * runner_up

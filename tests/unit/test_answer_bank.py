@@ -144,7 +144,6 @@ def test_a_broken_answer_is_refused_with_its_name(changes):
         parse_article(_raw(**changes), "t.yml")
 
 
-@pytest.mark.xfail(reason="on once the articles' fourth details are folded in (#15 item 4)", strict=True)
 def test_an_article_may_not_hide_a_fourth_detail():
     raw = _raw(questions=None, answer=None, summary="S.", details=["1", "2", "3", "4"])
     with pytest.raises(ContentError, match="at most 3 details"):
