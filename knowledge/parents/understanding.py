@@ -15,7 +15,6 @@ Pure: no database, no Rasa. `knowledge.parents.assistant` turns a `Reading` into
 
 from __future__ import annotations
 
-import difflib
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -99,13 +98,38 @@ _VOCABULARY = sorted(SEND_WORDS | {w for phrase in SEND_PHRASES for w in phrase.
 @lru_cache(maxsize=4096)
 def _spelt_right(word: str) -> str:
     """A SEND word typed with a slip ("anual", "reveiw", "assesment") as the word; else unchanged.
-    Inflections ("blinds", "reviewed") are not slips, so they stay as they are."""
+    One slip in a word of five to seven letters, two in a longer one; the first letter right;
+    inflections ("blinds", "reviewed") are not slips."""
     if len(word) < 5 or word in SEND_WORDS:
         return word
-    for close in difflib.get_close_matches(word, _VOCABULARY, n=1, cutoff=0.8):
-        if not (word.startswith(close) or close.startswith(word)):
-            return close
+    allowed = 1 if len(word) < 8 else 2
+    for known in _VOCABULARY:
+        inflected = word.startswith(known)  # "blinds" is not a slip for "blind"
+        close_in_length = abs(len(known) - len(word)) <= allowed
+        if (
+            known[0] == word[0]
+            and close_in_length
+            and not inflected
+            and _slips(word, known, allowed) <= allowed
+        ):
+            return known
     return word
+
+
+def _slips(a: str, b: str, limit: int) -> int:
+    """Damerau-Levenshtein distance (a swap of neighbours is one slip), stopping past `limit`."""
+    previous2: list[int] = []
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        current = [i] + [0] * len(b)
+        for j, cb in enumerate(b, 1):
+            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb))
+            if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
+                current[j] = min(current[j], previous2[j - 2] + 1)
+        if min(current) > limit:
+            return limit + 1
+        previous2, previous = previous, current
+    return previous[-1]
 
 
 def is_about_send(text: str) -> bool:

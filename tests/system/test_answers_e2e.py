@@ -1,0 +1,116 @@
+"""Parents and staff get the answer to the question they asked, and an honest decline for
+everything else (issue #15), through the real REST channel.
+
+Blind sets in tests/answers/, written by helpers who saw only the law and the issue, never the
+answers, the training data or the code:
+- `questions_*.yml`: SEND questions as parents and staff type them (specific, two- and
+  three-part, rambling, typos), each with the facts a right answer must contain, one entry per
+  part (graded on the fact, not the wording: tests/answers/grading.py);
+- `offtopic_*.yml`: everyday messages of the kinds people send any assistant.
+The `_dev` sets are for tuning (scripts/measure_answers.py); the `_holdout` sets are measured
+only here, and only their figures are printed. The figures are written to
+results/answers_holdout.json.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections import Counter
+
+import pytest
+import yaml
+
+from knowledge.shared.settings import PROJECT_ROOT
+from tests.answers import grading
+from tests.system.conftest import texts
+
+SETS = PROJECT_ROOT / "tests/answers"
+
+# The issue's gates.
+MIN_ANSWERED = 0.95
+MIN_DECLINED = 0.95
+MAX_CHECK_QUESTIONS = 0.01
+
+
+def _load(name: str, key: str) -> list[dict]:
+    path = SETS / name
+    if not path.exists():
+        pytest.skip(f"{name} is not there yet")
+    return yaml.safe_load(path.read_text())[key]
+
+
+def _reply(bot, text: str) -> str:
+    return texts(bot.say(text, "qa-" + secrets.token_hex(6)))
+
+
+def _record(name: str, figures: dict) -> None:
+    results = PROJECT_ROOT / "results"
+    results.mkdir(exist_ok=True)
+    path = results / "answers_holdout.json"
+    everything = json.loads(path.read_text()) if path.exists() else {}
+    everything[name] = figures
+    path.write_text(json.dumps(everything, indent=2) + "\n")
+
+
+def _measure_questions(bot, name: str) -> tuple[int, int, Counter, Counter]:
+    questions = _load(name, "questions")
+    right, by_style, totals = 0, Counter(), Counter()
+    for question in questions:
+        style = question.get("style", "specific")
+        totals[style] += 1
+        if grading.answers_every_part(
+            _reply(bot, question["text"]), question["expect"], question.get("must_not")
+        ):
+            right += 1
+            by_style[style] += 1
+    share = right / len(questions)
+    print(f"answers, end to end, {name}: {right}/{len(questions)} answered right ({share:.1%})")
+    print("   by style: " + ", ".join(f"{s} {by_style[s]}/{n}" for s, n in sorted(totals.items())))
+    _record(
+        name,
+        {
+            "right": right,
+            "total": len(questions),
+            **{f"style_{s}": [by_style[s], n] for s, n in totals.items()},
+        },
+    )
+    return right, len(questions), by_style, totals
+
+
+def _measure_off_topic(bot, name: str) -> Counter:
+    messages = _load(name, "messages")
+    outcomes: Counter = Counter()
+    for message in messages:
+        reply = _reply(bot, message["text"])
+        if grading.declined(reply):
+            outcomes["declined"] += 1
+        elif grading.asked_the_check_question(reply):
+            outcomes["check question"] += 1
+        elif grading.said_no_reliable_answer(reply):
+            outcomes["no reliable answer"] += 1
+        else:
+            outcomes["answered as SEND or other"] += 1
+    total = len(messages)
+    print(
+        f"answers, end to end, {name}: {outcomes['declined']}/{total} declined "
+        f"({outcomes['declined'] / total:.1%}); {dict(outcomes)}"
+    )
+    _record(name, {"total": total, **outcomes})
+    return outcomes
+
+
+@pytest.mark.parametrize("name", ["questions_holdout.yml"])
+def test_specific_send_questions_get_the_fact_they_asked_for(bot, name):
+    right, total, _, _ = _measure_questions(bot, name)
+    assert total >= 300
+    assert right / total >= MIN_ANSWERED, f"{right}/{total}"
+
+
+@pytest.mark.parametrize("name", ["offtopic_holdout.yml"])
+def test_off_topic_messages_get_the_honest_decline_and_never_the_check_question(bot, name):
+    outcomes = _measure_off_topic(bot, name)
+    total = sum(outcomes.values())
+    assert total >= 300
+    assert outcomes["declined"] / total >= MIN_DECLINED, dict(outcomes)
+    assert outcomes["check question"] / total <= MAX_CHECK_QUESTIONS, dict(outcomes)
