@@ -1,0 +1,121 @@
+"""The parent's question gets its answer; a broad one the overview; anything else honesty (issue #15).
+
+Runs the Assistant on a real database of the shipped content (no Rasa, no TensorFlow).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import subprocess
+import sys
+import textwrap
+
+from bot.seed import load_everything
+from knowledge.parents import unanswered
+from knowledge.parents.assistant import Assistant
+from knowledge.privacy.rights import purge_chat_logs
+from knowledge.shared.settings import PROJECT_ROOT
+
+NOW = dt.datetime.now(dt.timezone.utc)
+
+OUR_QUIET_ROOM = textwrap.dedent(
+    """\
+    - slug: our-quiet-room-at-lunch
+      topic: everyday_support
+      title: The quiet room at lunchtime
+      questions:
+        - Is there somewhere quiet my child can go at lunchtime?
+        - does the school have a calm space at dinner time
+        - where can he go when the playground is too noisy
+      answer: Yes. The library is open as a quiet room every lunchtime, with an adult there.
+      source:
+        title: Example Primary School SEN information report (example data)
+      checked_on: 2026-12-07
+    """
+)
+
+
+def _unanswered(settings) -> list[unanswered.Unanswered]:
+    return unanswered.recent(settings.database_url, now=NOW + dt.timedelta(seconds=1), days=30)
+
+
+def test_a_specific_question_is_answered_first_with_its_source(settings):
+    reply = Assistant(settings).answer_question("Can I see the reports before the annual review meeting?")
+    first_line = reply.text.splitlines()[0]
+    assert "2 weeks" in first_line
+    assert "Source:" in reply.text and "Checked" in reply.text
+    assert reply.buttons[-1].title == "Talk to a person"
+
+
+def test_each_part_of_a_two_part_question_is_answered(settings):
+    reply = Assistant(settings).answer_question(
+        "How long does the council have to decide whether to assess, and how long do I have to "
+        "comment on the draft plan?"
+    )
+    assert "6 weeks" in reply.text and "15 days" in reply.text
+
+
+def test_a_broad_question_gets_the_overview_with_specific_questions_as_buttons(settings):
+    ranking = [{"name": "ask_annual_review", "confidence": 0.95}]
+    reply = Assistant(settings).answer_question("annual reviews?", ranking)
+    assert "review" in reply.text.lower()
+    asked = [b.payload for b in reply.buttons if not b.payload.startswith("/")]
+    assert len(asked) >= 2  # the topic's specific questions, asked as typed words
+
+
+def test_an_off_topic_message_is_declined_and_not_kept(settings):
+    reply = Assistant(settings).answer_question("how do I renew my car tax online", [])
+    assert reply.text.startswith("Sorry, I can't help with that")
+    assert "week" not in reply.text  # no SEND fact, no deadline
+    assert _unanswered(settings) == []
+
+
+def test_a_send_question_with_no_answer_is_honest_and_kept_without_the_sender(settings):
+    text = "Does having an EHCP change which council tax band we pay? email me on jo@example.com"
+    reply = Assistant(settings).answer_question(text, [], channel="telegram")
+    assert "I don't have a reliable answer to that" in reply.text
+    assert "SENCo" in reply.text
+    [kept] = _unanswered(settings)
+    assert kept.channel == "telegram" and kept.school_ref == "example-primary"
+    assert "jo@example.com" not in kept.text and "[e-mail address]" in kept.text
+
+
+def test_unanswered_questions_go_with_the_chat_logs(settings):
+    Assistant(settings).answer_question("Does an EHCP change which council tax band we pay?", [])
+    assert len(_unanswered(settings)) == 1
+    purge_chat_logs(settings, NOW + dt.timedelta(days=settings.chat_log_retention_days + 1))
+    assert _unanswered(settings) == []
+
+
+def test_the_cli_lists_the_last_30_days_unanswered_questions(settings, monkeypatch):
+    Assistant(settings).answer_question("Does an EHCP change which council tax band we pay?", [])
+    env = {"DATABASE_URL": settings.database_url, "PATH": "/usr/bin:/bin"}
+    result = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "unanswered"],
+        capture_output=True,
+        text=True,
+        cwd=PROJECT_ROOT,
+        env=env,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "council tax band" in result.stdout and "1 unanswered question" in result.stdout
+
+
+def test_an_answer_the_school_adds_is_found_at_once_without_retraining(settings):
+    question = "does the school have a calm space for him at lunchtime?"
+    assert "library is open" not in Assistant(settings).answer_question(question, []).text
+    settings.school_articles_dir.mkdir()
+    (settings.school_articles_dir / "answers.yml").write_text(OUR_QUIET_ROOM)
+    load_everything(settings)
+    assert "library is open" in Assistant(settings).answer_question(question, []).text
+
+
+def test_staff_only_answers_are_not_given_on_the_parents_channels(settings):
+    staff_only = OUR_QUIET_ROOM.replace("topic: everyday_support", "topic: everyday_support\n  audience: staff")
+    settings.school_articles_dir.mkdir()
+    (settings.school_articles_dir / "answers.yml").write_text(staff_only)
+    load_everything(settings)
+    question = "Is there somewhere quiet my child can go at lunchtime?"
+    assert "library is open" in Assistant(settings).answer_question(question, [], staff=True).text
+    assert "library is open" not in Assistant(settings).answer_question(question, []).text
