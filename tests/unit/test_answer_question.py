@@ -112,7 +112,9 @@ def test_an_answer_the_school_adds_is_found_at_once_without_retraining(settings)
 
 
 def test_staff_only_answers_are_not_given_on_the_parents_channels(settings):
-    staff_only = OUR_QUIET_ROOM.replace("topic: everyday_support", "topic: everyday_support\n  audience: staff")
+    staff_only = OUR_QUIET_ROOM.replace(
+        "  topic: everyday_support", "  topic: everyday_support\n  audience: staff"
+    )
     settings.school_articles_dir.mkdir()
     (settings.school_articles_dir / "answers.yml").write_text(staff_only)
     load_everything(settings)
