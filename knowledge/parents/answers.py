@@ -393,3 +393,12 @@ def no_reliable_answer_reply(profile: SchoolProfile, overview: Article | None = 
         buttons.append(Button(overview.title, topic_payload(overview.topic)))
     buttons.append(Button(FIXED_BUTTON_LABELS[CONTACT_TOPIC], topic_payload(CONTACT_TOPIC)))
     return Reply(text, tuple(buttons))
+
+
+def joined(first: Reply, second: Reply) -> Reply:
+    """Two answers to two parts of one message, in one reply: the first's 'talk to a person'
+    line is dropped (the second ends with it), and the buttons are the second's."""
+    blocks = first.text.split("\n\n")
+    if blocks and blocks[-1].startswith("Talk to a person"):
+        blocks = blocks[:-1]
+    return Reply("\n\n".join([*blocks, second.text]), second.buttons or first.buttons)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 from typing import Iterable, Sequence
 
 from knowledge.parents import answers, search, unanswered
@@ -31,6 +32,12 @@ from knowledge.text.ages import extract_age
 from knowledge.text.glossary import ENTITY_AREA_OF_NEED, ENTITY_SERVICE_TYPE, Glossary, load_glossary
 
 log = logging.getLogger(__name__)
+
+_SERVICE_WORD = re.compile(
+    r"\b(groups?|clubs?|services?|activit(?:y|ies)|classes|sessions?|schemes?|camps?|teams?|"
+    r"swimming|sports?|playgroups?|support groups?)\b",
+    re.IGNORECASE,
+)
 
 INTENT_PREFIX = "ask_"
 
@@ -61,50 +68,53 @@ class Assistant:
         a kind decline for anything else. `ranking`: the NLU model's intent ranking."""
         if answers.mentions_other_nation(text):
             return self.answer_topic(answers.OTHER_NATION_TOPIC, text)
-        names_a_service = bool(self._terms_from((), text)[0])
-        with unit_of_work(self.settings.database_url) as session:
+        with unit_of_work(self.settings.database_url) as session:  # read once; replies are built after
             profile = read_profile(session, self.school_ref)
             everything = visible_articles(session, profile.ref)
-            bank = [
-                a
-                for a in visible_articles(session, profile.ref, kind=ANSWER)
-                if a.audience == "all" or a.audience == ("staff" if staff else "parents")
-            ]
-            reading = read_question(text, answer_index(bank), topic_weights(ranking))
-            if reading.answers:
-                by_slug = {a.slug: a for a in bank}
-                chosen = [by_slug[m.entry.slug] for m in reading.answers]
-                return answers.specific_answers_reply(
-                    chosen,
-                    profile,
-                    related=_related(chosen[0], bank, reading),
-                    unanswered_part=bool(reading.unanswered_parts),
-                )
-            match = search.confident_match(everything, text) if reading.about_send else None
-            if match is not None:  # a school's own article, say
-                preface = f"I think you are asking about this: {match.article.title}."
-                return answers.article_reply(match.article, profile, everything, preface=preface)
-            if not names_a_service and reading.off_topic:
-                return answers.fallback_reply(profile, everything)
-            overview = next((a for a in everything if a.topic == reading.topic), None)
-            if overview is not None and _is_broad(text):
-                questions = [a for a in bank if a.topic == reading.topic]
-                return answers.overview_with_questions_reply(overview, profile, everything, questions)
-            reply = answers.no_reliable_answer_reply(profile, overview)
-            school_ref = profile.ref
-        if names_a_service:  # "is there a swimming group for autistic children?"
+            wanted = ("all", "staff" if staff else "parents")
+            bank = [a for a in visible_articles(session, profile.ref, kind=ANSWER) if a.audience in wanted]
+        reading = read_question(text, answer_index(bank), topic_weights(ranking))
+        service_part = next((p for p in reading.unanswered_parts if self._asks_for_a_service(p)), None)
+        if reading.answers:
+            by_slug = {a.slug: a for a in bank}
+            chosen = [by_slug[m.entry.slug] for m in reading.answers]
+            answered = answers.specific_answers_reply(
+                chosen,
+                profile,
+                related=_related(chosen[0], bank, reading),
+                unanswered_part=bool(reading.unanswered_parts) and service_part is None,
+            )
+            if service_part is None:
+                return answered
+            # "...and is there a swimming group for autistic children on it?"
+            return answers.joined(answered, self.answer_local_offer(service_part))
+        match = search.confident_match(everything, text) if reading.about_send else None
+        if match is not None:  # a school's own article, say
+            preface = f"I think you are asking about this: {match.article.title}."
+            return answers.article_reply(match.article, profile, everything, preface=preface)
+        if self._terms_from((), text)[0]:  # names a kind of service: search the local offer
             return self.answer_local_offer(text)
+        if reading.off_topic:
+            return answers.fallback_reply(profile, everything)
+        overview = next((a for a in everything if a.topic == reading.topic), None)
+        if overview is not None and _is_broad(text):
+            questions = [a for a in bank if a.topic == reading.topic]
+            return answers.overview_with_questions_reply(overview, profile, everything, questions)
+        self._keep_unanswered(text, profile.ref, reading.topic, channel)
+        return answers.no_reliable_answer_reply(profile, overview)
+
+    def _keep_unanswered(self, text: str, school_ref: str, topic: str | None, channel: str) -> None:
+        """Kept for the school to answer; a failure to keep it never costs the person their reply."""
         try:
             unanswered.record(
                 self.settings.database_url,
                 school_ref=school_ref,
                 text=text,
-                topic_guess=reading.topic,
+                topic_guess=topic,
                 channel=channel,
             )
-        except Exception:  # the person still gets the reply
+        except Exception:
             log.exception("could not keep an unanswered question (school %s)", school_ref)
-        return reply
 
     def answer_topic(self, topic: str, text: str = "") -> Reply:
         """The best article of `topic` for the question, with source and follow-ups."""
@@ -283,6 +293,12 @@ class Assistant:
             return answers.bad_input_reply(issue, read_profile(session, self.school_ref))
 
     # --- helpers ------------------------------------------------------------------------
+
+    def _asks_for_a_service(self, text: str) -> bool:
+        """A part of a question that looks for a service: a kind of service, or a need with
+        a word like group, club or service ("is there a swimming group for autistic children")."""
+        service_types, areas = self._terms_from((), text)
+        return bool(service_types) or (bool(areas) and bool(_SERVICE_WORD.search(text)))
 
     def _terms_from(self, entities: Iterable[dict], text: str) -> tuple[list, list]:
         """Service types and areas of need from NLU entities, then from the words themselves."""
