@@ -487,7 +487,7 @@ def screen(text: object, patterns: tuple[Pattern, ...] | None = None, reading: b
     present = needed.present(lowered)
     matched = [p for p in patterns if p.hits(lowered, present)]
     second = second_reading(text) if reading else None
-    read = second.groups if second and not is_figure_of_speech(lowered) else ()
+    read = second.groups if second and not _everyday_noise(lowered) else ()
     if not matched:
         if not read:
             return Screening(concern=False)
@@ -526,6 +526,14 @@ def second_reading(text: str) -> Reading:
     from knowledge.safeguarding.reader import read  # it reads words the way this module does
 
     return read(text)
+
+
+def _everyday_noise(lowered: str) -> bool:
+    """A figure of speech, or an everyday request or frame with no word of harm in it: the second
+    reader adds nothing to it (`second_opinion.everyday_noise`, where the noise is defined)."""
+    from knowledge.safeguarding.second_opinion import everyday_noise  # it imports this module
+
+    return everyday_noise(lowered)
 
 
 def is_figure_of_speech(lowered: str) -> bool:

@@ -4,7 +4,8 @@ The patterns (`screening.py`) found nothing, but the model's top intent is
 `safeguarding_concern`. Looser wordings from the pattern file (`second_net`) say whether
 someone is at risk now, the writer, or abuse at home (their reply at once); otherwise the
 sender is asked first, unless the message is noise (a figure of speech, an everyday frame
-that names nobody, a sum) or the second reader does not read it as being about harm.
+that names nobody, an everyday request with no word of harm in it, a sum) or the second reader
+does not read it as being about harm.
 """
 
 from __future__ import annotations
@@ -45,6 +46,8 @@ class _SecondNet:
     about_harm: tuple[re.Pattern, ...]
     mentions_someone: tuple[re.Pattern, ...]
     not_about_a_person: tuple[re.Pattern, ...]
+    everyday_requests: tuple[re.Pattern, ...]
+    words_of_harm: tuple[re.Pattern, ...]  # with about_harm and second_net: never noise
 
 
 @lru_cache(maxsize=4)
@@ -60,6 +63,8 @@ def _second_net(path: Path) -> _SecondNet:
         about_harm=compiled(raw.get("about_harm")),
         mentions_someone=compiled(raw.get("mentions_someone")),
         not_about_a_person=compiled(raw.get("not_about_a_person")),
+        everyday_requests=compiled(raw.get("everyday_requests")),
+        words_of_harm=compiled(raw.get("words_of_harm")),
     )
 
 
@@ -78,12 +83,32 @@ def second_opinion(text: object) -> SecondOpinion:
     groups = tuple(g for g in GROUPS if any(p.search(lowered) for p in net.groups.get(g, ())))
     if groups:
         return SecondOpinion(groups=with_children(groups, writer, lowered), writer=writer)
-    someone = any(p.search(lowered) for p in net.mentions_someone)
-    about = someone or bool(_FIRST_PERSON.search(lowered)) or any(p.search(lowered) for p in net.about_harm)
-    noise = is_figure_of_speech(lowered) or (
-        not someone and any(p.search(lowered) for p in net.not_about_a_person)
-    )
+    someone = _any(net.mentions_someone, lowered)
+    about = someone or bool(_FIRST_PERSON.search(lowered)) or _any(net.about_harm, lowered)
+    noise = (not someone and _any(net.not_about_a_person, lowered)) or everyday_noise(lowered)
     return SecondOpinion(ask=about and not noise and second_reading(text).about_harm, writer=writer)
+
+
+def everyday_noise(lowered: str) -> bool:
+    """Noise to the second reader as well as to the model: a figure of speech or a joke, or an
+    everyday request (write me a letter, recommend a film, a healthy weight) or frame naming
+    nobody (a car, a recipe) with no word of harm in it. Why: people write "any good films for
+    me and my husband" or "my car tax has run out, sorry" with the words the readers learned
+    from disclosures ("sorry", "not sure", "me and my husband"); the words of harm are what tell
+    a disclosure in an everyday frame apart ("help me write to school, his dad locks him in").
+    `lowered`: the message normalised, with the pattern file's spellings applied."""
+    if is_figure_of_speech(lowered):
+        return True
+    net = _second_net(PATTERNS_FILE)
+    harm = (net.about_harm, net.words_of_harm, *net.groups.values())
+    if any(_any(wordings, lowered) for wordings in harm):
+        return False
+    framed = _any(net.not_about_a_person, lowered) and not _any(net.mentions_someone, lowered)
+    return framed or _any(net.everyday_requests, lowered)
+
+
+def _any(wordings: tuple[re.Pattern, ...], lowered: str) -> bool:
+    return any(p.search(lowered) for p in wordings)
 
 
 # The writer speaking of themselves: a child's own disclosure often names nobody else.
