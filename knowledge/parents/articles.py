@@ -13,6 +13,7 @@ entry is answerable after a reload, without retraining the NLU model.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -162,10 +163,36 @@ def load_article_files(folder: Path) -> list[ArticleSpec]:
 
 
 def load_product_content(content_dir: Path) -> list[ArticleSpec]:
-    """The shipped overview articles and specific answers, checked together for duplicate slugs."""
+    """The shipped overview articles and specific answers, checked together for duplicate slugs,
+    with the further ways of asking each answer's question (`answers/more_questions/*.yml`)."""
     specs = load_article_files(content_dir / "articles") + load_article_files(content_dir / "answers")
     _no_duplicate_slugs(specs, str(content_dir))
-    return specs
+    return with_more_questions(specs, content_dir / "answers" / "more_questions")
+
+
+def with_more_questions(specs: Sequence[ArticleSpec], folder: Path) -> list[ArticleSpec]:
+    """Each answer with the extra ways of asking listed for its slug in `folder/*.yml`
+    (a mapping of slug to a list of questions), so the answer files stay short to read."""
+    extra: dict[str, list[str]] = {}
+    for path in sorted(folder.glob("*.yml")) if folder.is_dir() else ():
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        if not isinstance(data, dict):
+            raise ContentError(f"{path.name}: the file must map answer slugs to lists of questions")
+        for slug, questions in data.items():
+            if not isinstance(questions, list):
+                raise ContentError(f"{path.name} {slug}: give a list of questions")
+            asked = (" ".join(str(q).split()) for q in questions if str(q).strip())
+            extra.setdefault(str(slug), []).extend(asked)
+    answers = {s.slug for s in specs if s.kind == ANSWER}
+    unknown = sorted(set(extra) - answers)
+    if unknown:
+        raise ContentError(f"more_questions name answers that do not exist: {unknown}")
+    return [
+        dataclasses.replace(s, questions=tuple(dict.fromkeys((*s.questions, *extra[s.slug]))))
+        if s.slug in extra
+        else s
+        for s in specs
+    ]
 
 
 def _no_duplicate_slugs(specs: Sequence[ArticleSpec], where: str) -> None:

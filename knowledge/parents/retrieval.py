@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Iterable, Mapping, Sequence
 
 from knowledge.parents.search import ALIASES, STOPWORDS, _stem
+from knowledge.text.spelling import Corrector
 
 _WORD = re.compile(r"[a-z0-9£]+")
 
@@ -48,6 +49,14 @@ MORE_ALIASES = {
     "iep": "iep", "ieps": "iep", "sen": "sen", "send": "sen",
     "yr": "year", "y9": "year 9", "y10": "year 10", "y11": "year 11",
 }  # fmt: skip
+# Text-speak, read as the words meant (digits stay digits: "2 weeks" is two weeks).
+TEXT_SPEAK = {
+    "hav": "have", "b": "be", "r": "are", "u": "you", "ur": "your", "coz": "because", "cos": "because",
+    "cuz": "because", "wen": "when", "wat": "what", "wot": "what", "shud": "should", "cud": "could",
+    "wud": "would", "dnt": "dont", "pls": "please", "plz": "please", "n": "and", "2day": "today",
+    "b4": "before", "lng": "long", "tht": "that", "wiv": "with", "sed": "said", "y": "why",
+    "becuz": "because", "bcoz": "because", "bcos": "because", "tho": "though", "thru": "through",
+}  # fmt: skip
 CHAR_N = (3, 4, 5)
 WORD_WEIGHT = 0.65  # the words' view against the characters' (measured on the dev set)
 
@@ -56,6 +65,7 @@ def words(text: str) -> list[str]:
     """Lower-cased, aliased, lightly stemmed words, question words kept, filler dropped."""
     out: list[str] = []
     for raw in _WORD.findall(text.lower()):
+        raw = TEXT_SPEAK.get(raw, raw)
         word = MORE_ALIASES.get(raw) or ALIASES.get(raw, raw)
         for part in word.split():
             if part in RETRIEVAL_STOPWORDS or (len(part) < 2 and not part.isdigit()):
@@ -123,6 +133,7 @@ class Entry:
     title: str
     questions: tuple[str, ...]
     keywords: tuple[str, ...] = ()
+    answer: str = ""  # the answer's own words ("Section F", "4 weeks"), matched a little less
 
 
 @dataclass(frozen=True)
@@ -137,13 +148,18 @@ class AnswerIndex:
     def __init__(self, entries: Iterable[Entry]) -> None:
         self.entries = list(entries)
         owners: list[int] = []
+        weights: list[float] = []
         texts: list[str] = []
         for i, entry in enumerate(self.entries):
-            for text in (*entry.questions, entry.title, " ".join(entry.keywords)):
+            asked = [(t, 1.0) for t in (*entry.questions, entry.title, " ".join(entry.keywords))]
+            for text, weight in [*asked, (entry.answer, ANSWER_TEXT_WEIGHT)]:
                 if text.strip():
                     owners.append(i)
+                    weights.append(weight)
                     texts.append(text)
         self._owners = owners
+        self._weights = weights
+        self._spelling = Corrector(w for t in texts for w in _WORD.findall(t.lower()))
         self._words = _View([word_features(t) for t in texts])
         self._chars = _View([char_features(t) for t in texts])
 
@@ -152,11 +168,13 @@ class AnswerIndex:
     ) -> list[Scored]:
         """The answers closest to `text`, best first. `topic_weights` (the NLU model's topic
         confidences) nudge answers of the topic the model read, never more than a little."""
+        text = self.spelt_right(text)
         by_words = self._words.similarities(word_features(text))
         by_chars = self._chars.similarities(char_features(text))
         best: dict[int, float] = defaultdict(float)
         for doc in set(by_words) | set(by_chars):
             score = WORD_WEIGHT * by_words.get(doc, 0.0) + (1 - WORD_WEIGHT) * by_chars.get(doc, 0.0)
+            score *= self._weights[doc]
             owner = self._owners[doc]
             best[owner] = max(best[owner], score)
         if topic_weights:
@@ -165,5 +183,10 @@ class AnswerIndex:
         ranked = sorted(best.items(), key=lambda item: -item[1])[:limit]
         return [Scored(self.entries[i], round(score, 4)) for i, score in ranked]
 
+    def spelt_right(self, text: str) -> str:
+        """Each word the answers never use, as the answers' word it is a typing slip of."""
+        return _WORD.sub(lambda m: self._spelling.correct(m.group(0)), text.lower())
+
 
 TOPIC_NUDGE = 0.1
+ANSWER_TEXT_WEIGHT = 0.8

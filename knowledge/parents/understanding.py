@@ -17,10 +17,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from functools import lru_cache
-from typing import Mapping, Sequence
+from typing import Mapping
 
 from knowledge.parents.retrieval import QUESTION_WORDS, AnswerIndex, Scored, words
+from knowledge.text.spelling import Corrector
 
 # A match at least this close is the answer (the development sets' figures: see DEVELOPERS.md).
 ANSWER_AT = 0.42
@@ -63,8 +63,8 @@ SEND_PHRASES = (
 _SENTENCE_END = re.compile(r"(?<=[?!.])\s+|\n+")
 # "..., and is there...", "also, can they...": a new question joined to the last one.
 _QUESTION_START = (
-    r"(?:what|whats|what's|when|who|whos|who's|how|can|could|is|are|do|does|did|will|would|should|if|"
-    r"where|which|why|must|has|have|am|was)"
+    r"(?:what|whats|what's|when|who|whos|who's|how|can|could|is|are|do|does|will|would|should|if|"
+    r"where|which|why|must)"
 )
 _JOINED = re.compile(
     rf"(?:,|;|:)?\s+(?:and\s+also|and|also|plus|oh\s+and|another\s+thing|as\s+well)\s*,?\s+(?={_QUESTION_START}\b)",
@@ -74,18 +74,36 @@ MIN_PART_WORDS = 3
 
 
 def question_parts(text: str) -> list[str]:
-    """The separate questions in a message: sentences, and questions joined by "and", "also"..."""
-    parts: list[str] = []
-    for sentence in _SENTENCE_END.split(text.strip()):
-        for piece in _JOINED.split(sentence):
+    """The separate questions in a message (see `parts_with_context`)."""
+    return [part for part, _ in parts_with_context(text)]
+
+
+def parts_with_context(text: str) -> list[tuple[str, str]]:
+    """The separate questions in a message, each with the sentence before it.
+
+    Sentences are parts, and so are questions joined by "and", "also"... Where some sentences
+    end in a question mark, those (and a last sentence without one) are the questions, and the
+    rest of a long message is the story around them; the sentence just before a question is
+    its possible context ("The council says the school is full. Is that a lawful reason?").
+    """
+    sentences = [s.strip() for s in _SENTENCE_END.split(text.strip()) if s.strip()]
+    asked = {i for i, s in enumerate(sentences) if s.endswith("?")}
+    if asked:
+        asked.add(len(sentences) - 1)
+    chosen = sorted(asked) if asked else range(len(sentences))
+    parts: list[tuple[str, str]] = []
+    for i in chosen:
+        context = sentences[i - 1] if i > 0 and i - 1 not in asked else ""
+        for piece in _JOINED.split(sentences[i]):
             piece = piece.strip(" ,;:-")
             if not piece:
                 continue
             if parts and (len(piece.split()) < MIN_PART_WORDS or len(_content_words(piece)) < 2):
-                parts[-1] = f"{parts[-1]} {piece}"
+                parts[-1] = (f"{parts[-1][0]} {piece}", parts[-1][1])
             else:
-                parts.append(piece)
-    return parts or [text.strip()]
+                parts.append((piece, context))
+                context = ""
+    return parts or [(text.strip(), "")]
 
 
 def _content_words(text: str) -> list[str]:
@@ -95,47 +113,13 @@ def _content_words(text: str) -> list[str]:
 _VOCABULARY = sorted(SEND_WORDS | {w for phrase in SEND_PHRASES for w in phrase.split() if len(w) >= 5})
 
 
-@lru_cache(maxsize=4096)
-def _spelt_right(word: str) -> str:
-    """A SEND word typed with a slip ("anual", "reveiw", "assesment") as the word; else unchanged.
-    One slip in a word of five to seven letters, two in a longer one; the first letter right;
-    inflections ("blinds", "reviewed") are not slips."""
-    if len(word) < 5 or word in SEND_WORDS:
-        return word
-    allowed = 1 if len(word) < 8 else 2
-    for known in _VOCABULARY:
-        inflected = word.startswith(known)  # "blinds" is not a slip for "blind"
-        close_in_length = abs(len(known) - len(word)) <= allowed
-        if (
-            known[0] == word[0]
-            and close_in_length
-            and not inflected
-            and _slips(word, known, allowed) <= allowed
-        ):
-            return known
-    return word
-
-
-def _slips(a: str, b: str, limit: int) -> int:
-    """Damerau-Levenshtein distance (a swap of neighbours is one slip), stopping past `limit`."""
-    previous2: list[int] = []
-    previous = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        current = [i] + [0] * len(b)
-        for j, cb in enumerate(b, 1):
-            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb))
-            if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
-                current[j] = min(current[j], previous2[j - 2] + 1)
-        if min(current) > limit:
-            return limit + 1
-        previous2, previous = previous, current
-    return previous[-1]
+_CORRECTOR = Corrector(_VOCABULARY, min_length=5)
 
 
 def is_about_send(text: str) -> bool:
     """Does the message use a word (or phrase) only SEND questions use, even mistyped?"""
     raw = re.findall(r"[a-z0-9:'-]+", text.lower())
-    lowered = " ".join(_spelt_right(w) for w in raw)
+    lowered = " ".join(_CORRECTOR.correct(w) for w in raw)
     if any(phrase in lowered for phrase in SEND_PHRASES):
         return True
     return bool(set(lowered.split()) & SEND_WORDS) or bool(set(words(lowered)) & SEND_WORDS)
@@ -163,14 +147,17 @@ def read_question(text: str, index: AnswerIndex, topic_weights: Mapping[str, flo
     topic = max(topic_weights, key=topic_weights.get, default=None)
     if topic is not None and topic_weights[topic] < TOPIC_SURE:
         topic = None
-    parts = question_parts(text)
+    parts = parts_with_context(text)
     about_send = is_about_send(text)
     chosen: list[Scored] = []
     unanswered: list[str] = []
     best = 0.0
-    pieces: Sequence[str] = parts if len(parts) > 1 else [text]
-    for piece in pieces:
+    for piece, context in parts:
         ranked = index.rank(piece, topic_weights)
+        if context:  # the question alone, or with the sentence before it: whichever is clearer
+            with_context = index.rank(f"{context} {piece}", topic_weights)
+            if with_context and (not ranked or with_context[0].score > ranked[0].score):
+                ranked = with_context
         if not ranked:
             unanswered.append(piece)
             continue

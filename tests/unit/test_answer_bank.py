@@ -152,3 +152,15 @@ def test_an_article_may_not_hide_a_fourth_detail():
 
 def test_a_missing_answers_folder_is_empty(tmp_path):
     assert load_article_files(tmp_path / "answers") == []
+
+
+def test_more_ways_of_asking_are_added_to_their_answer_and_an_unknown_slug_is_refused(tmp_path):
+    from knowledge.parents.articles import with_more_questions
+
+    spec = parse_article(_raw(), "t.yml")
+    (tmp_path / "more.yml").write_text("x: ['d?', 'a?']\n")
+    [grown] = with_more_questions([spec], tmp_path)
+    assert grown.questions == ("a?", "b?", "c?", "d?")
+    (tmp_path / "more.yml").write_text("nobody: ['d?']\n")
+    with pytest.raises(ContentError, match="nobody"):
+        with_more_questions([spec], tmp_path)
