@@ -487,7 +487,7 @@ def screen(text: object, patterns: tuple[Pattern, ...] | None = None, reading: b
     present = needed.present(lowered)
     matched = [p for p in patterns if p.hits(lowered, present)]
     second = second_reading(text) if reading else None
-    read = second.groups if second and not _everyday_noise(lowered) else ()
+    read = second.groups if second and second.groups and not _everyday_noise(lowered) else ()
     if not matched:
         if not read:
             return Screening(concern=False)
