@@ -270,7 +270,9 @@ class ActionSafeguarding(AssistantAction):
         if "safeguarding" not in metadata and not worth_a_second_look(tracker):
             # only the model read it as a concern, and it is not about harm to anyone (a recipe,
             # a film, a phone bill): answer it as the everyday question it is
-            return assistant.answer_as_ordinary(question_text(tracker), intent_ranking(tracker))
+            channel = tracker.get_latest_input_channel() or "unknown"
+            text = question_text(tracker)
+            return assistant.answer_as_ordinary(text, intent_ranking(tracker), channel=channel)
         return assistant.safeguarding(
             already_recorded="safeguarding" in metadata,  # the input guard saw it first
             text=tracker.latest_message.get("text") or "",

@@ -17,7 +17,7 @@ from knowledge.parents import answers, search, unanswered
 from knowledge.parents.articles import ANSWER, visible_articles
 from knowledge.parents.local_offer import search_services
 from knowledge.parents.retrieval import QUESTION_WORDS, AnswerIndex, Entry, words
-from knowledge.parents.understanding import Reading, read_question
+from knowledge.parents.understanding import Reading, is_about_send, read_question
 from knowledge.safeguarding import replies as safeguarding_replies
 from knowledge.safeguarding import screening as safeguarding
 from knowledge.safeguarding.records import answer_check, record_concern
@@ -61,11 +61,19 @@ class Assistant:
     # --- questions ----------------------------------------------------------------------
 
     def answer_question(
-        self, text: str, ranking: Iterable[dict] = (), *, channel: str = "unknown", staff: bool = False
+        self,
+        text: str,
+        ranking: Iterable[dict] = (),
+        *,
+        channel: str = "unknown",
+        staff: bool = False,
+        topic_if_unsure: str | None = None,
     ) -> Reply:
         """The specific answer to each part of the question; a topic's overview for a broad
         question; honesty (and a note for the school) for a SEND question with no close answer;
-        a kind decline for anything else. `ranking`: the NLU model's intent ranking."""
+        a kind decline for anything else. `ranking`: the NLU model's intent ranking.
+        `topic_if_unsure`: the overview to give rather than a decline, for a message the sender
+        has just told us is an everyday question about their child."""
         if answers.mentions_other_nation(text):
             return self.answer_topic(answers.OTHER_NATION_TOPIC, text)
         with unit_of_work(self.settings.database_url) as session:  # read once; replies are built after
@@ -94,6 +102,8 @@ class Assistant:
             return answers.article_reply(match.article, profile, everything, preface=preface)
         if self._terms_from((), text)[0]:  # names a kind of service: search the local offer
             return self.answer_local_offer(text)
+        if topic_if_unsure is not None and any(a.topic == topic_if_unsure for a in everything):
+            return self.answer_topic(topic_if_unsure, text)
         if reading.off_topic:
             return answers.fallback_reply(profile, everything)
         overview = next((a for a in everything if a.topic == reading.topic), None)
@@ -151,6 +161,9 @@ class Assistant:
                 text=text,
                 dataset=local_offer_dataset(session, profile.ref),
             )
+            if not outcome.results and not service_types and not areas and not is_about_send(text):
+                # nothing found, and nothing in the words about SEND: not a local offer question
+                return answers.fallback_reply(profile, visible_articles(session, profile.ref))
             if service_types:
                 looking_for = f"a {service_types[0].label.lower()} service"
             elif areas:
@@ -260,18 +273,31 @@ class Assistant:
             return self._safeguarding_reply(channel, child_voice, opinion.groups, opinion.writer)
         if outcome.record_id is None:
             return Reply("Thank you. What would you like to know?")
-        answer = self.answer_as_ordinary(outcome.text, (rankings or {}).get(outcome.text, []))
+        ranking = (rankings or {}).get(outcome.text, [])
+        answer = self.answer_as_ordinary(outcome.text, ranking, said_it_is_everyday=True, channel=channel)
         return Reply("Thank you for checking. Here is what I can tell you.\n\n" + answer.text, answer.buttons)
 
-    def answer_as_ordinary(self, text: str, ranking: Iterable[dict]) -> Reply:
+    def answer_as_ordinary(
+        self,
+        text: str,
+        ranking: Iterable[dict],
+        *,
+        said_it_is_everyday: bool = False,
+        channel: str = "unknown",
+    ) -> Reply:
         """The model's best non-safeguarding reading of the message: for a message it read as a
         possible concern that is not about harm at all (a recipe, a phone bill), or that the
-        sender said was an everyday question."""
+        sender said was an everyday question (`said_it_is_everyday`: then, rather than a
+        decline, the overview of the topic the model read)."""
         ranking = [r for r in ranking if r.get("name") != "safeguarding_concern"]
         top = str((ranking[0] if ranking else {}).get("name") or "")
         if top == "search_local_offer":
             return self.answer_local_offer(text)
-        return self.answer_question(text, ranking)
+        topic = None
+        if said_it_is_everyday:
+            topics = (topic_of_intent(str(r.get("name") or "")) for r in ranking)
+            topic = next((t for t in topics if t is not None), None)
+        return self.answer_question(text, ranking, channel=channel, topic_if_unsure=topic)
 
     def _safeguarding_reply(
         self, channel: str, child_voice: bool, groups: Sequence[str] = (), writer: str | None = None

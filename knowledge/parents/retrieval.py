@@ -159,6 +159,11 @@ class AnswerIndex:
                     texts.append(text)
         self._owners = owners
         self._weights = weights
+        # Every way of asking an answer's question, as one document: the words they share
+        # matter more than the words of any one of them.
+        together = [" ".join((*e.questions, e.title, *e.keywords)) for e in self.entries]
+        self._together_words = _View([word_features(t) for t in together])
+        self._together_chars = _View([char_features(t) for t in together])
         self._spelling = Corrector(w for t in texts for w in _WORD.findall(t.lower()))
         self._words = _View([word_features(t) for t in texts])
         self._chars = _View([char_features(t) for t in texts])
@@ -177,6 +182,13 @@ class AnswerIndex:
             score *= self._weights[doc]
             owner = self._owners[doc]
             best[owner] = max(best[owner], score)
+        if TOGETHER_WEIGHT:
+            words_together = self._together_words.similarities(word_features(text))
+            chars_together = self._together_chars.similarities(char_features(text))
+            for owner in set(words_together) | set(chars_together):
+                by_word, by_char = words_together.get(owner, 0.0), chars_together.get(owner, 0.0)
+                together = WORD_WEIGHT * by_word + (1 - WORD_WEIGHT) * by_char
+                best[owner] = (1 - TOGETHER_WEIGHT) * best.get(owner, 0.0) + TOGETHER_WEIGHT * together
         if topic_weights:
             for owner in best:
                 best[owner] += TOPIC_NUDGE * topic_weights.get(self.entries[owner].topic, 0.0)
@@ -190,3 +202,4 @@ class AnswerIndex:
 
 TOPIC_NUDGE = 0.1
 ANSWER_TEXT_WEIGHT = 0.8
+TOGETHER_WEIGHT = 0.5

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Mapping
 
 from knowledge.parents.retrieval import QUESTION_WORDS, AnswerIndex, Scored, words
+from knowledge.parents.search import _stem
 from knowledge.text.spelling import Corrector
 
 # A match at least this close is the answer (the development sets' figures: see DEVELOPERS.md).
@@ -122,7 +123,8 @@ def is_about_send(text: str) -> bool:
     lowered = " ".join(_CORRECTOR.correct(w) for w in raw)
     if any(phrase in lowered for phrase in SEND_PHRASES):
         return True
-    return bool(set(lowered.split()) & SEND_WORDS) or bool(set(words(lowered)) & SEND_WORDS)
+    raw_words = set(re.findall(r"[a-z0-9:'-]+", lowered))
+    return bool(raw_words & SEND_WORDS) or bool({_stem(w) for w in raw_words} & SEND_WORDS)
 
 
 @dataclass(frozen=True)
