@@ -210,3 +210,13 @@ def test_every_source_is_primary(article):
 @pytest.mark.parametrize("article", ARTICLES, ids=lambda a: a.slug)
 def test_every_article_has_at_most_the_details_a_reply_shows(article):
     assert len(article.details) <= MAX_DETAILS[ARTICLE], article.details
+
+
+def test_the_31_march_date_is_for_a_move_to_a_post_16_institution_not_a_school_sixth_form():
+    # SEND Regulations 2014 reg 18(1)(a) and reg 2 ("secondary school to a post-16 institution");
+    # Children and Families Act 2014 s.83(2): a post-16 institution is not a school.
+    article = BY_SLUG["transition-phase-transfer"]
+    for sentence in _sentences(_text(article)):
+        if "31 March" in sentence:
+            assert "post-16 institution" in sentence and "sixth form" not in sentence, sentence
+    assert all("sixth form" not in f.statement for _, f in FACTS if f.value == "31 March")
