@@ -73,7 +73,8 @@ _QUESTION_START = (
     r"where|which|why|must)"
 )
 _JOINED = re.compile(
-    rf"(?:,|;|:)?\s+(?:and\s+also|and|also|plus|oh\s+and|another\s+thing|as\s+well)\s*,?\s+(?={_QUESTION_START}\b)",
+    rf"(?:(?:,|;|:)?\s+(?:and\s+also|and|also|plus|oh\s+and|another\s+thing|as\s+well)\s*,?|[,;])\s+"
+    rf"(?={_QUESTION_START}\b)",
     re.IGNORECASE,
 )
 MIN_PART_WORDS = 3
@@ -106,9 +107,9 @@ def parts_with_context(text: str) -> list[tuple[str, str]]:
                 continue
             if parts and (len(piece.split()) < MIN_PART_WORDS or len(_content_words(piece)) < 2):
                 parts[-1] = (f"{parts[-1][0]} {piece}", parts[-1][1])
-            else:
-                parts.append((piece, context))
-                context = ""
+                continue
+            parts.append((piece, context))
+            context = piece  # "...and how long do I have to do that?": the last part is its context
     return parts or [(text.strip(), "")]
 
 
@@ -169,6 +170,15 @@ def read_question(text: str, index: AnswerIndex, topic_weights: Mapping[str, flo
             unanswered.append(piece)
             continue
         best = max(best, ranked[0].score)
+        fresh = [m for m in ranked if all(m.entry.slug != c.entry.slug for c in chosen)]
+        if (
+            len(parts) > 1
+            and fresh
+            and fresh[0] is not ranked[0]
+            and _confident(ranked[0], topic, about_send)
+        ):
+            continue  # this part asks again what an earlier part's answer already says
+        ranked = fresh or ranked
         first = ranked[0]
         runner_up = ranked[1].score if len(ranked) > 1 else 0.0
         if _confident(first, topic, about_send, runner_up):
