@@ -19,11 +19,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Sequence
 
-import yaml
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from knowledge.shared.models import Article, StatutoryFact
+from knowledge.shared.yaml_files import read_yaml
 
 FACT_STATUSES = ("must", "should", "should consider")
 DAY_KINDS = ("calendar", "working", None)
@@ -154,7 +154,7 @@ def load_article_files(folder: Path) -> list[ArticleSpec]:
     if not folder.is_dir():
         return specs
     for path in sorted(folder.glob("*.yml")):
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or []
+        data = read_yaml(path) or []
         if not isinstance(data, list):
             raise ContentError(f"{path.name}: the file must hold a list of articles")
         specs.extend(parse_article(raw, path.name, i) for i, raw in enumerate(data))
@@ -175,7 +175,7 @@ def with_more_questions(specs: Sequence[ArticleSpec], folder: Path) -> list[Arti
     (a mapping of slug to a list of questions), so the answer files stay short to read."""
     extra: dict[str, list[str]] = {}
     for path in sorted(folder.glob("*.yml")) if folder.is_dir() else ():
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        data = read_yaml(path) or {}
         if not isinstance(data, dict):
             raise ContentError(f"{path.name}: the file must map answer slugs to lists of questions")
         for slug, questions in data.items():
@@ -219,29 +219,54 @@ def sync_articles(
             session.delete(article)
     session.flush()
     for spec in specs:
-        article = existing.get(spec.slug) or Article(slug=spec.slug)
-        article.school_ref = school_ref
-        article.origin = origin
-        article.topic = spec.topic
-        article.title = spec.title
-        article.summary = spec.summary
-        article.details = list(spec.details)
-        article.keywords = list(spec.keywords)
-        article.follow_ups = list(spec.follow_ups)
-        article.source_title = spec.source_title
-        article.source_url = spec.source_url
-        article.checked_on = spec.checked_on
-        article.position = spec.position
-        article.kind = spec.kind
-        article.questions = list(spec.questions)
-        article.audience = spec.audience
-        session.add(article)
-        # Drop old facts before adding new ones: a fact key is unique and may be re-used.
-        article.facts.clear()
-        session.flush()
+        article = existing.get(spec.slug)
+        if article is not None and _unchanged(article, spec, school_ref, origin):
+            continue  # a reload of unchanged files writes nothing
+        if article is None:
+            article = Article(slug=spec.slug)
+            session.add(article)
+        else:
+            # Drop old facts before adding new ones: a fact key is unique and may be re-used.
+            article.facts.clear()
+            session.flush()
+        _copy(spec, article, school_ref, origin)
         article.facts.extend(StatutoryFact(**fact.__dict__) for fact in spec.facts)
-        session.flush()
+    session.flush()
     return len(specs)
+
+
+def _copy(spec: ArticleSpec, article: Article, school_ref: str | None, origin: str) -> None:
+    article.school_ref = school_ref
+    article.origin = origin
+    for name, value in _fields(spec).items():
+        setattr(article, name, value)
+
+
+def _fields(spec: ArticleSpec) -> dict:
+    return {
+        "topic": spec.topic,
+        "title": spec.title,
+        "summary": spec.summary,
+        "details": list(spec.details),
+        "keywords": list(spec.keywords),
+        "follow_ups": list(spec.follow_ups),
+        "source_title": spec.source_title,
+        "source_url": spec.source_url,
+        "checked_on": spec.checked_on,
+        "position": spec.position,
+        "kind": spec.kind,
+        "questions": list(spec.questions),
+        "audience": spec.audience,
+    }
+
+
+def _unchanged(article: Article, spec: ArticleSpec, school_ref: str | None, origin: str) -> bool:
+    if article.school_ref != school_ref or article.origin != origin:
+        return False
+    if any(getattr(article, name) != value for name, value in _fields(spec).items()):
+        return False
+    stored = [{k: getattr(f, k) for k in FactSpec.__dataclass_fields__} for f in article.facts]
+    return stored == [fact.__dict__ for fact in spec.facts]
 
 
 def visible_articles(

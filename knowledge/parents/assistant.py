@@ -161,8 +161,9 @@ class Assistant:
                 text=text,
                 dataset=local_offer_dataset(session, profile.ref),
             )
-            if not outcome.results and not service_types and not areas and not is_about_send(text):
-                # nothing found, and nothing in the words about SEND: not a local offer question
+            looks_for_a_service = service_types or areas or is_about_send(text) or _SERVICE_WORD.search(text)
+            if not outcome.results and not looks_for_a_service:
+                # nothing found, and nothing in the words about SEND or a service: not a local offer question
                 return answers.fallback_reply(profile, visible_articles(session, profile.ref))
             if service_types:
                 looking_for = f"a {service_types[0].label.lower()} service"

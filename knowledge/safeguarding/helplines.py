@@ -11,9 +11,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-import yaml
-
 from knowledge.shared.settings import PROJECT_ROOT
+from knowledge.shared.yaml_files import read_yaml
 
 HELPLINES_FILE = PROJECT_ROOT / "knowledge/content/helplines.yml"
 
@@ -31,7 +30,7 @@ class Helpline:
 
 @lru_cache(maxsize=2)
 def load_helplines(path: Path = HELPLINES_FILE) -> dict[str, Helpline]:
-    raw = yaml.safe_load(path.read_text(encoding="utf-8"))["helplines"]
+    raw = read_yaml(path)["helplines"]
     return {
         key: Helpline(
             key=key,

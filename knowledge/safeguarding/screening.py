@@ -34,9 +34,9 @@ try:  # the regular-expression parser, used only to find the words a pattern nee
 except ImportError:  # pragma: no cover - Python 3.10
     import sre_parse as _sre_parse
 
-import yaml
 
 from knowledge.shared.settings import PROJECT_ROOT
+from knowledge.shared.yaml_files import read_yaml
 
 if TYPE_CHECKING:
     from knowledge.safeguarding.reader import Reading
@@ -363,7 +363,7 @@ def _expand(pattern: str, words: dict[str, str], depth: int = 0) -> str:
 
 @lru_cache(maxsize=4)
 def _load(path: Path) -> tuple[tuple[Pattern, ...], Spellings, _Needed]:
-    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    raw = read_yaml(path)
     words = word_lists(raw)
 
     def compiled(p: str) -> re.Pattern:
@@ -554,7 +554,7 @@ def compile_with_words(patterns, words: dict[str, str]) -> tuple[re.Pattern, ...
 @lru_cache(maxsize=16)
 def compiled_section(path: Path, section: str) -> tuple[re.Pattern, ...]:
     """One list of wordings from the pattern file (e.g. `figures_of_speech`), compiled."""
-    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    raw = read_yaml(path)
     return compile_with_words(raw.get(section), word_lists(raw))
 
 
@@ -594,7 +594,7 @@ class AtRisk:
 
 @lru_cache(maxsize=4)
 def _at_risk(path: Path) -> AtRisk:
-    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    raw = read_yaml(path)
     words = word_lists(raw)
     return AtRisk(
         kind_groups={kind: group for group, kinds in (raw.get("groups") or {}).items() for kind in kinds},
@@ -664,7 +664,7 @@ def _groups(found: list, text: str, at_risk: AtRisk) -> tuple[str, ...]:
 
 @lru_cache(maxsize=4)
 def _check_first_rules(path: Path) -> tuple[CheckFirstRule, ...]:
-    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    raw = read_yaml(path)
     return tuple(
         CheckFirstRule(
             name=rule["name"],

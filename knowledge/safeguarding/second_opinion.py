@@ -15,8 +15,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-import yaml
-
 from knowledge.safeguarding.screening import (
     GROUPS,
     PATTERNS_FILE,
@@ -29,6 +27,7 @@ from knowledge.safeguarding.screening import (
     word_lists,
     writer_of,
 )
+from knowledge.shared.yaml_files import read_yaml
 
 
 @dataclass(frozen=True)
@@ -52,7 +51,7 @@ class _SecondNet:
 
 @lru_cache(maxsize=4)
 def _second_net(path: Path) -> _SecondNet:
-    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    raw = read_yaml(path)
     words = word_lists(raw)
 
     def compiled(items) -> tuple[re.Pattern, ...]:

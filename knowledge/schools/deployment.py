@@ -18,6 +18,7 @@ from pathlib import Path
 import yaml
 
 from knowledge.shared.settings import Settings
+from knowledge.shared.yaml_files import read_yaml
 
 REF_FORMAT = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
 
@@ -82,7 +83,7 @@ def _single_school(settings: Settings) -> SchoolSource:
 
 def _schools_from_file(path: Path) -> tuple[SchoolSource, ...]:
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        raw = read_yaml(path) or {}
     except FileNotFoundError:
         raise DeploymentError(f"The schools file {path} was not found.") from None
     except yaml.YAMLError as error:

@@ -14,11 +14,11 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from knowledge.shared.models import School
+from knowledge.shared.yaml_files import read_yaml
 
 # The year groups or interests a parent may choose for the SENCo's reminders
 MAX_CHOICES = 20  # year groups, or interests, one person may choose (Nursery to Year 13 fit)
@@ -137,7 +137,7 @@ def profile_from_dict(raw: dict, where: str = "school profile") -> SchoolProfile
 
 def load_profile_file(path: Path) -> SchoolProfile:
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = read_yaml(path)
     except FileNotFoundError as exc:
         raise ProfileError(f"school profile file not found: {path}") from exc
     return profile_from_dict(raw, path.name)

@@ -10,11 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from knowledge.shared.models import StaffMember
+from knowledge.shared.yaml_files import read_yaml
 
 ROLES = ("teacher", "teaching_assistant", "senco", "dsl", "deputy_dsl", "admin")
 SLOT_MANAGERS = ("senco", "admin")
@@ -44,7 +44,7 @@ class StaffEntry:
 
 
 def load_roster(path: Path) -> list[StaffEntry]:
-    raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    raw = read_yaml(path) or {}
     entries = []
     for i, item in enumerate(raw.get("staff") or ()):
         role = str(item.get("role", "")).strip()

@@ -13,7 +13,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Iterable
 
-import yaml
+from knowledge.shared.yaml_files import read_yaml
 
 ENTITY_SERVICE_TYPE = "service_type"
 ENTITY_AREA_OF_NEED = "area_of_need"
@@ -84,7 +84,7 @@ def _terms(raw: Iterable[dict], entity: str) -> tuple[Term, ...]:
 
 @lru_cache(maxsize=4)
 def load_glossary(path: Path) -> Glossary:
-    raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    raw = read_yaml(path) or {}
     return Glossary(
         service_types=_terms(raw.get("service_types") or (), ENTITY_SERVICE_TYPE),
         areas_of_need=_terms(raw.get("areas_of_need") or (), ENTITY_AREA_OF_NEED),
