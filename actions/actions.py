@@ -22,6 +22,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from knowledge.broadcasts.desk import BroadcastDesk
 from knowledge.parents import answers
 from knowledge.parents.assistant import Assistant, topic_of_intent
+from knowledge.parents.understanding import words_fit_intent
 from knowledge.privacy import rights as privacy
 from knowledge.safeguarding import replies as safeguarding_replies
 from knowledge.safeguarding.alerts import acknowledge_from_slack
@@ -174,7 +175,8 @@ class ActionAnswerTopic(AssistantAction):
             )
         topic = topic_of_intent(intent_name(tracker))
         text = question_text(tracker)
-        if topic is not None and (not text or topic == "contact_senco"):  # a topic's button
+        contact = topic == "contact_senco" and words_fit_intent("ask_contact_senco", text)
+        if topic is not None and (not text or contact):  # a topic's button, or "who is the SENCo?"
             return assistant.answer_topic(topic, text)
         return answer_the_question(assistant, tracker)
 
@@ -235,6 +237,8 @@ class ActionSmallTalk(AssistantAction):
         return "action_small_talk"
 
     def reply(self, assistant: Assistant, tracker: Tracker) -> Reply:
+        if not words_fit_intent(intent_name(tracker), question_text(tracker)):
+            return answer_the_question(assistant, tracker)  # "how many bones are in the body?"
         return assistant.small_talk(intent_name(tracker))
 
 
@@ -365,6 +369,8 @@ class ActionMyData(AssistantAction):
         return "action_my_data"
 
     def reply(self, assistant: Assistant, tracker: Tracker) -> Reply:
+        if not words_fit_intent("ask_my_data", question_text(tracker)):
+            return answer_the_question(assistant, tracker)  # "does magnesium help you sleep?"
         also = privacy.reminder_subscriptions(assistant.settings, tracker.sender_id)
         return privacy.what_we_hold_reply(tracker.events, assistant.settings.chat_log_retention_days, also)
 

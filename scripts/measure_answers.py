@@ -4,7 +4,7 @@ actions in-process, against a fresh SQLite database of the shipped content.
 The gate in `make test` measures the hold-outs through the real servers
 (tests/system/test_answers_e2e.py); this tool is for tuning, on tests/answers/*_dev.yml only.
 
-    .venv/bin/python scripts/measure_answers.py [--show] [--no-model]
+    .venv/bin/python scripts/measure_answers.py [--show] [--no-model] [--offtopic=offtopic_dev2.yml]
 
 A question counts as answered when the reply holds a phrase of every part's `expect`
 (tests/answers/grading.py); an off-topic message counts as declined when the reply is the
@@ -35,6 +35,9 @@ from knowledge.shared.settings import PROJECT_ROOT, get_settings  # noqa: E402
 from tests.answers import grading  # noqa: E402
 
 SETS = PROJECT_ROOT / "tests/answers"
+OFF_TOPIC_SETS = [a.split("=", 1)[1] for a in sys.argv if a.startswith("--offtopic=")] or ["offtopic_dev.yml"]
+if any("holdout" in name for name in OFF_TOPIC_SETS):
+    sys.exit("Hold-out sets are measured by the system tests, not tuned against here.")
 
 
 def rule_actions() -> dict[str, str]:
@@ -138,7 +141,7 @@ async def measure(show: bool, use_model: bool) -> None:
     )
     print(f"  missed: {dict(outcomes)}")
 
-    messages = yaml.safe_load((SETS / "offtopic_dev.yml").read_text())["messages"]
+    messages = [m for name in OFF_TOPIC_SETS for m in yaml.safe_load((SETS / name).read_text())["messages"]]
     kinds: Counter = Counter()
     leaked: list[tuple[dict, str]] = []
     for m in messages:
@@ -155,7 +158,7 @@ async def measure(show: bool, use_model: bool) -> None:
         kinds[kind] += 1
         if kind != "declined":
             leaked.append((m, reply))
-    print(f"offtopic_dev: {kinds['declined']}/{len(messages)} declined; {dict(kinds)}")
+    print(f"{'+'.join(OFF_TOPIC_SETS)}: {kinds['declined']}/{len(messages)} declined; {dict(kinds)}")
     if show:
         print("\n--- questions missed ---")
         for q, reply in wrong:

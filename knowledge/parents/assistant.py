@@ -14,7 +14,7 @@ import re
 from typing import Iterable, Sequence
 
 from knowledge.parents import answers, search, unanswered
-from knowledge.parents.articles import ANSWER, visible_articles
+from knowledge.parents.articles import ANSWER, ARTICLE, visible_articles
 from knowledge.parents.local_offer import search_services
 from knowledge.parents.retrieval import QUESTION_WORDS, AnswerIndex, Entry, words
 from knowledge.parents.understanding import Reading, is_about_send, read_question
@@ -81,10 +81,15 @@ class Assistant:
             everything = visible_articles(session, profile.ref)
             wanted = ("all", "staff" if staff else "parents")
             bank = [a for a in visible_articles(session, profile.ref, kind=ANSWER) if a.audience in wanted]
-        reading = read_question(text, answer_index(bank), topic_weights(ranking))
+        # the overviews compete too: "what is an EHCP?" is best answered by the overview itself
+        reading = read_question(text, answer_index([*bank, *everything]), topic_weights(ranking))
         service_part = next((p for p in reading.unanswered_parts if self._asks_for_a_service(p)), None)
+        by_slug = {a.slug: a for a in [*bank, *everything]}
+        overviews = [by_slug[m.entry.slug] for m in reading.answers if by_slug[m.entry.slug].kind == ARTICLE]
+        if overviews and len(reading.answers) == 1:
+            questions = [a for a in bank if a.topic == overviews[0].topic]
+            return answers.overview_with_questions_reply(overviews[0], profile, everything, questions)
         if reading.answers:
-            by_slug = {a.slug: a for a in bank}
             chosen = [by_slug[m.entry.slug] for m in reading.answers]
             answered = answers.specific_answers_reply(
                 chosen,
@@ -365,9 +370,13 @@ def answer_index(bank: Sequence[Article]) -> AnswerIndex:
         if len(_INDEXES) > 8:  # a few schools' banks; an edit makes a new one
             _INDEXES.clear()
         index = _INDEXES[key] = AnswerIndex(
-            Entry(a.slug, a.topic, a.title, tuple(a.questions), tuple(a.keywords)) for a in bank
+            Entry(a.slug, a.topic, a.title, tuple(a.questions), tuple(a.keywords), _said(a)) for a in bank
         )
     return index
+
+
+def _said(entry: Article) -> str:
+    return " ".join((entry.summary, *entry.details))
 
 
 # A broad question names a topic and little else ("tell me about EHCPs", "annual reviews?").

@@ -30,6 +30,9 @@ ANSWER_WITH_TOPIC_AT = 0.2
 # A message with no SEND word needs a much closer match ("how long do I boil an egg" is
 # near "how long does an EHCP take" in words, and nowhere near it in meaning).
 ANSWER_WITHOUT_SEND_WORDS_AT = 0.6
+# With no SEND word, the model's sure topic makes a message a SEND question only with a
+# match at least this close ("can they make him go part time?").
+FAIR_MATCH_AT = 0.35
 # A looser match still counts when it stands well clear of every other answer.
 CLEAR_AT = 0.25
 CLEAR_RATIO = 2.0
@@ -207,7 +210,7 @@ def _fair_match(index: AnswerIndex, text: str, topic_weights: Mapping[str, float
     """The NLU model is sure of a SEND topic and the words are fairly close to an answer: a SEND
     question in everyday words ("can they make him go part time?")."""
     ranked = index.rank(text, topic_weights, limit=1)
-    return bool(ranked) and ranked[0].score >= ANSWER_WITH_TOPIC_AT
+    return bool(ranked) and ranked[0].score >= FAIR_MATCH_AT
 
 
 def _confident(match: Scored, topic: str | None, about_send: bool, runner_up: float | None = None) -> bool:
@@ -218,3 +221,23 @@ def _confident(match: Scored, topic: str | None, about_send: bool, runner_up: fl
     if topic is not None and match.entry.topic == topic and match.score >= ANSWER_WITH_TOPIC_AT:
         return True
     return runner_up is not None and match.score >= CLEAR_AT and match.score >= CLEAR_RATIO * runner_up
+
+
+# Intents whose reply is fixed (who the SENCo is, what we hold about you, what the bot can
+# do): the model sometimes picks one for an everyday message ("does magnesium help you
+# sleep" read as "what do you hold about me"). Their reply is given only when the words fit.
+_INTENT_WORDS = {
+    "ask_contact_senco": r"\b(sen+d?cos?|co-?ordinator|contact|talk|speak|meet|meeting|phone|call|ring"
+    r"|e-?mail|reach|appointment|who is|who's|person|someone|get hold|surgery|slot|book)\b",
+    "ask_my_data": r"\b(data|hold|holding|keep|kept|store|stored|save|saved|record|records|delete|erase"
+    r"|forget|remove|privacy|gdpr|information|info|conversation|chat|messages|history|about me|on me)\b",
+    "help": r"\b(help|what can you|what do you|how does this|how do you work|options|menu|start|can you do"
+    r"|what can i|what is this|who are you|instructions)\b",
+    "bot_challenge": r"\b(bot|robot|human|person|real|ai|computer|machine|automated|chat ?gpt|program)\b",
+}
+
+
+def words_fit_intent(intent: str, text: str) -> bool:
+    """For an intent with a fixed reply: do the words say what that intent is about?"""
+    pattern = _INTENT_WORDS.get(intent)
+    return pattern is None or not text.strip() or re.search(pattern, text, re.IGNORECASE) is not None
