@@ -46,6 +46,7 @@ PATTERNS_FILE = PROJECT_ROOT / "knowledge/content/safeguarding_patterns.yml"
 # Only the first 100,000 characters of a message are screened: far beyond any real message
 # (the bot reads 1,000), it bounds the work an absurd input can cause.
 MAX_SCREENED_CHARS = 100_000
+SENTENCE_REACH = 600
 
 _CHILD_VOICE = re.compile(
     r"\b(i'?m|i am|im) (\d|1[0-8])( years? old| yrs?)?\b"
@@ -636,8 +637,14 @@ def _whose(text: str, match: re.Match) -> set[str]:
         return {"child_harm"}
     if _WRITER_IN_MATCH.search(said):
         return {"self_harm"}
-    start = max((m.end() for m in _SENTENCE_END.finditer(text, 0, match.start())), default=0)
-    end = next((m.start() for m in _SENTENCE_END.finditer(text, match.end())), len(text))
+    # the sentence around the words, looked for within SENTENCE_REACH characters either side
+    # (a whole-text search for every match made a long repeated message quadratic: 100,000
+    # characters took 90 s)
+    reach_back = max(0, match.start() - SENTENCE_REACH)
+    ends_before = _SENTENCE_END.finditer(text, reach_back, match.start())
+    start = max((m.end() for m in ends_before), default=reach_back)
+    reach_on = min(len(text), match.end() + SENTENCE_REACH)
+    end = next((m.start() for m in _SENTENCE_END.finditer(text, match.end(), reach_on)), reach_on)
     if _REPORTED.search(text, start, match.start()):
         return {"child_harm"}
     before = list(_SUBJECT.finditer(text, start, match.start()))
@@ -654,6 +661,8 @@ def _groups(found: list, text: str, at_risk: AtRisk) -> tuple[str, ...]:
     for pattern, matches in found:
         if pattern.kind in at_risk.whose:
             for remainder, m in matches:
+                if {"self_harm", "child_harm"} <= groups:
+                    break  # nothing more to learn from the same words again
                 groups.update(_whose(remainder, m))
         else:
             groups.add(at_risk.kind_groups.get(pattern.kind, "child_harm"))

@@ -172,3 +172,11 @@ def test_a_match_in_a_send_or_harmless_context_is_checked_with_the_sender_first(
 def test_an_adult_hurting_a_child_gets_the_full_reply_whatever_the_context(text):
     screening = screen(text)
     assert screening.concern and not screening.check_first
+
+
+def test_a_huge_repeated_message_is_screened_whole():
+    """Whose words they are is decided within the sentence around them (SENTENCE_REACH), never
+    by searching the whole text again for each match: 100,000 characters once took 90 s of the
+    server's time, now about 1 s (`make bench` prints the screen's figures)."""
+    result = screen("i want to die " * 7200)
+    assert result.concern and "self_harm" in result.groups
