@@ -29,7 +29,9 @@ class LoopbackServer:
     """
 
     label = "loopback server"  # names the server in "... did not start"
-    wait_timeout = 15.0  # wait_for's default, in seconds
+    # wait_for's default, in seconds: generous, because a loaded 2-core CI machine once took
+    # longer than 15 s to deliver a Telegram reply (2026-12-07); a passing wait ends at once
+    wait_timeout = 30.0
     poll_interval = 0.02  # how often wait_for asks again
 
     def __init__(self) -> None:

@@ -120,7 +120,7 @@ def connector(settings: Settings, telegram: FakeTelegram, rasa: StubRasa, *, web
             yield running
         finally:
             process.terminate()
-            code = process.wait(15)
+            code = process.wait(30)
             running.log = printed()
             assert code == 0, running.log
 
