@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
+import threading
 from typing import Iterable, Sequence
 
 from knowledge.parents import answers, search, unanswered
@@ -360,11 +361,23 @@ def topic_weights(ranking: Iterable[dict]) -> dict[str, float]:
 
 
 _INDEXES: dict[tuple, AnswerIndex] = {}
+_BUILDING = threading.Lock()
 
 
 def answer_index(bank: Sequence[Article]) -> AnswerIndex:
-    """The search index over these answers, rebuilt only when one of them has changed."""
+    """The search index over these answers, rebuilt only when one of them has changed.
+
+    Building takes a second or two; the lock makes the first burst of messages after a start
+    or a reload wait for one build instead of each running its own on the same two cores."""
     key = tuple((a.id, a.updated_at) for a in bank)
+    index = _INDEXES.get(key)
+    if index is not None:
+        return index
+    with _BUILDING:
+        return _build_index(key, bank)
+
+
+def _build_index(key: tuple, bank: Sequence[Article]) -> AnswerIndex:
     index = _INDEXES.get(key)
     if index is None:
         if len(_INDEXES) > 8:  # a few schools' banks; an edit makes a new one
