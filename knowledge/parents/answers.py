@@ -16,7 +16,6 @@ from knowledge.schools.profile import SchoolProfile, short_school_name
 from knowledge.shared.models import Article
 from knowledge.shared.replies import NO, Button, Reply
 
-MAX_DETAILS = 3
 MAX_FOLLOW_UPS = 2
 
 CONTACT_TOPIC = "contact_senco"
@@ -71,7 +70,7 @@ def article_reply(
     """Summary, up to three details, the source with its checked-on date, a person to ask."""
     lines = [preface] if preface else []
     lines.append(article.summary)
-    details = [f"• {d}" for d in list(article.details)[:MAX_DETAILS]]
+    details = [f"• {d}" for d in article.details]  # the loader allows no more than are shown
     if details:
         lines.append("\n".join(details))
     source = f"Source: {article.source_title}"

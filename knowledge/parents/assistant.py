@@ -17,8 +17,8 @@ from typing import Iterable, Sequence
 from knowledge.parents import answers, search, unanswered
 from knowledge.parents.articles import ANSWER, ARTICLE, visible_articles
 from knowledge.parents.local_offer import search_services
-from knowledge.parents.retrieval import QUESTION_WORDS, AnswerIndex, Entry, words
-from knowledge.parents.understanding import Reading, is_about_send, read_question
+from knowledge.parents.retrieval import AnswerIndex, Entry
+from knowledge.parents.understanding import Reading, content_words, is_about_send, read_question
 from knowledge.safeguarding import replies as safeguarding_replies
 from knowledge.safeguarding import screening as safeguarding
 from knowledge.safeguarding.records import answer_check, record_concern
@@ -397,7 +397,7 @@ BROAD_MAX_WORDS = 2
 
 
 def _is_broad(text: str) -> bool:
-    return len([w for w in words(text) if w not in QUESTION_WORDS]) <= BROAD_MAX_WORDS
+    return len(content_words(text)) <= BROAD_MAX_WORDS
 
 
 def _related(first: Article, bank: Sequence[Article], reading: Reading) -> list[Article]:

@@ -108,7 +108,7 @@ def parts_with_context(text: str) -> list[tuple[str, str]]:
             piece = piece.strip(" ,;:-")
             if not piece:
                 continue
-            if parts and (len(piece.split()) < MIN_PART_WORDS or len(_content_words(piece)) < 2):
+            if parts and (len(piece.split()) < MIN_PART_WORDS or len(content_words(piece)) < 2):
                 parts[-1] = (f"{parts[-1][0]} {piece}", parts[-1][1])
                 continue
             parts.append((piece, context))
@@ -116,7 +116,8 @@ def parts_with_context(text: str) -> list[tuple[str, str]]:
     return parts or [(text.strip(), "")]
 
 
-def _content_words(text: str) -> list[str]:
+def content_words(text: str) -> list[str]:
+    """The words that say what a message is about (not who, when, how...)."""
     return [w for w in words(text) if w not in QUESTION_WORDS]
 
 
