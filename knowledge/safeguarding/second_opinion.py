@@ -47,6 +47,7 @@ class _SecondNet:
     not_about_a_person: tuple[re.Pattern, ...]
     everyday_requests: tuple[re.Pattern, ...]
     words_of_harm: tuple[re.Pattern, ...]  # with about_harm and second_net: never noise
+    not_missing_now: tuple[re.Pattern, ...]  # back within minutes, a dog, a web page: no danger_now
 
 
 @lru_cache(maxsize=4)
@@ -64,6 +65,7 @@ def _second_net(path: Path) -> _SecondNet:
         not_about_a_person=compiled(raw.get("not_about_a_person")),
         everyday_requests=compiled(raw.get("everyday_requests")),
         words_of_harm=compiled(raw.get("words_of_harm")),
+        not_missing_now=compiled(raw.get("not_missing_now")),
     )
 
 
@@ -80,6 +82,8 @@ def second_opinion(text: object) -> SecondOpinion:
     lowered = load_spellings().apply(normalise(text))
     writer = writer_of(text)
     groups = tuple(g for g in GROUPS if any(p.search(lowered) for p in net.groups.get(g, ())))
+    if "danger_now" in groups and _any(net.not_missing_now, lowered):
+        groups = tuple(g for g in groups if g != "danger_now")
     if groups:
         return SecondOpinion(groups=with_children(groups, writer, lowered), writer=writer)
     someone = _any(net.mentions_someone, lowered)

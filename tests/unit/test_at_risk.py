@@ -54,6 +54,15 @@ def groups(text: str) -> tuple[str, ...]:
         "Can I get the annual review moved? I've been stockpiling my tablets, I won't be here by then.",
         "im 13 and i've been cutting myself in the school toilets",
         "I'm a teaching assistant and I keep thinking about ending my life",
+        # a plan, the means or a day, said without the word suicide (2026-12-07)
+        "i have a plan now and i have what i need. sorry",
+        "bought paracetamol from three different chemists so nobody would ask",
+        "Saturday is my last day, the kids will be better with their dad",
+        "me and a girl from my old school made a pact to go on the same night",
+        "found painless ways online, not telling anyone",
+        "i want die, very tired of everything",
+        "the voices keep telling me to step in front of a lorry",
+        "honestly my hope for the review is not to wake up tomorrow",
     ],
 )
 def test_the_writer_thinking_of_suicide_or_self_harm_is_self_harm(text):
@@ -67,6 +76,10 @@ def test_the_writer_thinking_of_suicide_or_self_harm_is_self_harm(text):
         "we can't find our daughter anywhere at the fair, she doesn't speak",
         "he has a knife and he's saying he'll hurt us right now",
         "a pupil has just stopped breathing in the hall",
+        "sorry, the school just phoned, my son has gone missing from his maths lesson",
+        "my daughter was meant to get off the bus at 4. that was over an hour ago",
+        "a stranger is by the school gate filming the kids right now",
+        "my 7 year old has found the air rifle and is pointing it at his sister",
     ],
 )
 def test_someone_in_danger_now_or_a_child_missing_now_is_danger_now(text):
@@ -78,6 +91,8 @@ def test_someone_in_danger_now_or_a_child_missing_now_is_danger_now(text):
     [
         "my husband takes all my money and won't let me see my sister",
         "My partner slammed me against the fridge last week. Can school send letters to my work address?",
+        "he makes me ask permission to eat or to go out to the shop",
+        "my son (24) punched me when I wouldn't give him my bank card, I'm his carer",
         "we are staying in a refuge now, how do I move my son's EHCP",
         "my ex says he'll kill me if I go to the tribunal",
     ],
