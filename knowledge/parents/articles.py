@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Sequence
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from knowledge.shared.models import Article, StatutoryFact
@@ -285,6 +285,22 @@ def visible_articles(
     if topic is not None:
         query = query.where(Article.topic == topic)
     return list(session.execute(query).scalars())
+
+
+def content_version(session: Session, school_ref: str) -> tuple:
+    """A fingerprint of every entry `visible_articles` returns for this school (both kinds),
+    read with one small query, so a cached copy can be checked on every message.
+
+    Adding an entry changes the count and the sum of ids; removing one changes the count; an
+    edit (by `sync_articles` or any ORM write, in any process) stamps `updated_at`, which moves
+    the latest change; a removal plus an addition in one reload moves the latest change too.
+    """
+    row = session.execute(
+        select(func.count(Article.id), func.sum(Article.id), func.max(Article.updated_at)).where(
+            or_(Article.school_ref.is_(None), Article.school_ref == school_ref)
+        )
+    ).one()
+    return tuple(row)
 
 
 def topic_titles(articles: Iterable[Article]) -> dict[str, str]:

@@ -12,10 +12,14 @@ import datetime as dt
 import logging
 import re
 import threading
+import weakref
+from dataclasses import dataclass, field
 from typing import Iterable, Sequence
 
+from sqlalchemy.orm import Session
+
 from knowledge.parents import answers, search, unanswered
-from knowledge.parents.articles import ANSWER, ARTICLE, visible_articles
+from knowledge.parents.articles import ANSWER, ARTICLE, content_version, visible_articles
 from knowledge.parents.local_offer import search_services
 from knowledge.parents.retrieval import AnswerIndex, Entry
 from knowledge.parents.understanding import Reading, content_words, is_about_send, read_question
@@ -79,11 +83,10 @@ class Assistant:
             return self.answer_topic(answers.OTHER_NATION_TOPIC, text)
         with unit_of_work(self.settings.database_url) as session:  # read once; replies are built after
             profile = read_profile(session, self.school_ref)
-            everything = visible_articles(session, profile.ref)
-            wanted = ("all", "staff" if staff else "parents")
-            bank = [a for a in visible_articles(session, profile.ref, kind=ANSWER) if a.audience in wanted]
+            content = school_content(session, self.settings.database_url, profile.ref)
+        everything, bank = content.articles, content.bank(staff)
         # the overviews compete too: "what is an EHCP?" is best answered by the overview itself
-        reading = read_question(text, answer_index([*bank, *everything]), topic_weights(ranking))
+        reading = read_question(text, content.index(staff), topic_weights(ranking))
         service_part = next((p for p in reading.unanswered_parts if self._asks_for_a_service(p)), None)
         by_slug = {a.slug: a for a in [*bank, *everything]}
         overviews = [by_slug[m.entry.slug] for m in reading.answers if by_slug[m.entry.slug].kind == ARTICLE]
@@ -358,6 +361,73 @@ def topic_weights(ranking: Iterable[dict]) -> dict[str, float]:
         if topic is not None:
             weights[topic] = float(candidate.get("confidence") or 0.0)
     return weights
+
+
+@dataclass
+class SchoolContent:
+    """One school's overviews and answers as stored at `version` (its `content_version`)."""
+
+    version: tuple
+    articles: tuple[Article, ...]
+    answers: tuple[Article, ...]
+    _indexes: dict[bool, weakref.ref] = field(default_factory=dict)
+
+    def bank(self, staff: bool) -> list[Article]:
+        """The answers this audience may be given: staff-only ones never on the parents' channels."""
+        wanted = ("all", "staff" if staff else "parents")
+        return [a for a in self.answers if a.audience in wanted]
+
+    def index(self, staff: bool) -> AnswerIndex:
+        """The search index over this audience's answers and the overviews. Held weakly once
+        found: `_INDEXES` keeps the indexes (about 100 MB each), shared by schools whose content
+        is the same, and this saves a message from recomputing the key to find it there."""
+        held = self._indexes.get(staff)
+        index = held() if held is not None else None
+        if index is None:
+            index = answer_index([*self.bank(staff), *self.articles])
+            self._indexes[staff] = weakref.ref(index)
+        return index
+
+
+MAX_CACHED_SCHOOLS = 64  # a trust's schools (make bench-scale has 50); in tests, databases
+_CONTENT: dict[tuple[str, str], SchoolContent] = {}
+_LOADING = threading.Lock()
+
+
+def school_content(session: Session, database_url: str, school_ref: str) -> SchoolContent:
+    """This school's overviews and answers, read in full only when they have changed.
+
+    Every message asks the database for the content's version (one small query), so an edit
+    made by any process (`bot.cli reload`, the other action server) is seen on the next message;
+    the rows, and the index built from them, are read again only when the version moves."""
+    version = content_version(session, school_ref)
+    key = (database_url, school_ref)
+    content = _CONTENT.get(key)
+    if content is not None and content.version == version:
+        return content
+    with _LOADING:
+        content = _CONTENT.get(key)
+        if content is None or content.version != version:
+            # The version was read first, so rows newer than it only cost one more read later.
+            rows = _shared(database_url, visible_articles(session, school_ref))
+            bank = _shared(database_url, visible_articles(session, school_ref, kind=ANSWER))
+            _CONTENT.pop(key, None)
+            while len(_CONTENT) >= MAX_CACHED_SCHOOLS:
+                _CONTENT.pop(next(iter(_CONTENT)))  # the longest held
+            content = _CONTENT[key] = SchoolContent(version, rows, bank)
+    return content
+
+
+def _shared(database_url: str, rows: Sequence[Article]) -> tuple[Article, ...]:
+    """`rows`, each as the copy another school already holds when it is the same stored row,
+    unchanged since (the product's entries): a trust's schools keep one copy, not one each."""
+    held = {
+        (a.id, a.updated_at): a
+        for (url, _), content in _CONTENT.items()
+        if url == database_url
+        for a in (*content.articles, *content.answers)
+    }
+    return tuple(held.get((a.id, a.updated_at), a) for a in rows)
 
 
 _INDEXES: dict[tuple, AnswerIndex] = {}

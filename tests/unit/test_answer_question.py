@@ -9,11 +9,16 @@ import datetime as dt
 import subprocess
 import sys
 import textwrap
+from contextlib import contextmanager
+from typing import Iterator
+
+from sqlalchemy import event
 
 from bot.seed import load_everything
 from knowledge.parents import unanswered
 from knowledge.parents.assistant import Assistant
 from knowledge.privacy.rights import purge_chat_logs
+from knowledge.shared.db import get_engine
 from knowledge.shared.settings import PROJECT_ROOT
 
 NOW = dt.datetime.now(dt.timezone.utc)
@@ -121,3 +126,91 @@ def test_staff_only_answers_are_not_given_on_the_parents_channels(settings):
     question = "Is there somewhere quiet my child can go at lunchtime?"
     assert "library is open" in Assistant(settings).answer_question(question, [], staff=True).text
     assert "library is open" not in Assistant(settings).answer_question(question, []).text
+
+
+# --- the answer bank is read once, and an edit is still found on the next message -------------
+
+QUIET_ROOM_QUESTION = "Is there somewhere quiet my child can go at lunchtime?"
+
+
+def _school_answers(settings, text: str) -> None:
+    """The school's own answers file, loaded as `bot.cli reload` does."""
+    settings.school_articles_dir.mkdir(exist_ok=True)
+    (settings.school_articles_dir / "answers.yml").write_text(text)
+    load_everything(settings)
+
+
+@contextmanager
+def _statements(settings) -> Iterator[list[str]]:
+    """The SQL this process sends to the test's database while the block runs."""
+    seen: list[str] = []
+
+    def remember(_conn, _cursor, statement, *_args) -> None:
+        seen.append(statement)
+
+    engine = get_engine(settings.database_url)
+    event.listen(engine, "before_cursor_execute", remember)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", remember)
+
+
+def test_a_later_message_does_not_read_every_answer_from_the_database_again(settings):
+    Assistant(settings).answer_question("how long does the council have to decide whether to assess?")
+    with _statements(settings) as seen:
+        reply = Assistant(settings).answer_question("Can I see the reports before the annual review meeting?")
+    assert "2 weeks" in reply.text
+    full_reads = [s for s in seen if "articles.summary" in s]
+    assert full_reads == []  # only a small check that the content is unchanged
+
+
+def test_a_changed_answer_text_is_served_on_the_next_message(settings):
+    _school_answers(settings, OUR_QUIET_ROOM)
+    assert "library is open" in Assistant(settings).answer_question(QUIET_ROOM_QUESTION, []).text
+    _school_answers(settings, OUR_QUIET_ROOM.replace("The library is open", "The nurture room is open"))
+    reply = Assistant(settings).answer_question(QUIET_ROOM_QUESTION, []).text
+    assert "nurture room is open" in reply and "library is open" not in reply
+
+
+def test_an_answer_the_school_removes_is_not_served_on_the_next_message(settings):
+    _school_answers(settings, OUR_QUIET_ROOM)
+    assert "library is open" in Assistant(settings).answer_question(QUIET_ROOM_QUESTION, []).text
+    _school_answers(settings, "[]\n")
+    assert "library is open" not in Assistant(settings).answer_question(QUIET_ROOM_QUESTION, []).text
+
+
+def test_an_answer_replaced_by_another_in_one_reload_is_found(settings):
+    """As many entries as before, so only what changed tells the two apart."""
+    _school_answers(settings, OUR_QUIET_ROOM)
+    assert "library is open" in Assistant(settings).answer_question(QUIET_ROOM_QUESTION, []).text
+    replaced = OUR_QUIET_ROOM.replace("our-quiet-room-at-lunch", "our-calm-room").replace(
+        "The library is open", "The calm room is open"
+    )
+    _school_answers(settings, replaced)
+    assert "calm room is open" in Assistant(settings).answer_question(QUIET_ROOM_QUESTION, []).text
+
+
+def test_an_answer_reloaded_by_another_process_is_served_on_the_next_message(settings):
+    """Production runs two action servers and `bot.cli reload` in a third process: the
+    database, not this process's memory, says whether the content changed."""
+    _school_answers(settings, OUR_QUIET_ROOM)
+    assert "library is open" in Assistant(settings).answer_question(QUIET_ROOM_QUESTION, []).text
+    (settings.school_articles_dir / "answers.yml").write_text(
+        OUR_QUIET_ROOM.replace("The library is open", "The nurture room is open")
+    )
+    env = {
+        "DATABASE_URL": settings.database_url,
+        "SCHOOL_ARTICLES_DIR": str(settings.school_articles_dir),
+        "PATH": "/usr/bin:/bin",
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "reload"],
+        capture_output=True,
+        text=True,
+        cwd=PROJECT_ROOT,
+        env=env,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "nurture room is open" in Assistant(settings).answer_question(QUIET_ROOM_QUESTION, []).text
