@@ -515,10 +515,16 @@ def screen(text: object, patterns: tuple[Pattern, ...] | None = None, reading: b
         child_voice=writer == "child",
         # a SEND or harmless context the rules know, or nothing like harm to the second reader
         check_first=all(any(rule.excuses(p.name, lowered) for rule in rules) for p in matched)
-        or (second is not None and not added and second.nothing_like_harm),
+        or (second is not None and not added and second.nothing_like_harm and not _never_asked_first(lowered)),
         groups=with_children(tuple(g for g in GROUPS if g in {*from_patterns, *added}), writer, lowered),
         writer=writer,
     )
+
+
+def _never_asked_first(lowered: str) -> bool:
+    """Wordings the reader's "nothing like harm" may not turn into a check question (a weapon
+    carried to school): the pattern file's `never_asked_first`."""
+    return any(p.search(lowered) for p in compiled_section(PATTERNS_FILE, "never_asked_first"))
 
 
 def second_reading(text: str) -> Reading:

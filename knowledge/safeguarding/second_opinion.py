@@ -48,6 +48,7 @@ class _SecondNet:
     everyday_requests: tuple[re.Pattern, ...]
     words_of_harm: tuple[re.Pattern, ...]  # with about_harm and second_net: never noise
     not_missing_now: tuple[re.Pattern, ...]  # back within minutes, a dog, a web page: no danger_now
+    not_the_writer_at_risk: tuple[re.Pattern, ...]  # suicide-prevention training, "so boring I'll die"
 
 
 @lru_cache(maxsize=4)
@@ -66,6 +67,7 @@ def _second_net(path: Path) -> _SecondNet:
         everyday_requests=compiled(raw.get("everyday_requests")),
         words_of_harm=compiled(raw.get("words_of_harm")),
         not_missing_now=compiled(raw.get("not_missing_now")),
+        not_the_writer_at_risk=compiled(raw.get("not_the_writer_at_risk")),
     )
 
 
@@ -84,6 +86,8 @@ def second_opinion(text: object) -> SecondOpinion:
     groups = tuple(g for g in GROUPS if any(p.search(lowered) for p in net.groups.get(g, ())))
     if "danger_now" in groups and _any(net.not_missing_now, lowered):
         groups = tuple(g for g in groups if g != "danger_now")
+    if "self_harm" in groups and _any(net.not_the_writer_at_risk, lowered):
+        groups = tuple(g for g in groups if g != "self_harm")
     if groups:
         return SecondOpinion(groups=with_children(groups, writer, lowered), writer=writer)
     someone = _any(net.mentions_someone, lowered)
