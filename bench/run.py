@@ -9,6 +9,11 @@ several minutes and prints progress as it goes. For each assistant it measures:
 - throughput: 400 REST messages from 16 concurrent conversations, in replies per second;
 - memory: resident memory (RSS, MB) of the Rasa server (plus, for ours, the action server).
 
+Then, for ours only, in this process: the safeguarding screen's cost per message
+(bench/screening.py) and the cost of answering a parent's question through
+`Assistant.answer_question` (bench/answering.py: the first message, which builds the search
+index; p50/p95/p99 and messages per second, one at a time and from 8 threads; peak memory).
+
 Our bot is started as `make run` and the system tests start it (`python -m bot.launcher`),
 on spare ports, with its own database and tracker store. The stock assistant is made by
 `rasa init` in a temporary folder and served by `rasa run`. A "reply" is an HTTP 200 with a
@@ -44,7 +49,7 @@ import httpx
 import psutil
 import yaml
 
-from bench import screening
+from bench import answering, screening
 from bot.seed import load_everything
 from bot.training import TRAINING_DATA
 from knowledge.shared.settings import PROJECT_ROOT, Settings
@@ -590,6 +595,8 @@ def main() -> int:
         say("The benchmark crashed; no figures.")
         return 1
     screening_costs = screening.measure()
+    say("[ours] answering questions in-process (Assistant.answer_question)...")
+    answer_costs = answering.measure()
     say("")
     for line in table_lines(ours, stock) + ["", "Targets:"] + target_lines(ours, stock) + [""]:
         say(line)
@@ -597,8 +604,10 @@ def main() -> int:
         "safeguarding screen per message: p50 {screen_p50_us} us, p95 {screen_p95_us} us, "
         "max {screen_max_us} us (20,000-character messages included)".format(**screening_costs)
     )
+    for line in answering.report_lines(answer_costs):
+        say(line)
     say("")
-    result = {**summary(ours, stock), **screening_costs}
+    result = {**summary(ours, stock), **screening_costs, **answer_costs}
     say(json.dumps(result))
     return 1 if result["errors"] else 0
 
