@@ -576,14 +576,26 @@ _CHILDREN_AT_HOME = re.compile(
 
 
 def with_children(groups: tuple[str, ...], writer: str, lowered: str) -> tuple[str, ...]:
-    """Children who see, hear or live with domestic abuse are victims of it too (Domestic
-    Abuse Act 2021, s.3): a child writing about it, or an adult naming the children at home,
-    gets the help for a child being harmed as well."""
-    if "domestic_abuse" not in groups or "child_harm" in groups:
+    """The help for a child being harmed as well, where a child is in it. Children who see, hear
+    or live with domestic abuse are victims of it too (Domestic Abuse Act 2021, s.3): a child
+    writing about it, or an adult naming the children at home. And a child in danger now or
+    missing now may come to harm: after 999 and the school, the DSL and the NSPCC or Childline."""
+    if "child_harm" in groups:
         return groups
-    if writer == "child" or _CHILDREN_AT_HOME.search(lowered):
+    children_at_home = writer == "child" or bool(_CHILDREN_AT_HOME.search(lowered))
+    abuse_at_home = "domestic_abuse" in groups and children_at_home
+    a_child_in_danger = "danger_now" in groups and (children_at_home or bool(_A_CHILD.search(lowered)))
+    if abuse_at_home or a_child_in_danger:
         return tuple(g for g in GROUPS if g in {*groups, "child_harm"})
     return groups
+
+
+# A child named in any way: "my son", "a Y4 girl", "the 9 year old", "Kayla, she's 12".
+_A_CHILD = re.compile(
+    r"\b(?:sons?|daughters?|child|children|kids?|boys?|girls?|toddler|baby|pupils?|students?|grandson|"
+    r"granddaughter|nephew|niece|stepson|stepdaughter|little one|\d{1,2} ?(?:year old|yr old|yo)|"
+    r"(?:she|he)(?:'s| is) (?:[1-9]|1[0-7])\b)"
+)
 
 
 # --- who is at risk, and how urgent ---------------------------------------------------------

@@ -376,3 +376,19 @@ async def test_a_second_opinion_alone_never_raises_the_full_alarm_it_asks_first(
     assert text.startswith(safeguarding_replies.SAFEGUARDING_CHECK)
     with unit_of_work(on.database_url) as session:
         assert session.execute(select(SafeguardingRecord)).scalar_one().confirm_by is not None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a man in a car keeps asking my daughter to get in, he's at the gate now",
+        "our 6 year old has wandered out of the hall and nobody can find him",
+    ],
+)
+def test_a_child_in_danger_now_gets_999_first_and_the_help_for_a_child_being_harmed(text):
+    """A child in danger now may come to harm: the DSL and the NSPCC follow 999 and the school."""
+    assert groups(text) == ("danger_now", "child_harm")
+
+
+def test_an_adult_in_danger_now_with_no_child_named_gets_no_childs_help():
+    assert groups("my neighbour has collapsed in the street and is not breathing") == ("danger_now",)
