@@ -515,10 +515,16 @@ def screen(text: object, patterns: tuple[Pattern, ...] | None = None, reading: b
         child_voice=writer == "child",
         # a SEND or harmless context the rules know, or nothing like harm to the second reader
         check_first=all(any(rule.excuses(p.name, lowered) for rule in rules) for p in matched)
-        or (second is not None and not added and second.nothing_like_harm and not _never_asked_first(lowered)),
+        or _nothing_like_harm(second, added, lowered),
         groups=with_children(tuple(g for g in GROUPS if g in {*from_patterns, *added}), writer, lowered),
         writer=writer,
     )
+
+
+def _nothing_like_harm(second: Reading | None, added: tuple[str, ...], lowered: str) -> bool:
+    """The second reader finds nothing like harm in a message only the patterns matched, and no
+    wording that is never asked about first (`_never_asked_first`) is in it."""
+    return second is not None and not added and second.nothing_like_harm and not _never_asked_first(lowered)
 
 
 def _never_asked_first(lowered: str) -> bool:
