@@ -577,7 +577,7 @@ _CHILDREN_AT_HOME = re.compile(
     r"baby|babies|toddler|twins|teenagers?|stepson|stepdaughter|youngest|eldest)\b"
     # a child's own words ("mummy and daddy fight", "with us in it"), or a pupil reported by staff
     r"|\b(?:mummy|daddy|us kids|with us in it|pupil|student|y\d{1,2}|yr ?\d{1,2}|year \d{1,2})\b"
-    r"|\b(?:his|her|their) (?:mum|mummy|mother)\b"
+    r"|\b(?:his|her|their) (?:mum|mummy|mother)\b|\ba (?:child|pupil|kid)\b"
 )
 
 
