@@ -66,7 +66,18 @@ SEND_PHRASES = (
     "named school", "statement of", "notional", "high needs", "top-up funding", "top up funding",
     "equality act", "home educat", "reduced timetable", "off roll", "phase transfer", "sixth form",
     "access arrangement", "first-tier tribunal", "learning needs", "support needs",
+    # an EHC plan called "the plan" by its stage or its owner (2026-12-07)
+    "draft plan", "final plan", "amended plan", "his plan", "her plan", "their plan", "'s plan",
+    "agree to assess", "whether to assess", "refuse to assess", "assess my", "assess him", "assess her",
+    "section 100", "section 19", "section 42", "school refusal", "emotionally based", "ebsa",
+    "review meeting",
 )  # fmt: skip
+# A council's decision about a child's education: "can the council end his plan", "the LA
+# won't name the school". Both words are needed; either alone is everyday.
+_COUNCIL = re.compile(r"\b(?:council|councils|councl|la|lea|local authority)\b")
+_COUNCIL_DECIDES = re.compile(
+    r"\b(?:assess\w*|plan|plans|review\w*|name|named|naming|provision|college|transport|funding|school)\b"
+)
 _SECTION = re.compile(r"\bsection [a-k]\b")
 
 _SENTENCE_END = re.compile(r"(?<=[?!.])\s+|\n+")
@@ -129,9 +140,11 @@ _CORRECTOR = Corrector(_VOCABULARY, min_length=5)
 
 def is_about_send(text: str) -> bool:
     """Does the message use a word (or phrase) only SEND questions use, even mistyped?"""
-    raw = [w.strip("'-") for w in re.findall(r"[a-z0-9:'-]+", text.lower())]
+    raw = [w.strip("':-") for w in re.findall(r"[a-z0-9:'-]+", text.lower())]
     lowered = " ".join(_CORRECTOR.correct(w) for w in raw if w)
     if any(phrase in lowered for phrase in SEND_PHRASES) or _SECTION.search(lowered):
+        return True
+    if _COUNCIL.search(lowered) and _COUNCIL_DECIDES.search(lowered):
         return True
     raw_words = set(re.findall(r"[a-z0-9:'-]+", lowered))
     return bool(raw_words & SEND_WORDS) or bool({_stem(w) for w in raw_words} & SEND_WORDS)

@@ -146,6 +146,13 @@ def test_an_answer_added_to_the_bank_is_found_at_once():
         ("what's the weather tomorrow", False),
         ("can you write a poem about autumn", False),
         ("the council hasn't collected my bins", False),
+        # an EHC plan called "the plan", a council's decision about a child's education (2026-12-07)
+        ("Quick check on an EHCP: who signs it off?", True),
+        ("can the council stop his plan when he turns 19", True),
+        ("the LA won't name the school we asked for", True),
+        ("how long do I get to comment on the draft plan", True),
+        ("what's the plan for Christmas dinner", False),
+        ("the council says our parking permit has expired", False),
     ],
 )
 def test_send_words_tell_send_questions_from_everyday_ones(text, about):
