@@ -142,6 +142,19 @@ class Scored:
     score: float  # 0..1: the best cosine of the message with any of the answer's questions
 
 
+def _spelling_vocabulary(entries: Sequence[Entry]) -> set[str]:
+    """The words slips are corrected towards: the answers' own text, titles and keywords, and
+    words the ways of asking share. A word found in one way of asking only may be a slip kept on
+    purpose ("do u need a diagnoses"), and must not pull a real slip ("diagnosys") its way."""
+    curated = {w for e in entries for t in (e.title, e.answer, *e.keywords) for w in _WORD.findall(t.lower())}
+    asked = Counter(w for e in entries for q in e.questions for w in set(_WORD.findall(q.lower())))
+    return curated | {w for w, n in asked.items() if n >= SHARED_BY}
+
+
+# How many ways of asking must share a word before slips are corrected towards it.
+SHARED_BY = 3
+
+
 class AnswerIndex:
     """Every answer's questions, title and keywords, as documents pointing back to the answer."""
 
@@ -164,7 +177,7 @@ class AnswerIndex:
         together = [" ".join((*e.questions, e.title, *e.keywords)) for e in self.entries]
         self._together_words = _View([word_features(t) for t in together])
         self._together_chars = _View([char_features(t) for t in together])
-        self._spelling = Corrector(w for t in texts for w in _WORD.findall(t.lower()))
+        self._spelling = Corrector(_spelling_vocabulary(self.entries))
         self._words = _View([word_features(t) for t in texts])
         self._chars = _View([char_features(t) for t in texts])
 

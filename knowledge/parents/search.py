@@ -45,6 +45,8 @@ ALIASES = {
 
 
 def _stem(word: str) -> str:
+    if len(word) > 6 and word.endswith("sis"):  # diagnosis and diagnoses, one stem
+        return word[:-2]
     for suffix in ("ings", "ing", "ies", "ed", "es", "s"):
         if len(word) > len(suffix) + 3 and word.endswith(suffix):
             return word[: -len(suffix)] + ("y" if suffix == "ies" else "")

@@ -157,3 +157,28 @@ def test_an_answer_added_to_the_bank_is_found_at_once():
 )
 def test_send_words_tell_send_questions_from_everyday_ones(text, about):
     assert is_about_send(text) is about
+
+
+def test_a_slip_is_corrected_towards_the_answers_own_words_not_a_slip_in_one_way_of_asking():
+    """A way of asking may keep a slip on purpose ("do u need a diagnoses"); a parent's own slip
+    ("diagnosys") is read as the answer's word, and diagnosis and diagnoses are one word."""
+    bank = AnswerIndex(
+        [
+            Entry(
+                "no-diagnosis-needed",
+                "sen_support",
+                "Support without a diagnosis",
+                ("Does my child need a diagnosis to get help?", "do u need a diagnoses for help at school"),
+                answer="No. A diagnosis is not needed: support follows need.",
+            ),
+            Entry(
+                "who-can-request",
+                "request_assessment",
+                "Who can ask for an EHC needs assessment",
+                ("Who can ask the council for an EHC needs assessment?",),
+                answer="A parent, the young person or the school can ask.",
+            ),
+        ]
+    )
+    assert bank.spelt_right("diagnosys") == "diagnosis"
+    assert _slugs(read_question("does he need a diagnosys for help", bank)) == ["no-diagnosis-needed"]
