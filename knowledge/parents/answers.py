@@ -323,7 +323,12 @@ def _and(items: Sequence[str]) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
-_NATION = re.compile(r"\b(wales|welsh|scotland|scottish|northern ireland|cymru)\b", re.IGNORECASE)
+# the nations, and their largest cities ("moving to Cardiff")
+_NATION = re.compile(
+    r"\b(wales|welsh|scotland|scottish|northern ireland|cymru|cardiff|swansea|glasgow|edinburgh|"
+    r"aberdeen|dundee|belfast|derry|londonderry)\b",
+    re.IGNORECASE,
+)
 
 
 def mentions_other_nation(text: str) -> bool:

@@ -79,14 +79,15 @@ class Assistant:
         a kind decline for anything else. `ranking`: the NLU model's intent ranking.
         `topic_if_unsure`: the overview to give rather than a decline, for a message the sender
         has just told us is an everyday question about their child."""
-        if answers.mentions_other_nation(text):
-            return self.answer_topic(answers.OTHER_NATION_TOPIC, text)
         with unit_of_work(self.settings.database_url) as session:  # read once; replies are built after
             profile = read_profile(session, self.school_ref)
             content = school_content(session, self.settings.database_url, profile.ref)
         everything, bank = content.articles, content.bank(staff)
         # the overviews compete too: "what is an EHCP?" is best answered by the overview itself
         reading = read_question(text, content.index(staff), topic_weights(ranking))
+        if answers.mentions_other_nation(text) and not _about_that_nation(reading):
+            # England's law answered for Wales would be wrong: the England-only overview instead
+            return self.answer_topic(answers.OTHER_NATION_TOPIC, text)
         service_part = next((p for p in reading.unanswered_parts if self._asks_for_a_service(p)), None)
         by_slug = {a.slug: a for a in [*bank, *everything]}
         overviews = [by_slug[m.entry.slug] for m in reading.answers if by_slug[m.entry.slug].kind == ARTICLE]
@@ -464,6 +465,12 @@ def _said(entry: Article) -> str:
 
 # A broad question names a topic and little else ("tell me about EHCPs", "annual reviews?").
 BROAD_MAX_WORDS = 2
+
+
+def _about_that_nation(reading: Reading) -> bool:
+    """Every part is matched to what the bank says about Wales, Scotland or Northern Ireland
+    ("what's the Scottish version of an EHCP?"), not to England's law."""
+    return bool(reading.answers) and all(m.entry.topic == answers.OTHER_NATION_TOPIC for m in reading.answers)
 
 
 def _is_broad(text: str) -> bool:

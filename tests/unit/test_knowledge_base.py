@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import textwrap
 
+import pytest
 from sqlalchemy import func, select
 
 from bot.seed import load_everything
@@ -127,6 +128,26 @@ def test_a_question_about_wales_gets_the_england_only_answer(settings):
     assert "Wales" in reply.text
 
 
+@pytest.mark.parametrize(
+    ("question", "fact"),
+    [
+        ("what do they call an EHC plan in Scotland", "coordinated support plan"),
+        ("we're off to Wales in the summer, is there an EHCP there", "individual development plan"),
+    ],
+)
+def test_a_specific_question_about_another_nation_gets_its_specific_answer(settings, question, fact):
+    """England only, said plainly, with the specific answer the bank holds for that nation."""
+    reply = Assistant(settings).answer_question(question)
+    assert fact in reply.text
+
+
+def test_a_question_about_england_law_in_another_nation_gets_the_england_only_answer(settings):
+    reply = Assistant(settings).answer_question(
+        "in wales how long does the council have to decide on an assessment"
+    )
+    assert "England" in reply.text and "Wales" in reply.text
+
+
 def test_contact_answer_comes_from_the_school_profile(settings):
     reply = Assistant(settings).answer_topic("contact_senco")
     assert "Ms A. Example" in reply.text
@@ -170,3 +191,8 @@ def test_bad_input_replies_are_clear(settings):
     assert "emoji" in assistant.bad_input("no_words").text
     assert "markup" in assistant.bad_input("markup_only").text
     assert "English" in assistant.bad_input("other_language").text
+
+
+def test_a_question_from_a_welsh_or_scottish_city_is_told_the_law_there_differs(settings):
+    reply = Assistant(settings).answer_question("we live in Swansea, how long does an EHCP take")
+    assert "England only" in reply.text
