@@ -31,14 +31,16 @@ SETS = PROJECT_ROOT / "tests/answers"
 ISSUE_MIN_ANSWERED = 0.95
 ISSUE_MIN_DECLINED = 0.95
 ISSUE_MAX_CHECK_QUESTIONS = 0.01
-# What the hold-outs honestly reached at their first measurement (2026-12-07: 147/330 answered
-# right, 283/330 off-topic declined, 12/330 check questions), after tuning on the development
-# sets only; the work since was measured on the development sets (questions_dev 82/160,
-# offtopic_dev2 275/300). These floors keep that from slipping; raise them as the answers
-# improve, and write fresh hold-outs when these are used up.
-MIN_ANSWERED = 0.40
-MIN_DECLINED = 0.82
-MAX_CHECK_QUESTIONS = 0.045
+# What the hold-outs honestly reached, after tuning on the development sets only. Hold-out 1:
+# first measured 2026-12-07 at 147/330 answered right, 283/330 off-topic declined, 12/330 check
+# questions; at its third look (same day, figures only) 151/330, 299/330 and 7/330. Hold-out 2,
+# written blind the same day and first measured then: 176/330 answered right (53.3%), 314/330
+# off-topic declined (95.2%, the issue's gate), 5/330 check questions (1.5%). These floors keep
+# that from slipping; raise them as the answers improve, and write fresh hold-outs when these
+# are used up.
+MIN_ANSWERED = 0.44
+MIN_DECLINED = 0.88
+MAX_CHECK_QUESTIONS = 0.025
 
 
 def _load(name: str, key: str) -> list[dict]:
@@ -114,14 +116,14 @@ def _measure_off_topic(bot, name: str) -> Counter:
     return outcomes
 
 
-@pytest.mark.parametrize("name", ["questions_holdout.yml"])
+@pytest.mark.parametrize("name", ["questions_holdout.yml", "questions_holdout2.yml"])
 def test_specific_send_questions_get_the_fact_they_asked_for(bot, name):
     right, total, _, _ = _measure_questions(bot, name)
     assert total >= 300
     assert right / total >= MIN_ANSWERED, f"{right}/{total}"
 
 
-@pytest.mark.parametrize("name", ["offtopic_holdout.yml"])
+@pytest.mark.parametrize("name", ["offtopic_holdout.yml", "offtopic_holdout2.yml"])
 def test_off_topic_messages_get_the_honest_decline_and_never_the_check_question(bot, name):
     outcomes = _measure_off_topic(bot, name)
     total = sum(outcomes.values())
