@@ -94,15 +94,7 @@ def test_unanswered_questions_go_with_the_chat_logs(settings):
 
 def test_the_cli_lists_the_last_30_days_unanswered_questions(settings, monkeypatch):
     Assistant(settings).answer_question("Does an EHCP change which council tax band we pay?", [])
-    env = {"DATABASE_URL": settings.database_url, "PATH": "/usr/bin:/bin"}
-    result = subprocess.run(
-        [sys.executable, "-m", "bot.cli", "unanswered"],
-        capture_output=True,
-        text=True,
-        cwd=PROJECT_ROOT,
-        env=env,
-        timeout=120,
-    )
+    result = _bot_cli("unanswered", DATABASE_URL=settings.database_url)
     assert result.returncode == 0, result.stderr
     assert "council tax band" in result.stdout and "1 unanswered question" in result.stdout
 
@@ -199,18 +191,20 @@ def test_an_answer_reloaded_by_another_process_is_served_on_the_next_message(set
     (settings.school_articles_dir / "answers.yml").write_text(
         OUR_QUIET_ROOM.replace("The library is open", "The nurture room is open")
     )
-    env = {
-        "DATABASE_URL": settings.database_url,
-        "SCHOOL_ARTICLES_DIR": str(settings.school_articles_dir),
-        "PATH": "/usr/bin:/bin",
-    }
-    result = subprocess.run(
-        [sys.executable, "-m", "bot.cli", "reload"],
-        capture_output=True,
-        text=True,
-        cwd=PROJECT_ROOT,
-        env=env,
-        timeout=120,
+    result = _bot_cli(
+        "reload", DATABASE_URL=settings.database_url, SCHOOL_ARTICLES_DIR=str(settings.school_articles_dir)
     )
     assert result.returncode == 0, result.stderr
     assert "nurture room is open" in Assistant(settings).answer_question(QUIET_ROOM_QUESTION, []).text
+
+
+def _bot_cli(command: str, **env: str) -> subprocess.CompletedProcess:
+    """`python -m bot.cli <command>` in a separate process, as the server's operator runs it."""
+    return subprocess.run(
+        [sys.executable, "-m", "bot.cli", command],
+        capture_output=True,
+        text=True,
+        cwd=PROJECT_ROOT,
+        env={**env, "PATH": "/usr/bin:/bin"},
+        timeout=120,
+    )
