@@ -46,3 +46,31 @@ def settings(tmp_path: Path, _loaded_database: Path) -> Settings:
         source.close()
         copy.close()
     return settings
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    """The figures the measurement tests print (hold-out scores, alarm rates), shown at the end
+    of every run, passed or failed: the issues' gates are "printed each run", and pytest keeps a
+    passing test's output to itself."""
+    printed = [
+        (report.nodeid, report.capstdout.strip())
+        for outcome in ("passed", "failed")
+        for report in terminalreporter.stats.get(outcome, [])
+        if _measured(report)
+    ]
+    if not printed:
+        return
+    terminalreporter.section("measured figures")
+    for nodeid, text in printed:
+        terminalreporter.write_line(nodeid)
+        for line in text.splitlines():
+            terminalreporter.write_line("  " + line)
+
+
+def _measured(report) -> bool:
+    """A system test's call phase that printed something."""
+    return (
+        getattr(report, "when", "") == "call"
+        and report.nodeid.startswith("tests/system/")
+        and bool(report.capstdout.strip())
+    )
