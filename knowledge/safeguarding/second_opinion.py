@@ -84,10 +84,8 @@ def second_opinion(text: object) -> SecondOpinion:
     lowered = load_spellings().apply(normalise(text))
     writer = writer_of(text)
     groups = tuple(g for g in GROUPS if any(p.search(lowered) for p in net.groups.get(g, ())))
-    if "danger_now" in groups and _any(net.not_missing_now, lowered):
-        groups = tuple(g for g in groups if g != "danger_now")
-    if "self_harm" in groups and _any(net.not_the_writer_at_risk, lowered):
-        groups = tuple(g for g in groups if g != "self_harm")
+    excused = {"danger_now": net.not_missing_now, "self_harm": net.not_the_writer_at_risk}
+    groups = tuple(g for g in groups if not _any(excused.get(g, ()), lowered))
     if groups:
         return SecondOpinion(groups=with_children(groups, writer, lowered), writer=writer)
     someone = _any(net.mentions_someone, lowered)
