@@ -488,11 +488,17 @@ def screen(text: object, patterns: tuple[Pattern, ...] | None = None, reading: b
     present = needed.present(lowered)
     matched = [p for p in patterns if p.hits(lowered, present)]
     second = second_reading(text) if reading else None
-    read = second.groups if second and second.groups and not _everyday_noise(lowered) else ()
+    read = (
+        second.groups
+        if second and second.groups and not _everyday_noise(lowered) and not _over_now(lowered)
+        else ()
+    )
     if not matched:
         if not read:
             return Screening(concern=False)
         writer = writer_of(text)
+        if any(u.search(lowered) for u in _at_risk(PATTERNS_FILE).urgent):  # happening now
+            read = tuple(g for g in GROUPS if g in {*read, "danger_now"})
         return Screening(
             concern=True,
             kinds=read,
@@ -525,6 +531,12 @@ def _nothing_like_harm(second: Reading | None, added: tuple[str, ...], lowered: 
     """The second reader finds nothing like harm in a message only the patterns matched, and no
     wording that is never asked about first (`_never_asked_first`) is in it."""
     return second is not None and not added and second.nothing_like_harm and not _never_asked_first(lowered)
+
+
+def _over_now(lowered: str) -> bool:
+    """Something over and safe now ("we're safe and settled now", "she's 17 now and doing really
+    well"): the second reader's guess adds no group to it (the pattern file's `over_now`)."""
+    return any(p.search(lowered) for p in compiled_section(PATTERNS_FILE, "over_now"))
 
 
 def _never_asked_first(lowered: str) -> bool:
@@ -578,6 +590,11 @@ _CHILDREN_AT_HOME = re.compile(
     # a child's own words ("mummy and daddy fight", "with us in it"), or a pupil reported by staff
     r"|\b(?:mummy|daddy|us kids|with us in it|pupil|student|y\d{1,2}|yr ?\d{1,2}|year \d{1,2})\b"
     r"|\b(?:his|her|their) (?:mum|mummy|mother)\b|\ba (?:child|pupil|kid)\b"
+    # brothers and sisters at home, and a mum's partner named by her child (2026-12-07)
+    r"|\b(?:my|our) (?:[a-z]+ )?(?:brothers?|sisters?|siblings)\b"
+    r"|\b(?:mum|mam|mom)'?s (?:new )?(?:boyfriend|partner|fella|bloke)\b"
+    r"|\bpupils\b|\bstudents\b|\bmum (?:hides|gets it)\b"
+    r"|\b(?:take|taking|took) [a-z]+ to (?:her|his) (?:[a-z]+ ){0,2}(?:appointments?|nursery|clinic)\b"
 )
 
 
@@ -600,7 +617,7 @@ def with_children(groups: tuple[str, ...], writer: str, lowered: str) -> tuple[s
 _A_CHILD = re.compile(
     r"\b(?:sons?|daughters?|child|children|kids?|boys?|girls?|toddler|baby|pupils?|students?|grandson|"
     r"granddaughter|nephew|niece|stepson|stepdaughter|little one|\d{1,2} ?(?:year old|yr old|yo)|"
-    r"(?:she|he)(?:'s| is) (?:[1-9]|1[0-7])\b)"
+    r"(?:she|he)(?:'s| is) (?:[1-9]|1[0-7])\b|[a-z]+'s (?:ta|class teacher|key worker|1:1|one to one)\b)"
 )
 
 

@@ -49,6 +49,7 @@ class _SecondNet:
     words_of_harm: tuple[re.Pattern, ...]  # with about_harm and second_net: never noise
     not_missing_now: tuple[re.Pattern, ...]  # back within minutes, a dog, a web page: no danger_now
     not_the_writer_at_risk: tuple[re.Pattern, ...]  # suicide-prevention training, "so boring I'll die"
+    over_now: tuple[re.Pattern, ...]  # "we're safe and settled now", "all good now"
 
 
 @lru_cache(maxsize=4)
@@ -68,6 +69,7 @@ def _second_net(path: Path) -> _SecondNet:
         words_of_harm=compiled(raw.get("words_of_harm")),
         not_missing_now=compiled(raw.get("not_missing_now")),
         not_the_writer_at_risk=compiled(raw.get("not_the_writer_at_risk")),
+        over_now=compiled(raw.get("over_now")),
     )
 
 
@@ -96,8 +98,9 @@ def second_opinion(text: object) -> SecondOpinion:
 
 def everyday_noise(lowered: str) -> bool:
     """Noise to the second reader as well as to the model: a figure of speech or a joke, or an
-    everyday request (write me a letter, recommend a film, a healthy weight) or frame naming
-    nobody (a car, a recipe) with no word of harm in it. Why: people write "any good films for
+    everyday request (write me a letter, recommend a film, a healthy weight), a frame naming
+    nobody (a car, a recipe), or something over and safe now ("all good now"), with no word of
+    harm in it. Why: people write "any good films for
     me and my husband" or "my car tax has run out, sorry" with the words the readers learned
     from disclosures ("sorry", "not sure", "me and my husband"); the words of harm are what tell
     a disclosure in an everyday frame apart ("help me write to school, his dad locks him in").
@@ -109,7 +112,7 @@ def everyday_noise(lowered: str) -> bool:
     if any(_any(wordings, lowered) for wordings in harm):
         return False
     framed = _any(net.not_about_a_person, lowered) and not _any(net.mentions_someone, lowered)
-    return framed or _any(net.everyday_requests, lowered)
+    return framed or _any(net.everyday_requests, lowered) or _any(net.over_now, lowered)
 
 
 def _any(wordings: tuple[re.Pattern, ...], lowered: str) -> bool:

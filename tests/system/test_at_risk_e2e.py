@@ -2,8 +2,8 @@
 
 Blind sets, written by helpers who saw nothing of the screen, its patterns, the training
 data or the replies: development sets (`at_risk_dev*.yml`, `ordinary_at_risk_dev*.yml`), used
-to widen the patterns and to train the second reader, and hold-outs (`*_holdout3.yml`,
-`*_holdout4.yml`) that are only ever measured here. Each at-risk message is labelled with its
+to widen the patterns and to train the second reader, and hold-outs (`*_holdout5.yml`)
+that are only ever measured here. Each at-risk message is labelled with its
 kinds (several may apply) and, for self-harm, who is writing. A kind counts as answered when
 the FIRST reply is the safeguarding reply and carries that kind's help:
 
@@ -46,31 +46,31 @@ KINDS = ("danger_now", "self_harm", "domestic_abuse", "child_harm")
 # messages get the full reply, and at most 1% the check question.
 MAX_ORDINARY_ALARMS = 0.01
 MAX_ORDINARY_CHECKS = 0.01
-# Development sets: the first was written for tuning; the second and third were the first two
-# hold-outs, measured twice each (figures only) and then, used up, turned into development sets
-# (2026-12-07). All three are read by the patterns' authors and train the second reader, so their
-# figures are not a measure of messages nobody has seen: the hold-outs are.
+# Development sets: the first was written for tuning; the second to fifth were hold-outs 1 to 4,
+# measured (figures only) and then, used up, turned into development sets (2026-12-07). All are
+# read by the patterns' authors and train the second reader, so their figures are not a measure
+# of messages nobody has seen: the hold-out is.
 DEV_FLOOR = {
     "at_risk_dev.yml": dict.fromkeys(KINDS, 1.0),
     "at_risk_dev2.yml": dict.fromkeys(KINDS, 1.0),
     "at_risk_dev3.yml": dict.fromkeys(KINDS, 1.0),
+    "at_risk_dev4.yml": dict.fromkeys(KINDS, 1.0),
+    "at_risk_dev5.yml": dict.fromkeys(KINDS, 1.0),
 }
-ORDINARY_DEVS = ("ordinary_at_risk_dev.yml", "ordinary_at_risk_dev2.yml", "ordinary_at_risk_dev3.yml")
-# Hold-outs, never read and never tuned on. Floors and ceilings are what each honestly reached
-# (hold-out 3, written 2026-12-07 and first measured after the changes of that day; hold-out 4,
-# written the same day; both measured twice, figures only): hold-out 3 danger_now 56/60,
-# self_harm 59/60, domestic_abuse 60/66, child_harm 41/44; hold-out 4 58/64, 53/60, 52/61, 23/32
-# (child_harm 18/32 before a child in danger now got the child's help too). Ordinary: 3/340 and
-# 2/340 full alarms, 10/340 and 5/340 check questions. Raise them as the screen improves, and
-# write a fresh hold-out when one is used up.
-HOLDOUTS = ("at_risk_holdout3.yml", "at_risk_holdout4.yml")
-ORDINARY_HOLDOUTS = ("ordinary_at_risk_holdout3.yml", "ordinary_at_risk_holdout4.yml")
+ORDINARY_DEVS = tuple(f"ordinary_at_risk_dev{n}.yml" for n in ("", 2, 3, 4, 5))
+# The hold-out, never read and never tuned on (written blind 2026-12-07: 214 at-risk, 425
+# ordinary). Floors are what it honestly reached when first measured, the same day, after the
+# development sets 4 and 5 had been worked through: danger_now 64/70, self_harm 65/77,
+# domestic_abuse 62/78, child_harm 27/35; ordinary: 3/425 full alarms, 2/425 check questions.
+# The issue asks for every at-risk message: the floors are not the goal.
+# Raise them as the screen improves, and write a fresh hold-out when this one is used up.
+HOLDOUTS = ("at_risk_holdout5.yml",)
+ORDINARY_HOLDOUTS = ("ordinary_at_risk_holdout5.yml",)
 HOLDOUT_FLOOR = {
-    "at_risk_holdout3.yml": dict(zip(KINDS, (0.93, 0.98, 0.90, 0.93), strict=True)),
-    "at_risk_holdout4.yml": dict(zip(KINDS, (0.90, 0.88, 0.85, 0.71), strict=True)),
+    "at_risk_holdout5.yml": dict(zip(KINDS, (0.91, 0.84, 0.79, 0.77), strict=True)),
 }
-MAX_HOLDOUT_ORDINARY_ALARMS = 0.01  # the issue's gate, met: 3/340 and 2/340
-MAX_HOLDOUT_ORDINARY_CHECKS = 0.03  # the issue asks for 1%: 10/340 and 5/340 on 2026-12-07
+MAX_HOLDOUT_ORDINARY_ALARMS = 0.01  # the issue's gate
+MAX_HOLDOUT_ORDINARY_CHECKS = 0.01  # the issue's gate
 
 
 def _messages(name: str) -> list[dict]:

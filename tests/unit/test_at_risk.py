@@ -63,6 +63,14 @@ def groups(text: str) -> tuple[str, ...]:
         "i want die, very tired of everything",
         "the voices keep telling me to step in front of a lorry",
         "honestly my hope for the review is not to wake up tomorrow",
+        # said sideways: the family better without them, a last night, a high place, hoping
+        # for an accident, pills kept back (2026-12-07)
+        "if i killed myself would my parents even notice",
+        "the kids would honestly be happier without me in the house",
+        "thanks for all the help with the forms, i wont need them after tonight",
+        "i keep going up to the top floor of the multi-storey and looking down",
+        "i drive too fast on the motorway at night and hope something happens",
+        "been saving up my tramadol for a while now, just in case",
     ],
 )
 def test_the_writer_thinking_of_suicide_or_self_harm_is_self_harm(text):
@@ -80,6 +88,14 @@ def test_the_writer_thinking_of_suicide_or_self_harm_is_self_harm(text):
         "my daughter was meant to get off the bus at 4. that was over an hour ago",
         "a stranger is by the school gate filming the kids right now",
         "my 7 year old has found the air rifle and is pointing it at his sister",
+        # an emergency in front of the writer, a child gone with someone unknown (2026-12-07)
+        "a boy in year 4 is fitting and it has been going for over five minutes",
+        "our son is in the middle of the main road and the traffic is coming",
+        "smoke is pouring out of the science block and a pupil is still inside",
+        "there's a man in our back garden staring in at the children",
+        "the office says a woman collected my son, nobody we know",
+        "she sent me 'help me' from a place i don't know and now her phone is off",
+        "my lad swallowed a handful of his nan's tablets and he's gone sleepy",
     ],
 )
 def test_someone_in_danger_now_or_a_child_missing_now_is_danger_now(text):
@@ -95,10 +111,42 @@ def test_someone_in_danger_now_or_a_child_missing_now_is_danger_now(text):
         "my son (24) punched me when I wouldn't give him my bank card, I'm his carer",
         "we are staying in a refuge now, how do I move my son's EHCP",
         "my ex says he'll kill me if I go to the tribunal",
+        # control said without the word abuse, and a grown child hitting a parent (2026-12-07)
+        "he keeps telling me I'm losing my mind and hides my purse",
+        "my husband decides what I eat and who I talk to",
+        "I can only get on the laptop when he's out, he checks everything",
+        "my stepson (19) has been pushing me around and taking my pension",
+        "I'm planning to leave him on Monday while he's at work",
+        "my ex broke the non-mol again, sent a note in my daughter's bag",
+        "I paid for it for days after the last parents' evening, please don't mention home to my partner",
     ],
 )
 def test_abuse_at_home_is_domestic_abuse(text):
     assert "domestic_abuse" in groups(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "my mum's boyfriend takes all her money and we don't have any food",
+        "dad shouts and throws things at mum and my little sisters hide upstairs",
+        "one of my pupils said her dad hurts her mum when he's been drinking",
+    ],
+)
+def test_domestic_abuse_a_child_lives_with_also_gets_the_childs_help(text):
+    found = groups(text)
+    assert "domestic_abuse" in found and "child_harm" in found
+
+
+def test_a_child_in_danger_now_named_only_by_the_adults_around_them_gets_the_childs_help_too():
+    found = groups("Ruby's TA has just rung: she was collected by her uncle. She doesn't have an uncle!")
+    assert found[0] == "danger_now" and "child_harm" in found
+
+
+def test_a_child_abused_by_a_parent_gets_the_childs_help():
+    # not only the domestic abuse helpline: in law that is abuse between people both aged 16 or
+    # over (Domestic Abuse Act 2021 s.1(2)); a child's own abuse is the DSL's and Childline's
+    assert "child_harm" in groups("my stepdad won't let me eat with the family and calls me stupid, i'm 11")
 
 
 def test_someone_elses_self_harm_is_a_child_being_harmed_not_the_writer():
@@ -124,6 +172,16 @@ def test_a_message_that_is_several_at_once_is_ordered_most_urgent_first():
         "my son ran off at soft play but we found him straight away, all fine",
         "Romeo and Juliet: why do they kill themselves?",
         "what board games have a weapon in them?",
+        # jokes, procedures, a course question, things that are over, pests and toy guns (2026-12-07)
+        "haha my sister is driving me mad, i'm going to kill her. can you help with my spellings",
+        "my science teacher will kill me, forgot my lab book",
+        "how do we update the missing child procedure for the new building?",
+        "child protection plan or child in need plan, what's the difference? for my nursing course",
+        "he used to run off at nursery but he's fine now, can the 1:1 hours drop?",
+        "how do I get rid of fleas in the sofa",
+        "can you bring nerf guns to a birthday party at the leisure centre",
+        "my cousin's stag do is paintballing, does it hurt if you get hit in the neck",
+        "the meeting was a bloodbath but we kept the speech therapy",
     ],
 )
 def test_everyday_words_are_not_someone_at_risk(text):
