@@ -125,6 +125,36 @@ def test_abuse_at_home_is_domestic_abuse(text):
     assert "domestic_abuse" in groups(text)
 
 
+# Wordings the training corpora's cross-validated misses taught (2026-12-07), said here in
+# other words: notes left, things given away, a date or a place chosen, slang; control, threats
+# and fear at home; an emergency in front of the writer.
+@pytest.mark.parametrize(
+    ("text", "group"),
+    [
+        ("i've left letters for my brothers in my wardrobe, they'll find them after", "self_harm"),
+        ("I gave all my games to my cousin, I won't be needing them", "self_harm"),
+        ("I've picked the day now and I feel calmer", "self_harm"),
+        ("thinking about unaliving myself again", "self_harm"),
+        ("what's the easiest way to die", "self_harm"),
+        ("how do I hide the scars on my arms for swimming", "self_harm"),
+        ("I'll be permanently unavailable after the tribunal so send it to my sister", "self_harm"),
+        ("he had my wages paid into his account and I get nothing", "domestic_abuse"),
+        ("my in-laws took my passport and I'm not allowed out alone", "domestic_abuse"),
+        ("I wedge a chair against the door when he's been drinking", "domestic_abuse"),
+        ("we moved for safety, please keep our address off the system, he mustn't find us", "domestic_abuse"),
+        ("dad grabbed mum's hair and pushed her into the wall", "domestic_abuse"),
+        ("a man in a van keeps asking me to get in, I'm in year 7", "danger_now"),
+        ("the tablets are lined up on the table and I'm scared", "danger_now"),
+        ("our 3 year old has eaten some of his brother's tablets", "danger_now"),
+        ("there's someone in the house, I can hear them downstairs", "danger_now"),
+        ("a lad at the bus stop is waving a machete at people", "danger_now"),
+        ("the nursery says my son can't be found anywhere", "danger_now"),
+    ],
+)
+def test_wordings_said_sideways_get_the_help_for_their_kind(text, group):
+    assert group in groups(text)
+
+
 @pytest.mark.parametrize(
     "text",
     [
