@@ -594,6 +594,9 @@ _CHILDREN_AT_HOME = re.compile(
     r"|\b(?:my|our) (?:[a-z]+ )?(?:brothers?|sisters?|siblings)\b"
     r"|\b(?:mum|mam|mom)'?s (?:new )?(?:boyfriend|partner|fella|bloke)\b"
     r"|\bpupils\b|\bstudents\b|\bmum (?:hides|gets it)\b"
+    # the parents named as "mum" and "dad": the writer is a child of the house (2026-12-07)
+    r"|\b(?:dad|daddy|stepdad|step dad|step-dad)\b[^.?!]{0,60}\b(?:mum|mummy|mam|mom)\b"
+    r"|\b(?:mum|mummy|mam|mom)\b[^.?!]{0,60}\b(?:dad|daddy|stepdad|step dad|step-dad)\b"
     r"|\b(?:take|taking|took) [a-z]+ to (?:her|his) (?:[a-z]+ ){0,2}(?:appointments?|nursery|clinic)\b"
 )
 

@@ -161,6 +161,8 @@ def test_wordings_said_sideways_get_the_help_for_their_kind(text, group):
         "my mum's boyfriend takes all her money and we don't have any food",
         "dad shouts and throws things at mum and my little sisters hide upstairs",
         "one of my pupils said her dad hurts her mum when he's been drinking",
+        # a child of the house, who names the parents "mum" and "dad"
+        "dad pushed mum down the stairs and the police came, can i stay in at break",
     ],
 )
 def test_domestic_abuse_a_child_lives_with_also_gets_the_childs_help(text):
