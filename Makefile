@@ -42,10 +42,20 @@ $(SPACY): $(VENV)/.installed knowledge/content/glossary.yml nlu/spacy_pipeline.p
 model: $(SPACY)
 	$(PY) -m bot.cli train
 
+# The answer bank's learned ranker (knowledge/content/answer_ranker.json, committed): retrained
+# only when the answers or the code that reads them changed (--check compares fingerprints,
+# about 3 s; training about 15 s). Not part of the Rasa model: its fingerprint leaves it out.
+RANKER := knowledge/content/answer_ranker.json
+$(RANKER): $(VENV)/.installed $(wildcard knowledge/content/answers/*.yml knowledge/content/answers/more_questions/*.yml) \
+           scripts/train_answer_ranker.py knowledge/parents/ranker.py knowledge/parents/retrieval.py \
+           knowledge/parents/search.py knowledge/text/spelling.py
+	$(PY) scripts/train_answer_ranker.py --check || $(PY) scripts/train_answer_ranker.py
+	@touch $@
+
 db: $(VENV)/.installed
 	$(PY) -m bot.cli setup
 
-setup: venv $(SPACY) model db
+setup: venv $(SPACY) $(RANKER) model db
 
 # --- the two commands ------------------------------------------------------------------
 
