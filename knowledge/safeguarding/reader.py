@@ -1,10 +1,10 @@
-"""A second reader for the at-risk screen: a small linear model over words and word pairs.
+"""A second reader for the at-risk screen: a small linear model over words, word pairs and word pieces.
 
 Why: the patterns (`knowledge/content/safeguarding_patterns.yml`) catch the wordings someone
 thought of; people at risk write in ways nobody listed ("the kids would cope better if I
 wasn't around", "he's got my bank card and my phone again"). This reader learned, from a few
-thousand written examples, which words and word pairs make a message read as the writer at
-risk of suicide or self-harm, someone in danger now, or abuse at home. It only ever adds a
+thousand written examples, which words, word pairs and pieces of words make a message read as
+the writer at risk of suicide or self-harm, someone in danger now, or abuse at home. It only ever adds a
 group the patterns missed; it never clears one.
 
 The weights are trained by `scripts/train_at_risk_reader.py` (scikit-learn, at build time) and
@@ -39,6 +39,8 @@ _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 _SENTENCE_END = re.compile(r"[.?!\n;]")
 # Far beyond any real message (the bot answers the first 1,000 characters): bounds the work.
 MAX_READ_CHARS = 20_000
+# Lengths of the letter pieces read within each word (with its start and end marked).
+LETTER_PIECES = (4, 5)
 # Apostrophe-less spellings people type, written one way so that "im" and "i'm" are one word.
 _CONTRACTIONS = {
     "im": "i'm",
@@ -72,10 +74,23 @@ def _words(lowered: str) -> list[str]:
 
 
 def features(words: list[str]) -> set[str]:
-    """Words and adjacent word pairs: "kill" alone, and "kill myself" apart from "kill time"."""
+    """Words, adjacent word pairs ("kill myself" apart from "kill time"), pairs one word apart
+    ("took my tablets" and "took the tablets" share "took _ tablets"), and each word's 4- and
+    5-letter pieces, so that a typo or a slang form ("suicidle", "self harmin") still shares most
+    of what the reader learned from the spelling it saw."""
     found = {"w:" + w for w in words}
     found.update("b:" + a + " " + b for a, b in zip(words, words[1:], strict=False))
+    found.update("s:" + a + " " + b for a, b in zip(words, words[2:], strict=False))
+    for word in set(words):
+        found.update(_letter_pieces(word))
     return found
+
+
+@lru_cache(maxsize=8_192)
+def _letter_pieces(word: str) -> tuple[str, ...]:
+    """The word's LETTER_PIECES-long pieces, its start and end marked ("<kill", "ill>")."""
+    marked = "<" + word + ">"
+    return tuple("c:" + marked[i : i + n] for n in LETTER_PIECES for i in range(len(marked) - n + 1))
 
 
 def passages(text: str) -> list[list[str]]:

@@ -15,7 +15,7 @@ import yaml
 
 from knowledge.safeguarding import reader as at_risk_reader
 from knowledge.safeguarding import screening as safeguarding
-from knowledge.safeguarding.reader import READER_FILE, load_reader, passages, words_of
+from knowledge.safeguarding.reader import READER_FILE, features, load_reader, passages, words_of
 from knowledge.shared.settings import PROJECT_ROOT
 
 DEV_SETS = PROJECT_ROOT / "tests/safeguarding"
@@ -60,6 +60,36 @@ def test_a_long_message_is_read_whole_and_two_sentences_at_a_time():
     assert ["is", "it", "15", "days", "i", "cannot", "go", "on"] in read
     assert len(read) == 1 + 3
     assert passages("One sentence only") == [["one", "sentence", "only"]]
+
+
+def test_training_reads_each_message_with_the_readers_own_features():
+    """Train and run time must see the same features, or the weights mean nothing at run time."""
+    script = _training_script()
+    text = "We got the draft plan. Is it 15 days? I cannot go on. What about transport?"
+    ordinary = script.Example(text, frozenset(), True)
+    rows, labels = script._training_rows([ordinary], "self_harm")
+    assert rows == [features(p) for p in passages(text)] and labels == [0] * len(rows)
+    at_risk = script.Example(text, frozenset({"self_harm"}), False)
+    assert script._training_rows([at_risk], "self_harm") == ([features(words_of(text))], [1])
+
+
+def test_letter_pieces_are_read_within_words_never_across_them():
+    found = features(["kill", "time"])
+    assert {"w:kill", "b:kill time", "c:<kil", "c:kill>", "c:<time", "c:ime>"} <= found
+    assert not any(f.startswith("c:") and " " in f for f in found)
+    assert "s:i time" in features(["i", "kill", "time"])  # a pair one word apart
+
+
+@pytest.mark.parametrize(
+    "misspelt",
+    [
+        "honestly been feeling suicidle for weeks and cant see a way out",
+        "i've been self harmin again since the annual review",
+    ],
+)
+def test_a_misspelt_disclosure_is_still_read_by_the_pieces_of_its_words(misspelt):
+    screening = safeguarding.screen(misspelt, patterns=())
+    assert "self_harm" in screening.groups and screening.patterns == ("at_risk_reader",)
 
 
 @pytest.mark.parametrize("nothing", ["", "   ", None, 42, ["i want to die"]])
