@@ -59,16 +59,19 @@ DEV_FLOOR = {
 }
 ORDINARY_DEVS = tuple(f"ordinary_at_risk_dev{n}.yml" for n in ("", 2, 3, 4, 5))
 # The hold-out, never read and never tuned on (written blind 2026-12-07: 214 at-risk, 425
-# ordinary). Floors are the lower of its two looks (figures only), the same day: first after
+# ordinary). Its looks (figures only), all the same day: first after
 # development sets 4 and 5 had been worked through (danger_now 64/70, self_harm 65/77,
 # domestic_abuse 62/78, child_harm 27/35; ordinary 3/425 full alarms, 2/425 check questions),
 # then after the training corpora's misses and corpus H (65/70, 65/77, 61/78, 28/35; ordinary
-# 4/425 and 1/425). The issue asks for every at-risk message: the floors are not the goal.
+# 4/425 and 1/425); a third look after the reader learned word pieces and skip pairs: 67/70,
+# 67/77, 66/78, 28/35; ordinary 4/425 and 1/425. Floors sit one message below the third look.
+# The issue asks for every at-risk message: the floors are not the goal. Used up after three
+# looks: the next session writes hold-out 6 and turns this one into a development set.
 # Raise them as the screen improves, and write a fresh hold-out when this one is used up.
 HOLDOUTS = ("at_risk_holdout5.yml",)
 ORDINARY_HOLDOUTS = ("ordinary_at_risk_holdout5.yml",)
 HOLDOUT_FLOOR = {
-    "at_risk_holdout5.yml": dict(zip(KINDS, (0.91, 0.84, 0.78, 0.77), strict=True)),
+    "at_risk_holdout5.yml": dict(zip(KINDS, (0.94, 0.85, 0.83, 0.77), strict=True)),
 }
 MAX_HOLDOUT_ORDINARY_ALARMS = 0.015  # the issue asks for 1%: 3/425 and 4/425 (0.9%) measured
 MAX_HOLDOUT_ORDINARY_CHECKS = 0.01  # the issue's gate
