@@ -490,14 +490,14 @@ def screen(text: object, patterns: tuple[Pattern, ...] | None = None, reading: b
     second = second_reading(text) if reading else None
     read = (
         second.groups
-        if second and second.groups and not _everyday_noise(lowered) and not _over_now(lowered)
+        if second and second.groups and not _everyday_noise(lowered) and not is_over_now(lowered)
         else ()
     )
     if not matched:
         if not read:
             return Screening(concern=False)
         writer = writer_of(text)
-        if any(u.search(lowered) for u in _at_risk(PATTERNS_FILE).urgent):  # happening now
+        if _happening_now(lowered, _at_risk(PATTERNS_FILE)):
             read = tuple(g for g in GROUPS if g in {*read, "danger_now"})
         return Screening(
             concern=True,
@@ -533,16 +533,17 @@ def _nothing_like_harm(second: Reading | None, added: tuple[str, ...], lowered: 
     return second is not None and not added and second.nothing_like_harm and not _never_asked_first(lowered)
 
 
-def _over_now(lowered: str) -> bool:
+def is_over_now(lowered: str) -> bool:
     """Something over and safe now ("we're safe and settled now", "she's 17 now and doing really
-    well"): the second reader's guess adds no group to it (the pattern file's `over_now`)."""
-    return any(p.search(lowered) for p in compiled_section(PATTERNS_FILE, "over_now"))
+    well"): the second reader's guess adds no group to it, and the model's check question is not
+    asked about it (the pattern file's `over_now`)."""
+    return said_in("over_now", lowered)
 
 
 def _never_asked_first(lowered: str) -> bool:
     """Wordings the reader's "nothing like harm" may not turn into a check question (a weapon
     carried to school): the pattern file's `never_asked_first`."""
-    return any(p.search(lowered) for p in compiled_section(PATTERNS_FILE, "never_asked_first"))
+    return said_in("never_asked_first", lowered)
 
 
 def second_reading(text: str) -> Reading:
@@ -563,7 +564,7 @@ def _everyday_noise(lowered: str) -> bool:
 
 def is_figure_of_speech(lowered: str) -> bool:
     """A joke or an idiom ("my mum will kill me lol"): the second reader adds nothing to it."""
-    return any(p.search(lowered) for p in compiled_section(PATTERNS_FILE, "figures_of_speech"))
+    return said_in("figures_of_speech", lowered)
 
 
 def word_lists(raw: dict) -> dict[str, str]:
@@ -574,6 +575,11 @@ def word_lists(raw: dict) -> dict[str, str]:
 def compile_with_words(patterns, words: dict[str, str]) -> tuple[re.Pattern, ...]:
     """Patterns that use `{name}` for a word list, compiled."""
     return tuple(re.compile(_expand(p, words)) for p in patterns or ())
+
+
+def said_in(section: str, lowered: str) -> bool:
+    """Is any wording of one list in the pattern file (e.g. `figures_of_speech`) in the text?"""
+    return any(p.search(lowered) for p in compiled_section(PATTERNS_FILE, section))
 
 
 @lru_cache(maxsize=16)
@@ -713,9 +719,14 @@ def _groups(found: list, text: str, at_risk: AtRisk) -> tuple[str, ...]:
                 groups.update(_whose(remainder, m))
         else:
             groups.add(at_risk.kind_groups.get(pattern.kind, "child_harm"))
-    if any(u.search(text) for u in at_risk.urgent):
+    if _happening_now(text, at_risk):
         groups.add("danger_now")
     return tuple(g for g in GROUPS if g in groups)
+
+
+def _happening_now(lowered: str, at_risk: AtRisk) -> bool:
+    """Said as happening now (the pattern file's `urgent`): a concern of any kind is danger now too."""
+    return any(u.search(lowered) for u in at_risk.urgent)
 
 
 @lru_cache(maxsize=4)

@@ -20,6 +20,7 @@ from knowledge.safeguarding.screening import (
     PATTERNS_FILE,
     compile_with_words,
     is_figure_of_speech,
+    is_over_now,
     load_spellings,
     normalise,
     second_reading,
@@ -49,7 +50,6 @@ class _SecondNet:
     words_of_harm: tuple[re.Pattern, ...]  # with about_harm and second_net: never noise
     not_missing_now: tuple[re.Pattern, ...]  # back within minutes, a dog, a web page: no danger_now
     not_the_writer_at_risk: tuple[re.Pattern, ...]  # suicide-prevention training, "so boring I'll die"
-    over_now: tuple[re.Pattern, ...]  # "we're safe and settled now", "all good now"
 
 
 @lru_cache(maxsize=4)
@@ -69,7 +69,6 @@ def _second_net(path: Path) -> _SecondNet:
         words_of_harm=compiled(raw.get("words_of_harm")),
         not_missing_now=compiled(raw.get("not_missing_now")),
         not_the_writer_at_risk=compiled(raw.get("not_the_writer_at_risk")),
-        over_now=compiled(raw.get("over_now")),
     )
 
 
@@ -112,7 +111,7 @@ def everyday_noise(lowered: str) -> bool:
     if any(_any(wordings, lowered) for wordings in harm):
         return False
     framed = _any(net.not_about_a_person, lowered) and not _any(net.mentions_someone, lowered)
-    return framed or _any(net.everyday_requests, lowered) or _any(net.over_now, lowered)
+    return framed or _any(net.everyday_requests, lowered) or is_over_now(lowered)
 
 
 def _any(wordings: tuple[re.Pattern, ...], lowered: str) -> bool:
