@@ -50,6 +50,7 @@ AT_RISK_SETS = sorted(ROOT.glob("data/screen/at_risk_train_*.yml")) + [
     ROOT / "tests/safeguarding/at_risk_dev3.yml",
     ROOT / "tests/safeguarding/at_risk_dev4.yml",
     ROOT / "tests/safeguarding/at_risk_dev5.yml",
+    ROOT / "tests/safeguarding/at_risk_dev6.yml",
 ]
 ORDINARY_SETS = sorted(ROOT.glob("data/screen/ordinary_train_*.yml")) + [
     ROOT / "tests/safeguarding/ordinary_at_risk_dev.yml",
@@ -59,6 +60,7 @@ ORDINARY_SETS = sorted(ROOT.glob("data/screen/ordinary_train_*.yml")) + [
     ROOT / "tests/safeguarding/ordinary_at_risk_dev3.yml",
     ROOT / "tests/safeguarding/ordinary_at_risk_dev4.yml",
     ROOT / "tests/safeguarding/ordinary_at_risk_dev5.yml",
+    ROOT / "tests/safeguarding/ordinary_at_risk_dev6.yml",
 ]
 # Disclosures about a child (development sets): kinds that say who is at risk map to groups;
 # the rest are about a child, not the writer, and teach the reader nothing about these groups.

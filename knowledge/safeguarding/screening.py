@@ -599,7 +599,11 @@ _CHILDREN_AT_HOME = re.compile(
     # brothers and sisters at home, and a mum's partner named by her child (2026-12-07)
     r"|\b(?:my|our) (?:[a-z]+ )?(?:brothers?|sisters?|siblings)\b"
     r"|\b(?:mum|mam|mom)'?s (?:new )?(?:boyfriend|partner|fella|bloke)\b"
-    r"|\bpupils\b|\bstudents\b|\bmum (?:hides|gets it)\b"
+    r"|\bpupils\b|\bstudents\b|\bmum (?:hides|gets it|gets (?:thrown|hit|hurt|pushed|beaten))\b"
+    # a child of the house by age, or in the room ("our 17 year old", "in front of him")
+    r"|\b(?:my|our) \d{1,2} ?(?:yo|y/o|year old|yr old)\b"
+    r"|\b(?:his|her) (?:little |big |baby )?(?:sister|brother)\b"
+    r"|\bin front of (?:him|her|them|the (?:kids|children|boys|girls|baby))\b"
     # the parents named as "mum" and "dad": the writer is a child of the house (2026-12-07)
     r"|\b(?:dad|daddy|stepdad|step dad|step-dad)\b[^.?!]{0,60}\b(?:mum|mummy|mam|mom)\b"
     r"|\b(?:mum|mummy|mam|mom)\b[^.?!]{0,60}\b(?:dad|daddy|stepdad|step dad|step-dad)\b"

@@ -170,6 +170,32 @@ def test_domestic_abuse_a_child_lives_with_also_gets_the_childs_help(text):
     assert "domestic_abuse" in found and "child_harm" in found
 
 
+# Development set 6 (hold-out 5, used up) taught these, said here in other words (2026-12-07).
+@pytest.mark.parametrize(
+    ("text", "group"),
+    [
+        ("will my college place be there if i even bother to stick around till september", "self_harm"),
+        ("i want to tear my skin off. started on my arms with my nails again last night", "self_harm"),
+        ("just thinking about yeeting myself off the car park roof tbh", "self_harm"),
+    ],
+)
+def test_a_pupil_hinting_at_not_being_here_or_hurting_themselves_gets_help(text, group):
+    assert group in groups(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "he slammed my head into the cupboard in front of them, can school give them a mentor",
+        "my 14yo saw him push me down the stairs and now she won't go to school",
+        "he threw the remote at me and her big brother had to pull him off",
+    ],
+)
+def test_abuse_in_front_of_a_child_named_by_age_or_by_him_her_them_gets_the_childs_help(text):
+    found = groups(text)
+    assert "domestic_abuse" in found and "child_harm" in found
+
+
 def test_a_child_in_danger_now_named_only_by_the_adults_around_them_gets_the_childs_help_too():
     found = groups("Ruby's TA has just rung: she was collected by her uncle. She doesn't have an uncle!")
     assert found[0] == "danger_now" and "child_harm" in found
@@ -214,6 +240,11 @@ def test_a_message_that_is_several_at_once_is_ordered_most_urgent_first():
         "can you bring nerf guns to a birthday party at the leisure centre",
         "my cousin's stag do is paintballing, does it hurt if you get hit in the neck",
         "the meeting was a bloodbath but we kept the speech therapy",
+        # a figure of speech with what was forgotten, history homework, pipes, a sensory break
+        "my brother's going to murder me, I broke his headphones. where can I get them fixed",
+        "is an essay on whether the atomic bomb was justified too much for year 10?",
+        "will the boiler freeze if the heating's off while we're on holiday",
+        "she runs off to the quiet room when it's loud, it's an agreed sensory break in her plan",
     ],
 )
 def test_everyday_words_are_not_someone_at_risk(text):
