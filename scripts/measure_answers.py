@@ -5,6 +5,11 @@ The gate in `make test` measures the hold-outs through the real servers
 (tests/system/test_answers_e2e.py); this tool is for tuning, on tests/answers/*_dev.yml only.
 
     .venv/bin/python scripts/measure_answers.py [--show] [--no-model] [--offtopic=offtopic_dev2.yml]
+        [--parses=/tmp/parses.json] [--results=/tmp/results.json]
+
+`--parses`: the NLU model's readings are kept in that file (for this model file only) and read
+from it next time, so a run that changes only the answer choice takes seconds, not minutes.
+`--results`: each message's outcome as JSON, to compare two runs.
 
 A question counts as answered when the reply holds a phrase of every part's `expect`
 (tests/answers/grading.py); an off-topic message counts as declined when the reply is the
@@ -14,6 +19,7 @@ honest decline. The pattern screen runs first, as the input guard does.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 import sys
@@ -36,6 +42,15 @@ from tests.answers import grading  # noqa: E402
 
 SETS = PROJECT_ROOT / "tests/answers"
 OFF_TOPIC_SETS = [a.split("=", 1)[1] for a in sys.argv if a.startswith("--offtopic=")] or ["offtopic_dev.yml"]
+
+
+def _option(name: str) -> Path | None:
+    given = [a.split("=", 1)[1] for a in sys.argv if a.startswith(f"--{name}=")]
+    return Path(given[0]) if given else None
+
+
+PARSES_FILE = _option("parses")
+RESULTS_FILE = _option("results")
 if any("holdout" in name for name in OFF_TOPIC_SETS):
     sys.exit("Hold-out sets are measured by the system tests, not tuned against here.")
 
@@ -81,14 +96,49 @@ def action_named(module, name: str):
     raise KeyError(name)
 
 
-async def reply_to(text: str, agent, actions_module, routes: dict[str, str]) -> str:
+class Parser:
+    """The NLU model's reading of a message, kept (per model file) when `--parses` is given;
+    the model is loaded only when a message has not been read before."""
+
+    def __init__(self, use_model: bool) -> None:
+        self.use_model = use_model
+        self.agent = None
+        stamp = MODEL_FILE.stat() if MODEL_FILE.exists() else None
+        self.model_key = f"{stamp.st_size}:{stamp.st_mtime_ns}" if stamp else "none"
+        self.kept: dict[str, dict] = {}
+        if PARSES_FILE is not None and PARSES_FILE.exists():
+            stored = json.loads(PARSES_FILE.read_text())
+            if stored.get("model") == self.model_key:
+                self.kept = stored["parses"]
+
+    async def parse(self, text: str) -> dict:
+        if not self.use_model:
+            return {
+                "intent": {"name": "nlu_fallback", "confidence": 1.0},
+                "intent_ranking": [],
+                "entities": [],
+            }
+        if text not in self.kept:
+            if self.agent is None:
+                import structlog
+                from rasa.core.agent import Agent
+
+                structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
+                self.agent = Agent.load(str(MODEL_FILE))
+            parsed = await self.agent.parse_message(text)
+            self.kept[text] = json.loads(json.dumps(parsed, default=float))
+        return self.kept[text]
+
+    def save(self) -> None:
+        if PARSES_FILE is not None and self.use_model:
+            PARSES_FILE.write_text(json.dumps({"model": self.model_key, "parses": self.kept}))
+
+
+async def reply_to(text: str, parser: Parser, actions_module, routes: dict[str, str]) -> str:
     cleaned = input_guard.clean(text, get_settings().max_message_chars).text
     if screening.screen(cleaned).concern:
         return "[screened as safeguarding]"
-    if agent is None:
-        parsed = {"intent": {"name": "nlu_fallback", "confidence": 1.0}, "intent_ranking": [], "entities": []}
-    else:
-        parsed = await agent.parse_message(cleaned)
+    parsed = await parser.parse(cleaned)
     action_name = routes.get(parsed["intent"]["name"], "action_answer_unknown")
     action = action_named(actions_module, action_name)
     dispatcher = CollectingDispatcher()
@@ -103,13 +153,7 @@ async def measure(show: bool, use_model: bool) -> None:
     from actions import actions as actions_module
     from bot.seed import load_everything
 
-    agent = None
-    if use_model:
-        import structlog
-        from rasa.core.agent import Agent
-
-        structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
-        agent = Agent.load(str(MODEL_FILE))
+    parser = Parser(use_model)
     folder = Path(tempfile.mkdtemp())
     settings = dataclasses.replace(
         get_settings(), database_url=f"sqlite:///{folder / 'measure.db'}", school_articles_dir=folder / "none"
@@ -120,11 +164,12 @@ async def measure(show: bool, use_model: bool) -> None:
 
     questions_file = SETS / "questions_dev.yml"
     questions = yaml.safe_load(questions_file.read_text())["questions"] if questions_file.exists() else []
-    right, by_style, wrong = 0, Counter(), []
+    right, by_style, wrong, results = 0, Counter(), [], {}
     totals = Counter(q.get("style", "?") for q in questions)
     for q in questions:
-        reply = await reply_to(q["text"], agent, actions_module, routes)
-        if grading.answers_every_part(reply, q["expect"], q.get("must_not")):
+        reply = await reply_to(q["text"], parser, actions_module, routes)
+        results[q["text"]] = grading.answers_every_part(reply, q["expect"], q.get("must_not"))
+        if results[q["text"]]:
             right += 1
             by_style[q.get("style", "?")] += 1
         else:
@@ -145,7 +190,7 @@ async def measure(show: bool, use_model: bool) -> None:
     kinds: Counter = Counter()
     leaked: list[tuple[dict, str]] = []
     for m in messages:
-        reply = await reply_to(m["text"], agent, actions_module, routes)
+        reply = await reply_to(m["text"], parser, actions_module, routes)
         kind = (
             "declined"
             if grading.declined(reply)
@@ -156,9 +201,13 @@ async def measure(show: bool, use_model: bool) -> None:
             else "other"
         )
         kinds[kind] += 1
+        results[m["text"]] = kind == "declined"
         if kind != "declined":
             leaked.append((m, reply))
     print(f"{'+'.join(OFF_TOPIC_SETS)}: {kinds['declined']}/{len(messages)} declined; {dict(kinds)}")
+    parser.save()
+    if RESULTS_FILE is not None:
+        RESULTS_FILE.write_text(json.dumps(results, indent=0))
     if show:
         print("\n--- questions missed ---")
         for q, reply in wrong:

@@ -105,7 +105,8 @@ def parts_with_context(text: str) -> list[tuple[str, str]]:
     Sentences are parts, and so are questions joined by "and", "also"... Where some sentences
     end in a question mark, those (and a last sentence without one) are the questions, and the
     rest of a long message is the story around them; the sentence just before a question is
-    its possible context ("The council says the school is full. Is that a lawful reason?").
+    its possible context ("The council says the school is full. Is that a lawful reason?"), and
+    so is a lead-in before a comma ("If they agree to assess, how long...").
     """
     sentences = [s.strip() for s in _SENTENCE_END.split(text.strip()) if s.strip()]
     asked = {i for i, s in enumerate(sentences) if s.endswith("?")}
@@ -115,16 +116,67 @@ def parts_with_context(text: str) -> list[tuple[str, str]]:
     parts: list[tuple[str, str]] = []
     for i in chosen:
         context = sentences[i - 1] if i > 0 and i - 1 not in asked else ""
-        for piece in _JOINED.split(sentences[i]):
+        for piece, lead_in in _pieces(sentences[i]):
             piece = piece.strip(" ,;:-")
             if not piece:
                 continue
-            if parts and (len(piece.split()) < MIN_PART_WORDS or len(content_words(piece)) < 2):
+            if lead_in and _too_short(piece):  # "..., is that right?": the lead-in is what it asks about
+                piece = f"{lead_in}, {piece}"
+            elif lead_in:
+                context = lead_in
+            if parts and _too_short(piece):
                 parts[-1] = (f"{parts[-1][0]} {piece}", parts[-1][1])
                 continue
             parts.append((piece, context))
             context = piece  # "...and how long do I have to do that?": the last part is its context
     return parts or [(text.strip(), "")]
+
+
+# A piece asks a question of its own when it opens with one of these ("who can ask...");
+# "when" only when a verb follows ("when does...", not "when she turns 16, ...").
+_ASKING_WORDS = frozenset(_QUESTION_START.strip("(?:)").split("|")) - {"if", "when"}
+_AUXILIARIES = frozenset(
+    "is are was were do does did can could will would should must has have shall".split()
+)
+
+
+def _pieces(sentence: str) -> list[tuple[str, str]]:
+    """A sentence cut where a new question is joined on, each piece with its lead-in: words
+    before a comma that ask nothing themselves ("If the council agrees to assess, how
+    quickly...?", "At the draft stage, can I...") are the scene the question is asked in, not
+    a question of their own to be matched and answered."""
+    pieces: list[tuple[str, str]] = []
+    start, lead_in = 0, ""
+    for joint in _JOINED.finditer(sentence):
+        piece = sentence[start : joint.start()]
+        bare_comma = not re.search(r"[a-z]", joint.group(0), re.IGNORECASE)
+        if not pieces and not lead_in and bare_comma and not _asks(piece):
+            lead_in = piece.strip(" ,;:-")
+        else:
+            pieces.append((piece, lead_in))
+            lead_in = ""
+        start = joint.end()
+    pieces.append((sentence[start:], lead_in))
+    return pieces
+
+
+def _asks(piece: str) -> bool:
+    """Does this piece, or a clause of it after a colon or dash, open as a question ("who
+    can...", "Governor here: must our SENCO...", "when does...")?"""
+    for clause in re.split(r"[:;]|\s[-–]\s", piece.lower()):
+        found = re.findall(r"[a-z']+", clause)
+        if not found:
+            continue
+        if found[0] == "when" and len(found) > 1 and found[1] in _AUXILIARIES:
+            return True
+        if found[0] in _ASKING_WORDS:
+            return True
+    return False
+
+
+def _too_short(piece: str) -> bool:
+    """Too little to be matched alone ("is that right?", "and how long?")."""
+    return len(piece.split()) < MIN_PART_WORDS or len(content_words(piece)) < 2
 
 
 def content_words(text: str) -> list[str]:
@@ -181,7 +233,11 @@ def read_question(text: str, index: AnswerIndex, topic_weights: Mapping[str, flo
         ranked = index.rank(piece, topic_weights)
         if context:  # the question alone, or with the sentence before it: whichever is clearer
             with_context = index.rank(f"{context} {piece}", topic_weights)
-            if with_context and (not ranked or with_context[0].score > ranked[0].score):
+            # ...unless the sentence before only pulls it towards an answer already given
+            fresh_in_context = with_context and all(
+                with_context[0].entry.slug != c.entry.slug for c in chosen
+            )
+            if fresh_in_context and (not ranked or with_context[0].score > ranked[0].score):
                 ranked = with_context
         if not ranked:
             unanswered.append(piece)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from knowledge.parents.retrieval import AnswerIndex, Entry, words
-from knowledge.parents.understanding import is_about_send, question_parts, read_question
+from knowledge.parents.understanding import is_about_send, parts_with_context, question_parts, read_question
 
 BANK = AnswerIndex(
     [
@@ -182,3 +182,44 @@ def test_a_slip_is_corrected_towards_the_answers_own_words_not_a_slip_in_one_way
     )
     assert bank.spelt_right("diagnosys") == "diagnosis"
     assert _slugs(read_question("does he need a diagnosys for help", bank)) == ["no-diagnosis-needed"]
+
+
+def test_a_lead_in_before_a_comma_belongs_to_the_question_it_leads_into():
+    """ "If the council agrees to assess, how quickly...?" asks one thing: the lead-in sets the
+    scene and is not a question of its own to be answered separately."""
+    text = "If the council agrees to assess, how quickly do I get a mediation certificate?"
+    assert parts_with_context(text) == [
+        ("how quickly do I get a mediation certificate?", "If the council agrees to assess")
+    ]
+    assert _slugs(read_question(text, BANK)) == ["mediation-certificate"]
+    assert question_parts("At the review stage, can I see the reports before the meeting?") == [
+        "can I see the reports before the meeting?"
+    ]
+
+
+def test_a_lead_in_does_not_swallow_a_second_question_joined_by_and():
+    text = "If the council agrees, who can ask for an assessment, and how quickly is the certificate issued?"
+    assert parts_with_context(text) == [
+        ("who can ask for an assessment", "If the council agrees"),
+        ("how quickly is the certificate issued?", "who can ask for an assessment"),
+    ]
+
+
+def test_a_later_part_gets_its_own_answer_even_when_the_part_before_it_outweighs_it_in_context():
+    """Read with the part before it, "how quickly is the certificate issued?" is nearest that
+    part's answer; read alone, it is plainly about the certificate, and it must be answered."""
+    text = "Who can ask the council for an EHC needs assessment, and how quickly is the certificate issued?"
+    assert _slugs(read_question(text, BANK)) == ["who-can-request", "mediation-certificate"]
+
+
+def test_a_lead_in_with_only_a_short_tail_is_what_the_tail_asks_about():
+    text = "they say the reports come after the annual review meeting, is that right?"
+    assert question_parts(text) == [text]
+
+
+def test_a_question_after_a_colon_is_not_a_lead_in():
+    text = "Parent here: who can ask for an assessment, and how quickly is the certificate issued?"
+    assert question_parts(text) == [
+        "Parent here: who can ask for an assessment",
+        "how quickly is the certificate issued?",
+    ]
