@@ -86,9 +86,13 @@ _QUESTION_START = (
     r"(?:what|whats|what's|when|who|whos|who's|how|can|could|is|are|do|does|will|would|should|if|"
     r"where|which|why|must)"
 )
+# "...and by when...", "...and from which day...": a question word after a preposition.
+_PREPOSITION_THEN_ASKING = (
+    r"(?:by|from|in|for|to|at|on|with|after|before|until|within)\s+(?:what|which|when|whom|how)"
+)
 _JOINED = re.compile(
     rf"(?:(?:,|;|:)?\s+(?:and\s+also|and|also|plus|oh\s+and|another\s+thing|as\s+well)\s*,?|[,;])\s+"
-    rf"(?={_QUESTION_START}\b)",
+    rf"(?=(?:{_QUESTION_START}|{_PREPOSITION_THEN_ASKING})\b)",
     re.IGNORECASE,
 )
 MIN_PART_WORDS = 3
@@ -169,7 +173,7 @@ def _asks(piece: str) -> bool:
             continue
         if found[0] == "when" and len(found) > 1 and found[1] in _AUXILIARIES:
             return True
-        if found[0] in _ASKING_WORDS:
+        if found[0] in _ASKING_WORDS or re.match(_PREPOSITION_THEN_ASKING + r"\b", clause.strip()):
             return True
     return False
 

@@ -223,3 +223,12 @@ def test_a_question_after_a_colon_is_not_a_lead_in():
         "Parent here: who can ask for an assessment",
         "how quickly is the certificate issued?",
     ]
+
+
+@pytest.mark.parametrize("joined", ["by when", "from which day", "in what way", "for how long"])
+def test_a_question_joined_on_may_open_with_a_preposition(joined):
+    text = f"Who can ask the council for an assessment, and {joined} is the mediation certificate issued?"
+    assert question_parts(text) == [
+        "Who can ask the council for an assessment",
+        f"{joined} is the mediation certificate issued?",
+    ]
