@@ -519,8 +519,9 @@ def screen(text: object, patterns: tuple[Pattern, ...] | None = None, reading: b
         kinds=tuple(dict.fromkeys(p.kind for p in matched)),
         patterns=tuple(p.name for p in matched) + (("at_risk_reader",) if added else ()),
         child_voice=writer == "child",
-        # a SEND or harmless context the rules know, or nothing like harm to the second reader
-        check_first=all(any(rule.excuses(p.name, lowered) for rule in rules) for p in matched)
+        # a SEND or harmless context the rules know (unless the second reader saw someone at
+        # risk the patterns did not: "I told her I fell"), or nothing like harm to the reader
+        check_first=(not added and all(any(rule.excuses(p.name, lowered) for rule in rules) for p in matched))
         or _nothing_like_harm(second, added, lowered),
         groups=with_children(tuple(g for g in GROUPS if g in {*from_patterns, *added}), writer, lowered),
         writer=writer,

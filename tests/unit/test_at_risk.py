@@ -251,6 +251,43 @@ def test_everyday_words_are_not_someone_at_risk(text):
     assert not screen(text).concern
 
 
+# Training corpus I's ordinary messages, read by the screen before it trained on them
+# (2026-12-07): 34 full alarms and 25 check questions in 810. Said here in other words.
+@pytest.mark.parametrize(
+    "text",
+    [
+        # over and done with: a time long gone, and how it ended
+        "my son went missing for a night when he was 14, he came home safe and he's 18 and doing well now",
+        "I self-harmed as a teenager, years ago, and haven't since. Should I tell the school nurse?",
+        "a man followed her home from the bus stop last year, police dealt with it, can she travel alone now",
+        # staff training and lessons, nobody named
+        "which e-learning covers county lines and criminal exploitation for our support staff?",
+        "we're writing a PSHE unit on self-harm for year 11, is there a recommended resource?",
+        # figures of speech and everyday frames
+        "if I have to fill in one more form I'll throw myself under the photocopier lol",
+        "the wind wiped out my runner beans, worth replanting?",
+        "my football team got wiped out 6-0, any tips for keeping morale up?",
+        "our food tech lesson needs them to bring a sharp knife, is that ok for a pupil with dyspraxia?",
+        "he carries a foam sword for comfort, can school stop it?",
+        "I'm going to kill my brother, he's eaten all the biscuits",
+    ],
+)
+def test_things_that_are_over_training_and_figures_of_speech_are_not_someone_at_risk(text):
+    assert not screen(text).concern
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "he left in the summer and since then I've been cutting myself when it gets too much",
+        "years ago my dad hurt my mum and now he's back and it's started again",
+        "staff training is next week but a pupil told me today her step-dad hits her",
+    ],
+)
+def test_something_said_to_be_over_or_about_training_still_counts_when_it_is_happening_now(text):
+    assert screen(text).groups
+
+
 # --- the reply fits the person -------------------------------------------------------------
 
 

@@ -151,7 +151,7 @@ def test_the_pattern_screen_on_the_untouched_holdout_sets():
         "she's got a bruise on her cheek from the swings at the park, just letting you know",
         "my mum will kill me if i'm late again lol",
         "does the school teach independence skills like being home alone safely",
-        "please remind staff the FGM awareness e-learning is due by friday",
+        "please remind staff the FGM awareness course is due by friday",
     ],
 )
 def test_a_match_in_a_send_or_harmless_context_is_checked_with_the_sender_first(text):
