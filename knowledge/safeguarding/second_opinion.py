@@ -23,6 +23,7 @@ from knowledge.safeguarding.screening import (
     is_over_now,
     load_spellings,
     normalise,
+    said_in,
     second_reading,
     with_children,
     word_lists,
@@ -84,6 +85,8 @@ def second_opinion(text: object) -> SecondOpinion:
     net = _second_net(PATTERNS_FILE)
     lowered = load_spellings().apply(normalise(text))
     writer = writer_of(text)
+    if said_in("over_and_done", lowered):  # long ago, and how it ended: nothing to reply or ask
+        return SecondOpinion(writer=writer)
     groups = tuple(g for g in GROUPS if any(p.search(lowered) for p in net.groups.get(g, ())))
     excused = {"danger_now": net.not_missing_now, "self_harm": net.not_the_writer_at_risk}
     groups = tuple(g for g in groups if not _any(excused.get(g, ()), lowered))

@@ -270,6 +270,12 @@ def test_everyday_words_are_not_someone_at_risk(text):
         "our food tech lesson needs them to bring a sharp knife, is that ok for a pupil with dyspraxia?",
         "he carries a foam sword for comfort, can school stop it?",
         "I'm going to kill my brother, he's eaten all the biscuits",
+        # found somewhere ordinary; a behaviour managed with a plan; giving to a refuge; an accident
+        "he wasn't at the gate and I panicked, but he was at his friend's for tea, I'd forgotten",
+        "she bolts when the fire alarm goes, it's all in her plan and a trained adult follows her",
+        "our class is raising money for the local women's refuge, can we do a cake sale?",
+        "I got jabbed with a compass by accident in maths, it's fine",
+        "the cat escaped and ran off last night, any tips for getting her back?",
     ],
 )
 def test_things_that_are_over_training_and_figures_of_speech_are_not_someone_at_risk(text):
@@ -415,6 +421,18 @@ def test_the_replies_take_their_numbers_from_the_content_file(monkeypatch):
     ],
 )
 def test_a_message_that_is_not_about_harm_is_never_checked(text):
+    opinion = second_opinion(text)
+    assert not opinion.groups and not opinion.ask
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I was in a dark place and suicidal years ago, I'm doing much better now. Can I be a governor?",
+        "my ex was violent but there's been no contact for years and a court order in place. tell school?",
+    ],
+)
+def test_something_over_and_done_with_gets_no_reply_and_no_check_from_the_model_alone(text):
     opinion = second_opinion(text)
     assert not opinion.groups and not opinion.ask
 
