@@ -276,6 +276,17 @@ def test_everyday_words_are_not_someone_at_risk(text):
         "our class is raising money for the local women's refuge, can we do a cake sale?",
         "I got jabbed with a compass by accident in maths, it's fine",
         "the cat escaped and ran off last night, any tips for getting her back?",
+        # corpora J and K, read before training (2026-12-07): more ways of the same kinds
+        "we were in a refuge in 2015, now settled and happy. can his old address come off the file?",
+        "I used to self-harm as a teenager but haven't in over 15 years. how do I talk to my son about it?",
+        "is there a good course on coercive control for our staff?",
+        "i'm literally gonna die if they don't release the timetable today 😭",
+        "my form tutor said she'll kill me if I forget my tie again 😂 she's lovely really",
+        "got kicked in the ribs sparring at karate, bruised but fine",
+        "the smoke alarm went off when I burnt the pizza",
+        "which boning knife is best for chicken thighs?",
+        "we lost our tortoise in the garden, he's been missing since Tuesday",
+        "he used to hit his head when frustrated but since the new AAC device started it has nearly stopped",
     ],
 )
 def test_things_that_are_over_training_and_figures_of_speech_are_not_someone_at_risk(text):
