@@ -79,6 +79,10 @@ _COUNCIL_DECIDES = re.compile(
     r"\b(?:assess\w*|plan|plans|review\w*|name|named|naming|provision|college|transport|funding|school)\b"
 )
 _SECTION = re.compile(r"\bsection [a-k]\b")
+# A stage of an EHC plan with the school it names: "at the draft stage can I say which school...",
+# "which school gets named in the final version". Either alone is everyday ("help me draft...").
+_PLAN_STAGE = re.compile(r"\b(?:draft stage|draft version|final version|at the draft|in the draft)\b")
+_PLACE = re.compile(r"\b(?:school|schools|college|setting|placement)\b")
 
 _SENTENCE_END = re.compile(r"(?<=[?!.])\s+|\n+")
 # "..., and is there...", "also, can they...": a new question joined to the last one.
@@ -201,6 +205,8 @@ def is_about_send(text: str) -> bool:
     if any(phrase in lowered for phrase in SEND_PHRASES) or _SECTION.search(lowered):
         return True
     if _COUNCIL.search(lowered) and _COUNCIL_DECIDES.search(lowered):
+        return True
+    if _PLAN_STAGE.search(lowered) and _PLACE.search(lowered):
         return True
     raw_words = set(re.findall(r"[a-z0-9:'-]+", lowered))
     return bool(raw_words & SEND_WORDS) or bool({_stem(w) for w in raw_words} & SEND_WORDS)

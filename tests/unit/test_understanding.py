@@ -153,6 +153,11 @@ def test_an_answer_added_to_the_bank_is_found_at_once():
         ("how long do I get to comment on the draft plan", True),
         ("what's the plan for Christmas dinner", False),
         ("the council says our parking permit has expired", False),
+        # the stages of an EHC plan and the school it names (2026-12-07)
+        ("at the draft stage can I say which school I want", True),
+        ("which school gets named in the final version", True),
+        ("the draft stage of my novel is taking forever", False),
+        ("is the school named after a saint", False),
     ],
 )
 def test_send_words_tell_send_questions_from_everyday_ones(text, about):
