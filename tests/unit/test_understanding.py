@@ -158,6 +158,7 @@ def test_an_answer_added_to_the_bank_is_found_at_once():
         ("which school gets named in the final version", True),
         ("the draft stage of my novel is taking forever", False),
         ("is the school named after a saint", False),
+        ("can you help me draft an email to the school about the trip", False),
     ],
 )
 def test_send_words_tell_send_questions_from_everyday_ones(text, about):
