@@ -61,6 +61,11 @@ ORDINARY_SETS = sorted(ROOT.glob("data/screen/ordinary_train_*.yml")) + [
     ROOT / "tests/safeguarding/ordinary_at_risk_dev4.yml",
     ROOT / "tests/safeguarding/ordinary_at_risk_dev5.yml",
     ROOT / "tests/safeguarding/ordinary_at_risk_dev6.yml",
+    # the answers issue's development sets: long, rambling SEND questions and everyday messages
+    # (2026-12-07: the reader read a hospital stay and an attendance letter as danger now)
+    ROOT / "tests/answers/questions_dev.yml",
+    ROOT / "tests/answers/offtopic_dev.yml",
+    ROOT / "tests/answers/offtopic_dev2.yml",
 ]
 # Disclosures about a child (development sets): kinds that say who is at risk map to groups;
 # the rest are about a child, not the writer, and teach the reader nothing about these groups.
@@ -101,7 +106,8 @@ def _nlu_examples() -> list[tuple[str, bool]]:
 
 
 def _messages(path: Path) -> list[dict]:
-    return yaml.safe_load(path.read_text(encoding="utf-8"))["messages"]
+    loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return loaded.get("messages") or loaded["questions"]
 
 
 @dataclass(frozen=True)
