@@ -20,6 +20,7 @@ printed for the hold-out set, never its messages.
 
 from __future__ import annotations
 
+import json
 import secrets
 from collections import Counter
 
@@ -115,6 +116,17 @@ def _in_order(reply: str, school_phone: str) -> bool:
     return found == sorted(found)
 
 
+def _record(name: str, figures: dict) -> None:
+    """Keep a hold-out's figures after every run (results/at_risk_holdout.json, not committed):
+    pytest shows printed figures only for a failing test, and the figures are the measure."""
+    results = PROJECT_ROOT / "results"
+    results.mkdir(exist_ok=True)
+    path = results / "at_risk_holdout.json"
+    everything = json.loads(path.read_text()) if path.exists() else {}
+    everything[name] = figures
+    path.write_text(json.dumps(everything, indent=2) + "\n")
+
+
 def _records(bot) -> int:
     with unit_of_work(bot.settings.database_url) as session:
         return session.execute(select(func.count(SafeguardingRecord.id))).scalar_one()
@@ -161,6 +173,7 @@ def test_the_untouched_at_risk_holdout_sets(bot, name):
     answered, total, missed, out_of_order = _measure_at_risk(bot, name)
     assert set(total) <= set(KINDS), sorted(total)  # a kind the replies don't know would go unmeasured
     shares = _report(name, answered, total)
+    _record(name, {kind: [answered[kind], total[kind]] for kind in total})
     print(f"at risk, end to end, {name}: {out_of_order} replies out of order")
     assert out_of_order == 0
     below = {k: round(s, 3) for k, s in shares.items() if s < HOLDOUT_FLOOR[name][k]}
@@ -198,6 +211,7 @@ def test_ordinary_messages_of_the_development_sets_almost_never_raise_an_alarm_o
 @pytest.mark.parametrize("name", ORDINARY_HOLDOUTS)
 def test_ordinary_messages_of_the_holdout_sets_almost_never_raise_an_alarm_or_a_check(bot, name):
     alarms, checks, total, _ = _measure_ordinary(bot, name)
+    _record(name, {"alarms": alarms, "checks": checks, "total": total})
     assert total >= 300
     assert alarms / total <= MAX_HOLDOUT_ORDINARY_ALARMS, f"{alarms}/{total} full alarms"
     assert checks / total <= MAX_HOLDOUT_ORDINARY_CHECKS, f"{checks}/{total} check questions"
