@@ -191,7 +191,13 @@ class ActionSearchLocalOffer(AssistantAction):
 
     def reply(self, assistant: Assistant, tracker: Tracker) -> Reply:
         entities = tracker.latest_message.get("entities") or []
-        return assistant.answer_local_offer(question_text(tracker), entities)
+        return assistant.answer_service_search(
+            question_text(tracker),
+            entities,
+            intent_ranking(tracker) or [tracker.latest_message.get("intent") or {}],
+            channel=tracker.get_latest_input_channel() or "unknown",
+            staff=staff_on_slack(tracker) is not None,
+        )
 
 
 class ActionAnswerUnknown(AssistantAction):

@@ -44,6 +44,13 @@ _SERVICE_WORD = re.compile(
     re.IGNORECASE,
 )
 
+# Words of someone looking for a service, not asking a rule ("is there a...", "any clubs...").
+_LOOKS_FOR_A_SERVICE = re.compile(
+    rf"{_SERVICE_WORD.pattern}|\b(is there|are there|any|anything|anywhere|find|looking for|where can|"
+    r"near|nearby|around here|recommend|who offers|who provides|sign up|refer)\b",
+    re.IGNORECASE,
+)
+
 INTENT_PREFIX = "ask_"
 
 
@@ -154,6 +161,30 @@ class Assistant:
             if topic == "sen_information_report":
                 preface = answers.information_report_preface(profile)
             return answers.article_reply(article, profile, everything, preface=preface)
+
+    def answer_service_search(
+        self,
+        text: str,
+        entities: Iterable[dict] = (),
+        ranking: Iterable[dict] = (),
+        *,
+        channel: str = "unknown",
+        staff: bool = False,
+    ) -> Reply:
+        """A message the NLU model read as a local offer search. A question that looks for no
+        service ("what's the walking distance for school transport?" names transport, and asks
+        a rule) gets the answer bank's answer when the bank is sure of one; a search otherwise."""
+        ranking = list(ranking)
+        if text and not _LOOKS_FOR_A_SERVICE.search(text):
+            with unit_of_work(self.settings.database_url) as session:
+                profile = read_profile(session, self.school_ref)
+                content = school_content(session, self.settings.database_url, profile.ref)
+            reading = read_question(text, content.index(staff), topic_weights(ranking))
+            specific = {a.slug for a in content.bank(staff)}
+            answered = [m for m in reading.answers if m.entry.slug in specific]  # not only an overview
+            if answered and not reading.unanswered_parts:
+                return self.answer_question(text, ranking, channel=channel, staff=staff)
+        return self.answer_local_offer(text, entities)
 
     def answer_local_offer(self, text: str, entities: Iterable[dict] = ()) -> Reply:
         """Search the local offer by service type, area of need, age and words."""
@@ -303,7 +334,7 @@ class Assistant:
         ranking = [r for r in ranking if r.get("name") != "safeguarding_concern"]
         top = str((ranking[0] if ranking else {}).get("name") or "")
         if top == "search_local_offer":
-            return self.answer_local_offer(text)
+            return self.answer_service_search(text, (), ranking, channel=channel)
         topic = None
         if said_it_is_everyday:
             topics = (topic_of_intent(str(r.get("name") or "")) for r in ranking)

@@ -19,7 +19,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Mapping
 
-from knowledge.parents.retrieval import QUESTION_WORDS, AnswerIndex, Scored, words
+from knowledge.parents.retrieval import QUESTION_WORDS, AnswerIndex, Entry, Scored, words
 from knowledge.parents.search import _stem
 from knowledge.text.spelling import Corrector
 
@@ -124,6 +124,11 @@ def parts_with_context(text: str) -> list[tuple[str, str]]:
     parts: list[tuple[str, str]] = []
     for i in chosen:
         context = sentences[i - 1] if i > 0 and i - 1 not in asked else ""
+        listed = _colon_list(sentences[i])
+        if listed is not None:  # "the three deadlines: for X, to Y, and to Z?"
+            head, items = listed
+            parts.extend((item, head) for item in items)
+            continue
         for piece, lead_in in _pieces(sentences[i]):
             piece = piece.strip(" ,;:-")
             if not piece:
@@ -166,6 +171,24 @@ def _pieces(sentence: str) -> list[tuple[str, str]]:
         start = joint.end()
     pieces.append((sentence[start:], lead_in))
     return pieces
+
+
+_LIST_SEPARATOR = re.compile(r"\s*(?:,\s*(?:and|or)\s+|,|;)\s*", re.IGNORECASE)
+
+
+def _colon_list(sentence: str) -> tuple[str, list[str]] | None:
+    """A question that announces a list, then gives it after a colon ("Can you give me the
+    deadlines: for the decision, for the draft, and for the final plan?"): the head and the
+    items, each a part of its own. A colon after words that ask nothing ("Parent here: who
+    can...") is not a list."""
+    head, colon, rest = sentence.partition(":")
+    if not colon or not rest[:1].isspace() or not _asks(head) or _asks(rest):  # "at 9:15" is a time
+        return None
+    items = [item.strip(" ,;:-") for item in _LIST_SEPARATOR.split(rest)]
+    items = [item for item in items if item]
+    if len(items) < 2 or any(len(item.split()) < 2 for item in items):
+        return None
+    return head.strip(), items
 
 
 def _asks(piece: str) -> bool:
@@ -237,10 +260,12 @@ def read_question(text: str, index: AnswerIndex, topic_weights: Mapping[str, flo
     parts = parts_with_context(text)
     about_send = is_about_send(text) or (topic is not None and _fair_match(index, text, topic_weights))
     chosen: list[Scored] = []
+    near_ties: set[str] = set()  # second answers to a part, given only when there is room
     unanswered: list[str] = []
     best = 0.0
     for piece, context in parts:
         ranked = index.rank(piece, topic_weights)
+        leans_back = False
         if context:  # the question alone, or with the sentence before it: whichever is clearer
             with_context = index.rank(f"{context} {piece}", topic_weights)
             # ...unless the sentence before only pulls it towards an answer already given
@@ -249,6 +274,11 @@ def read_question(text: str, index: AnswerIndex, topic_weights: Mapping[str, flo
             )
             if fresh_in_context and (not ranked or with_context[0].score > ranked[0].score):
                 ranked = with_context
+            elif chosen and with_context and leans_on_what_came_before(piece):
+                # "..., and which law is it under?": "it" is the earlier part's subject, and
+                # this part asks the next thing about it, not what was answered already
+                resolved = resolve_pointing_back(piece, context, chosen[-1].entry)
+                ranked, leans_back = index.rank(resolved, topic_weights) or with_context, True
         if not ranked:
             unanswered.append(piece)
             continue
@@ -256,6 +286,7 @@ def read_question(text: str, index: AnswerIndex, topic_weights: Mapping[str, flo
         fresh = [m for m in ranked if all(m.entry.slug != c.entry.slug for c in chosen)]
         if (
             len(parts) > 1
+            and not leans_back
             and fresh
             and fresh[0] is not ranked[0]
             and _confident(ranked[0], topic, about_send)
@@ -265,10 +296,14 @@ def read_question(text: str, index: AnswerIndex, topic_weights: Mapping[str, flo
         first = ranked[0]
         runner_up = ranked[1].score if len(ranked) > 1 else 0.0
         if _confident(first, topic, about_send, runner_up):
-            near_ties = [m for m in ranked[1:2] if first.score - m.score <= RUNNER_UP_WITHIN]
-            for match in [first, *(m for m in near_ties if _confident(m, topic, about_send))]:
-                if all(match.entry.slug != c.entry.slug for c in chosen):
+            close_behind = [m for m in ranked[1:2] if first.score - m.score <= RUNNER_UP_WITHIN]
+            if all(first.entry.slug != c.entry.slug for c in chosen):
+                chosen.append(first)
+            for match in close_behind:
+                given = any(match.entry.slug == c.entry.slug for c in chosen)
+                if _confident(match, topic, about_send) and not given:
                     chosen.append(match)
+                    near_ties.add(match.entry.slug)
         else:
             unanswered.append(piece)
     if len(parts) > 1 and not chosen:  # the parts alone were too short: try the whole message
@@ -277,13 +312,51 @@ def read_question(text: str, index: AnswerIndex, topic_weights: Mapping[str, flo
             chosen.append(ranked[0])
             unanswered = []
     return Reading(
-        answers=tuple(chosen[:MAX_ANSWERS]),
+        answers=_each_part_first(chosen, near_ties),
         about_send=bool(chosen) or about_send,
         topic=topic,
         parts=len(parts),
         best=best,
         unanswered_parts=tuple(unanswered),
     )
+
+
+def _each_part_first(chosen: list[Scored], near_ties: set[str]) -> tuple[Scored, ...]:
+    """At most MAX_ANSWERS, in the order asked: every part's own answer first; a near tie
+    only where there is room left, so it never pushes a later part's answer out."""
+    room = MAX_ANSWERS - sum(1 for c in chosen if c.entry.slug not in near_ties)
+    kept: list[Scored] = []
+    for match in chosen:
+        if match.entry.slug in near_ties:
+            if room <= 0:
+                continue
+            room -= 1
+        kept.append(match)
+    return tuple(kept[:MAX_ANSWERS])
+
+
+# "it", "this", and "that" as a word of its own ("is that allowed", "who pays for that"), not
+# "that" joining a clause ("do they have to show that he...").
+_POINTS_BACK = re.compile(
+    r"\b(?:it|this)\b|\bthat\b(?=\s*(?:$|[?!.,]|is\b|was\b|be\b|means?\b|appl|happen|counts?\b|covers?\b|"
+    r"under\b|for\b|in\b|on\b|by\b|from\b))",
+    re.IGNORECASE,
+)
+
+
+def leans_on_what_came_before(piece: str) -> bool:
+    """Does this part point back at the part before it ("which law allows it?")?"""
+    return _POINTS_BACK.search(piece) is not None
+
+
+def resolve_pointing_back(piece: str, before: str, answered: Entry) -> str:
+    """The part with its "it" (or "that", "this") read as what the part before it asked about:
+    the words of that part which the earlier answer's title and keywords also use ("When can I
+    ask for a personal budget, and where would it show up in the plan?" -> "where would personal
+    budget show up in the plan?"); the whole part before it when none do."""
+    named = set(words(" ".join((answered.title, *answered.keywords)))) - QUESTION_WORDS
+    subject = " ".join(w for w in re.findall(r"[\w'-]+", before) if set(words(w)) & named) or before
+    return _POINTS_BACK.sub(subject, piece, count=1)
 
 
 def _fair_match(index: AnswerIndex, text: str, topic_weights: Mapping[str, float]) -> bool:

@@ -148,3 +148,24 @@ async def test_a_question_the_model_half_reads_as_a_concern_is_checked_before_it
     dispatcher = CollectingDispatcher()
     await actions.ActionAnswerTopic().run(dispatcher, plain, {})
     assert not dispatcher.messages[0]["text"].startswith("Before I answer")
+
+
+async def test_a_question_the_model_read_as_a_service_search_gets_the_banks_confident_answer():
+    """The model sends "how far away..." to the local offer search because it names transport;
+    the answer bank knows the answer, so that comes first (issue #15)."""
+    [message] = await run(
+        actions.ActionSearchLocalOffer(),
+        "search_local_offer",
+        "How many miles from school before the council has to give free school transport?",
+    )
+    assert "3 miles" in message["text"]
+    assert "local offer" not in message["text"].split("\n")[0]
+
+
+async def test_a_search_for_a_service_still_searches_the_local_offer():
+    [message] = await run(
+        actions.ActionSearchLocalOffer(),
+        "search_local_offer",
+        "is there any help with school transport for SEND",
+    )
+    assert "local offer" in message["text"].split("\n")[0]

@@ -238,3 +238,99 @@ def test_a_question_joined_on_may_open_with_a_preposition(joined):
         "Who can ask the council for an assessment",
         f"{joined} is the mediation certificate issued?",
     ]
+
+
+def test_a_list_after_a_colon_is_a_part_for_each_item():
+    """ "...the rules on these: A, B, and C?" asks three things; the words before the colon are
+    each item's context."""
+    text = (
+        "What are the rules on these: reports before the review meeting, who may request an "
+        "assessment, and issuing the mediation certificate?"
+    )
+    assert question_parts(text) == [
+        "reports before the review meeting",
+        "who may request an assessment",
+        "issuing the mediation certificate?",
+    ]
+    assert _slugs(read_question(text, BANK)) == ["review-reports", "who-can-request", "mediation-certificate"]
+    # a colon after a greeting or a role is not a list, nor is a colon in a time
+    assert question_parts("Parent here: who can ask for an assessment?") == [
+        "Parent here: who can ask for an assessment?"
+    ]
+    timed = "What happens at 9:15 on the review day, and who chairs the review meeting?"
+    assert question_parts(timed) == [
+        "What happens at 9:15 on the review day",
+        "who chairs the review meeting?",
+    ]
+
+
+EOTAS_BANK = AnswerIndex(
+    [
+        Entry(
+            "eotas-what",
+            "what_is_ehcp",
+            "What EOTAS is",
+            (
+                "What is EOTAS?",
+                "what does education otherwise than at school mean",
+                "is EOTAS the same as home education",
+            ),
+        ),
+        Entry(
+            "eotas-law",
+            "what_is_ehcp",
+            "The law that allows EOTAS",
+            (
+                "Which law allows EOTAS?",
+                "what legislation lets the council arrange education otherwise than at school",
+                "is EOTAS in the law",
+            ),
+        ),
+        Entry(
+            "disability-law",
+            "reasonable_adjustments",
+            "The law on disability at school",
+            (
+                "Which law protects disabled pupils?",
+                "what law is a disability discrimination claim under",
+                "is there a law that says schools must make adjustments",
+            ),
+        ),
+    ]
+)
+
+
+@pytest.mark.parametrize("pronoun", ["it", "that", "this"])
+def test_a_part_that_leans_on_it_is_about_the_earlier_parts_subject(pronoun):
+    """ "..., and which law is it under?": "it" is EOTAS, so the answer is the law for EOTAS, even
+    though the earlier part's answer is nearer still when the two are read together."""
+    text = f"Is EOTAS the same as home education, and which law is {pronoun} under?"
+    assert _slugs(read_question(text, EOTAS_BANK)) == ["eotas-what", "eotas-law"]
+
+
+def test_each_part_keeps_its_answer_before_a_near_tie_of_another_part_takes_the_room():
+    """Three parts, three answers: a near-tie second answer to the first part is a bonus, and
+    never pushes the third part's own answer out of the reply."""
+    twins = AnswerIndex(
+        [
+            *BANK.entries,
+            Entry(
+                "review-reports-twin",
+                "annual_review",
+                "Reports before the review meeting",
+                (
+                    "Can I see the reports before the annual review meeting?",
+                    "when should we get the paperwork for the review",
+                    "how long before the review should advice be sent out",
+                ),
+                ("review reports",),
+            ),
+        ]
+    )
+    text = (
+        "Can I see the reports before the annual review meeting, and who can ask the council for an "
+        "EHC needs assessment, and how quickly do I get a mediation certificate?"
+    )
+    slugs = _slugs(read_question(text, twins))
+    assert slugs[1:] == ["who-can-request", "mediation-certificate"]
+    assert slugs[0] in {"review-reports", "review-reports-twin"}
