@@ -287,6 +287,9 @@ def test_everyday_words_are_not_someone_at_risk(text):
         "which boning knife is best for chicken thighs?",
         "we lost our tortoise in the garden, he's been missing since Tuesday",
         "he used to hit his head when frustrated but since the new AAC device started it has nearly stopped",
+        "is the annual review on teams? I hate being on camera",
+        "my dad's drinking was a problem when I was a kid but it ended when I was 10. I'm a TA now",
+        "he wandered out of the garden this morning and was next door with their cat, safe and sound",
     ],
 )
 def test_things_that_are_over_training_and_figures_of_speech_are_not_someone_at_risk(text):
@@ -299,6 +302,7 @@ def test_things_that_are_over_training_and_figures_of_speech_are_not_someone_at_
         "he left in the summer and since then I've been cutting myself when it gets too much",
         "years ago my dad hurt my mum and now he's back and it's started again",
         "staff training is next week but a pupil told me today her step-dad hits her",
+        "a man he met online keeps asking him to video call with his camera on at night",
     ],
 )
 def test_something_said_to_be_over_or_about_training_still_counts_when_it_is_happening_now(text):
