@@ -93,6 +93,9 @@ class Assistant:
         # the overviews compete too: "what is an EHCP?" is best answered by the overview itself
         reading = read_question(text, content.index(staff), topic_weights(ranking))
         if answers.mentions_other_nation(text) and not _about_that_nation(reading):
+            # "what do schools in Wales call the SENCo?": what the bank says about that nation
+            reading = read_question(text, content.index(staff), {answers.OTHER_NATION_TOPIC: 1.0})
+        if answers.mentions_other_nation(text) and not _about_that_nation(reading):
             # England's law answered for Wales would be wrong: the England-only overview instead
             return self.answer_topic(answers.OTHER_NATION_TOPIC, text)
         service_part = next((p for p in reading.unanswered_parts if self._asks_for_a_service(p)), None)

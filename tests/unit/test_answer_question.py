@@ -208,3 +208,12 @@ def _bot_cli(command: str, **env: str) -> subprocess.CompletedProcess:
         env={**env, "PATH": "/usr/bin:/bin"},
         timeout=120,
     )
+
+
+def test_a_question_naming_wales_gets_the_banks_answer_for_wales(settings):
+    """A question about Wales is answered from what the bank says about Wales, not with the
+    general England-only note, when the words alone are not close enough to it."""
+    reply = Assistant(settings).answer_question(
+        "We're based in Cardiff. Does the council there do EHC plans?"
+    )
+    assert "individual development plan" in reply.text.lower()
