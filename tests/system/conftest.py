@@ -4,6 +4,7 @@ starts it) on test ports, with its own database and tracker store, then Ctrl-C a
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import re
 import secrets
@@ -73,6 +74,17 @@ def web_sender(sender: str) -> str:
     sender in the web namespace (connectors/rasa/senders.py), so it never reaches another channel's."""
     assert re.fullmatch(r"[A-Za-z0-9_.@:-]{1,64}", sender), "plain senders only (others are hashed)"
     return "web-" + sender
+
+
+def record_figures(file_name: str, name: str, figures: dict) -> None:
+    """Keep a hold-out's figures after every run (results/<file_name>, not committed): pytest
+    shows printed figures only for a failing test, and the figures are the measure."""
+    results = PROJECT_ROOT / "results"
+    results.mkdir(exist_ok=True)
+    path = results / file_name
+    everything = json.loads(path.read_text()) if path.exists() else {}
+    everything[name] = figures
+    path.write_text(json.dumps(everything, indent=2) + "\n")
 
 
 def texts(replies: list[dict]) -> str:

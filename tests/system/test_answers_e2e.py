@@ -14,7 +14,6 @@ results/answers_holdout.json.
 
 from __future__ import annotations
 
-import json
 import secrets
 from collections import Counter
 
@@ -23,7 +22,7 @@ import yaml
 
 from knowledge.shared.settings import PROJECT_ROOT
 from tests.answers import grading
-from tests.system.conftest import texts
+from tests.system.conftest import record_figures, texts
 
 SETS = PROJECT_ROOT / "tests/answers"
 
@@ -63,12 +62,7 @@ def _reply(bot, text: str) -> str:
 
 
 def _record(name: str, figures: dict) -> None:
-    results = PROJECT_ROOT / "results"
-    results.mkdir(exist_ok=True)
-    path = results / "answers_holdout.json"
-    everything = json.loads(path.read_text()) if path.exists() else {}
-    everything[name] = figures
-    path.write_text(json.dumps(everything, indent=2) + "\n")
+    record_figures("answers_holdout.json", name, figures)
 
 
 def _measure_questions(bot, name: str) -> tuple[int, int, Counter, Counter]:

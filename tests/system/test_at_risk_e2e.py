@@ -20,7 +20,6 @@ printed for the hold-out set, never its messages.
 
 from __future__ import annotations
 
-import json
 import secrets
 from collections import Counter
 
@@ -32,7 +31,7 @@ from knowledge.schools.profile import load_profile_file
 from knowledge.shared.db import unit_of_work
 from knowledge.shared.models import SafeguardingRecord
 from knowledge.shared.settings import PROJECT_ROOT
-from tests.system.conftest import texts
+from tests.system.conftest import record_figures, texts
 from tests.system.test_slack_e2e import OTHER_TEACHER, StaffMemberOnSlack, text_of
 from tests.system.test_telegram_e2e import ParentOnTelegram
 
@@ -119,14 +118,7 @@ def _in_order(reply: str, school_phone: str) -> bool:
 
 
 def _record(name: str, figures: dict) -> None:
-    """Keep a hold-out's figures after every run (results/at_risk_holdout.json, not committed):
-    pytest shows printed figures only for a failing test, and the figures are the measure."""
-    results = PROJECT_ROOT / "results"
-    results.mkdir(exist_ok=True)
-    path = results / "at_risk_holdout.json"
-    everything = json.loads(path.read_text()) if path.exists() else {}
-    everything[name] = figures
-    path.write_text(json.dumps(everything, indent=2) + "\n")
+    record_figures("at_risk_holdout.json", name, figures)
 
 
 def _records(bot) -> int:
