@@ -51,6 +51,7 @@ AT_RISK_SETS = sorted(ROOT.glob("data/screen/at_risk_train_*.yml")) + [
     ROOT / "tests/safeguarding/at_risk_dev4.yml",
     ROOT / "tests/safeguarding/at_risk_dev5.yml",
     ROOT / "tests/safeguarding/at_risk_dev6.yml",
+    ROOT / "tests/safeguarding/at_risk_dev7.yml",
 ]
 ORDINARY_SETS = sorted(ROOT.glob("data/screen/ordinary_train_*.yml")) + [
     ROOT / "tests/safeguarding/ordinary_at_risk_dev.yml",
@@ -61,6 +62,7 @@ ORDINARY_SETS = sorted(ROOT.glob("data/screen/ordinary_train_*.yml")) + [
     ROOT / "tests/safeguarding/ordinary_at_risk_dev4.yml",
     ROOT / "tests/safeguarding/ordinary_at_risk_dev5.yml",
     ROOT / "tests/safeguarding/ordinary_at_risk_dev6.yml",
+    ROOT / "tests/safeguarding/ordinary_at_risk_dev7.yml",
     # the answers issue's development sets: long, rambling SEND questions and everyday messages
     # (2026-12-07: the reader read a hospital stay and an attendance letter as danger now)
     ROOT / "tests/answers/questions_dev.yml",

@@ -282,9 +282,15 @@ class CheckFirstRule:
     name: str
     patterns: frozenset[str]
     context: tuple[re.Pattern, ...]
+    # never asked first where one of these is said: an adult did it ("hit by his dad")
+    unless: tuple[re.Pattern, ...] = ()
 
     def excuses(self, pattern: str, text: str) -> bool:
-        return pattern in self.patterns and any(c.search(text) for c in self.context)
+        return (
+            pattern in self.patterns
+            and any(c.search(text) for c in self.context)
+            and not any(u.search(text) for u in self.unless)
+        )
 
 
 _TOKEN = re.compile(r"(?<!['a-z0-9])[a-z0-9]+")  # a word, not the 's or 't after an apostrophe
@@ -520,8 +526,10 @@ def screen(text: object, patterns: tuple[Pattern, ...] | None = None, reading: b
         patterns=tuple(p.name for p in matched) + (("at_risk_reader",) if added else ()),
         child_voice=writer == "child",
         # a SEND or harmless context the rules know (unless the second reader saw someone at
-        # risk the patterns did not: "I told her I fell"), or nothing like harm to the reader
-        check_first=(not added and all(any(rule.excuses(p.name, lowered) for rule in rules) for p in matched))
+        # risk too: "I told her I fell"), or nothing like harm to the reader
+        # the second reader seeing someone at risk as well (its own group or the same one) is
+        # two readings that agree: the reply, not the question (2026-12-07, corpus L)
+        check_first=(not read and all(any(rule.excuses(p.name, lowered) for rule in rules) for p in matched))
         or _nothing_like_harm(second, added, lowered),
         groups=with_children(tuple(g for g in GROUPS if g in {*from_patterns, *added}), writer, lowered),
         writer=writer,
@@ -600,14 +608,18 @@ _CHILDREN_AT_HOME = re.compile(
     # brothers and sisters at home, and a mum's partner named by her child (2026-12-07)
     r"|\b(?:my|our) (?:[a-z]+ )?(?:brothers?|sisters?|siblings)\b"
     r"|\b(?:mum|mam|mom)'?s (?:new )?(?:boyfriend|partner|fella|bloke)\b"
+    # a child of the family named by what a parent does for them (2026-12-07, corpus L)
+    r"|\b(?:his|her|their|[a-z]+'s) (?:ehcp|ehc plan|plan|sen support|sensory (?:equipment|needs|diet)|annual review|school place|review|1:1)\b"
+    r"|\b(?:the |our |my )?senco\b|\bhome[- ]school book\b|\bschool (?:run|gates?)\b|\ba disabled child\b"
+    r"|\b(?:\d|two|three|four|five|six) (?:kids|children)\b|\b(?:children|kids) (?:cry|cried|crying|are crying|were crying|hide|hid|hiding|saw|heard|were in|are in|are scared|were scared)\b"
     r"|\bpupils\b|\bstudents\b|\bmum (?:hides|gets it|gets (?:thrown|hit|hurt|pushed|beaten))\b"
     # a child of the house by age, or in the room ("our 17 year old", "in front of him")
-    r"|\b(?:my|our) \d{1,2} ?(?:yo|y/o|year old|yr old)\b"
+    r"|\b(?:my|our) \d{1,2}[ -]?(?:yo|y/o|year[ -]old|yr[ -]old)\b"
     r"|\b(?:his|her) (?:little |big |baby )?(?:sister|brother)\b"
     r"|\bin front of (?:him|her|them|the (?:kids|children|boys|girls|baby))\b"
     # the parents named as "mum" and "dad": the writer is a child of the house (2026-12-07)
-    r"|\b(?:dad|daddy|stepdad|step dad|step-dad)\b[^.?!]{0,60}\b(?:mum|mummy|mam|mom)\b"
-    r"|\b(?:mum|mummy|mam|mom)\b[^.?!]{0,60}\b(?:dad|daddy|stepdad|step dad|step-dad)\b"
+    r"|\b(?:dad|daddy|stepdad|step dad|step-dad)\b[^.?!]{0,60}\b(?:mum|mummy|mam|mom)(?:'?s)?\b"
+    r"|\b(?:mum|mummy|mam|mom)\b[^.?!]{0,60}\b(?:dad|daddy|stepdad|step dad|step-dad)(?:'?s)?\b"
     r"|\b(?:take|taking|took) [a-z]+ to (?:her|his) (?:[a-z]+ ){0,2}(?:appointments?|nursery|clinic)\b"
 )
 
@@ -631,7 +643,10 @@ def with_children(groups: tuple[str, ...], writer: str, lowered: str) -> tuple[s
 _A_CHILD = re.compile(
     r"\b(?:sons?|daughters?|child|children|kids?|boys?|girls?|toddler|baby|pupils?|students?|grandson|"
     r"granddaughter|nephew|niece|stepson|stepdaughter|little one|\d{1,2} ?(?:year old|yr old|yo)|"
-    r"(?:she|he)(?:'s| is) (?:[1-9]|1[0-7])\b|[a-z]+'s (?:ta|class teacher|key worker|1:1|one to one)\b)"
+    r"(?:she|he)(?:'s| is) (?:[1-9]|1[0-7])\b|[a-z]+'s (?:ta|class teacher|key worker|1:1|one to one)\b|"
+    # a stranger who claims to know the writer's mum or dad: a child writing (2026-12-07)
+    r"(?:says|said|claims|claimed) (?:he's|hes|he is|she's|shes|she is) (?:my )?(?:mum|mam|mom|dad)'?s (?:friend|mate)|"
+    r"(?:stepdad|step-dad|step dad|dad|father|uncle|man) (?:she|he)(?:'s| is) (?:scared|frightened|afraid|terrified) of)"
 )
 
 
@@ -742,6 +757,7 @@ def _check_first_rules(path: Path) -> tuple[CheckFirstRule, ...]:
             name=rule["name"],
             patterns=frozenset(rule["patterns"]),
             context=tuple(re.compile(c) for c in rule["context"]),
+            unless=tuple(re.compile(u) for u in rule.get("unless") or ()),
         )
         for rule in raw.get("check_first") or ()
     )

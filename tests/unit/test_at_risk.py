@@ -196,6 +196,51 @@ def test_abuse_in_front_of_a_child_named_by_age_or_by_him_her_them_gets_the_chil
     assert "domestic_abuse" in found and "child_harm" in found
 
 
+# Development set 7 (hold-out 6, used up) taught these, said here in other words (2026-12-07).
+@pytest.mark.parametrize(
+    ("text", "group"),
+    [
+        # the writer: waking up as a letdown, burning or stepping out on purpose, "something permanent"
+        ("honestly it's a let down every day that I wake up at all", "self_harm"),
+        ("i pressed my hand on the iron on purpose, it quietens my head", "self_harm"),
+        ("i'm 14 and i've been putting a lighter to my skin, can i have a reader in exams", "self_harm"),
+        ("i keep walking out into traffic on purpose hoping a bus will do it for me", "self_harm"),
+        ("can I get respite soon? I need a break or I'll do something I can't undo", "self_harm"),
+        ("i won't be in school tomorrow. or ever again. thank mr patel for me", "self_harm"),
+        ("me and my mate have a pact, we're both doing it before christmas", "self_harm"),
+        ("i keep thinking about jumping out of my bedroom window, we're 4 floors up", "self_harm"),
+        # something happening now: the means at hand, a goodbye after pills, a child gone from the garden
+        ("is it possible to overdose on sleeping tablets? I've got the whole packet beside me", "danger_now"),
+        ("swallowed them all. sorry mum x", "danger_now"),
+        ("I want to sleep and never wake. the tablets are ready. what forms does college need?", "danger_now"),
+        ("can't find my daughter, she was on the trampoline ten minutes ago and the side gate is open", "danger_now"),
+        ("a toddler has been alone in the flat upstairs for three days, I can hear her crying", "danger_now"),
+        ("he says he'll come and take the kids from school today, I left him last night after he hit me", "danger_now"),
+        ("he's home. kids are hiding in the wardrobe", "danger_now"),
+        # abuse at home: a tracker, threats to take the children, counting and punishing
+        ("there was a GPS tracker stuck under my car, that's how he knows when I've been to the school", "domestic_abuse"),
+        ("he keeps saying one day I'll wake up and the children will be gone, like it's a joke", "domestic_abuse"),
+        ("he counts the biscuits and if one is missing I pay for it", "domestic_abuse"),
+        ("my kids watched him throw me against the wall again, my daughter's behaviour at school is awful", "domestic_abuse"),
+        ("the woman across the landing is screaming, glass just smashed and her toddler is crying", "domestic_abuse"),
+    ],
+)
+def test_development_set_7_wordings_get_the_help_for_their_kind(text, group):
+    assert group in groups(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "the police were called again last night, my 9-year-old sat on the landing and heard it all",
+        "dad takes mums phone away and she cries in the kitchen",
+        "my children saw him throw me against the wall again last night",
+    ],
+)
+def test_a_child_who_saw_or_heard_the_abuse_gets_the_childs_help_too(text):
+    assert "child_harm" in groups(text)
+
+
 def test_a_child_in_danger_now_named_only_by_the_adults_around_them_gets_the_childs_help_too():
     found = groups("Ruby's TA has just rung: she was collected by her uncle. She doesn't have an uncle!")
     assert found[0] == "danger_now" and "child_harm" in found
