@@ -609,9 +609,12 @@ _CHILDREN_AT_HOME = re.compile(
     r"|\b(?:my|our) (?:[a-z]+ )?(?:brothers?|sisters?|siblings)\b"
     r"|\b(?:mum|mam|mom)'?s (?:new )?(?:boyfriend|partner|fella|bloke)\b"
     # a child of the family named by what a parent does for them (2026-12-07, corpus L)
-    r"|\b(?:his|her|their|[a-z]+'s) (?:ehcp|ehc plan|plan|sen support|sensory (?:equipment|needs|diet)|annual review|school place|review|1:1)\b"
+    r"|\b(?:his|her|their|[a-z]+'s) (?:ehcp|ehc plan|plan|sen support|sensory (?:equipment|needs|diet)|"
+    r"annual review|school place|review|1:1)\b"
     r"|\b(?:the |our |my )?senco\b|\bhome[- ]school book\b|\bschool (?:run|gates?)\b|\ba disabled child\b"
-    r"|\b(?:\d|two|three|four|five|six) (?:kids|children)\b|\b(?:children|kids) (?:cry|cried|crying|are crying|were crying|hide|hid|hiding|saw|heard|were in|are in|are scared|were scared)\b"
+    r"|\b(?:\d|two|three|four|five|six) (?:kids|children)\b"
+    r"|\b(?:children|kids) (?:cry|cried|crying|are crying|were crying|hide|hid|hiding|saw|heard|"
+    r"were in|are in|are scared|were scared)\b"
     r"|\bpupils\b|\bstudents\b|\bmum (?:hides|gets it|gets (?:thrown|hit|hurt|pushed|beaten))\b"
     # a child of the house by age, or in the room ("our 17 year old", "in front of him")
     r"|\b(?:my|our) \d{1,2}[ -]?(?:yo|y/o|year[ -]old|yr[ -]old)\b"
@@ -645,8 +648,10 @@ _A_CHILD = re.compile(
     r"granddaughter|nephew|niece|stepson|stepdaughter|little one|\d{1,2} ?(?:year old|yr old|yo)|"
     r"(?:she|he)(?:'s| is) (?:[1-9]|1[0-7])\b|[a-z]+'s (?:ta|class teacher|key worker|1:1|one to one)\b|"
     # a stranger who claims to know the writer's mum or dad: a child writing (2026-12-07)
-    r"(?:says|said|claims|claimed) (?:he's|hes|he is|she's|shes|she is) (?:my )?(?:mum|mam|mom|dad)'?s (?:friend|mate)|"
-    r"(?:stepdad|step-dad|step dad|dad|father|uncle|man) (?:she|he)(?:'s| is) (?:scared|frightened|afraid|terrified) of)"
+    r"(?:says|said|claims|claimed) (?:he's|hes|he is|she's|shes|she is) (?:my )?(?:mum|mam|mom|dad)'?s "
+    r"(?:friend|mate)|"
+    r"(?:stepdad|step-dad|step dad|dad|father|uncle|man) (?:she|he)(?:'s| is) "
+    r"(?:scared|frightened|afraid|terrified) of)"
 )
 
 

@@ -212,17 +212,38 @@ def test_abuse_in_front_of_a_child_named_by_age_or_by_him_her_them_gets_the_chil
         # something happening now: the means at hand, a goodbye after pills, a child gone from the garden
         ("is it possible to overdose on sleeping tablets? I've got the whole packet beside me", "danger_now"),
         ("swallowed them all. sorry mum x", "danger_now"),
-        ("I want to sleep and never wake. the tablets are ready. what forms does college need?", "danger_now"),
-        ("can't find my daughter, she was on the trampoline ten minutes ago and the side gate is open", "danger_now"),
+        (
+            "I want to sleep and never wake. the tablets are ready. what forms does college need?",
+            "danger_now",
+        ),
+        (
+            "can't find my daughter, she was on the trampoline ten minutes ago and the side gate is open",
+            "danger_now",
+        ),
         ("a toddler has been alone in the flat upstairs for three days, I can hear her crying", "danger_now"),
-        ("he says he'll come and take the kids from school today, I left him last night after he hit me", "danger_now"),
+        (
+            "he says he'll come and take the kids from school today, I left him last night after he hit me",
+            "danger_now",
+        ),
         ("he's home. kids are hiding in the wardrobe", "danger_now"),
         # abuse at home: a tracker, threats to take the children, counting and punishing
-        ("there was a GPS tracker stuck under my car, that's how he knows when I've been to the school", "domestic_abuse"),
-        ("he keeps saying one day I'll wake up and the children will be gone, like it's a joke", "domestic_abuse"),
+        (
+            "there was a GPS tracker stuck under my car, that's how he knows when I've been to the school",
+            "domestic_abuse",
+        ),
+        (
+            "he keeps saying one day I'll wake up and the children will be gone, like it's a joke",
+            "domestic_abuse",
+        ),
         ("he counts the biscuits and if one is missing I pay for it", "domestic_abuse"),
-        ("my kids watched him throw me against the wall again, my daughter's behaviour at school is awful", "domestic_abuse"),
-        ("the woman across the landing is screaming, glass just smashed and her toddler is crying", "domestic_abuse"),
+        (
+            "my kids watched him throw me against the wall again, my daughter's behaviour at school is awful",
+            "domestic_abuse",
+        ),
+        (
+            "the woman across the landing is screaming, glass just smashed and her toddler is crying",
+            "domestic_abuse",
+        ),
     ],
 )
 def test_development_set_7_wordings_get_the_help_for_their_kind(text, group):
