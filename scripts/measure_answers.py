@@ -5,7 +5,7 @@ The gate in `make test` measures the hold-outs through the real servers
 (tests/system/test_answers_e2e.py); this tool is for tuning, on tests/answers/*_dev.yml only.
 
     .venv/bin/python scripts/measure_answers.py [--show] [--no-model] [--offtopic=offtopic_dev2.yml]
-        [--parses=/tmp/parses.json] [--results=/tmp/results.json]
+        [--questions=questions_dev2.yml] [--parses=/tmp/parses.json] [--results=/tmp/results.json]
 
 `--parses`: the NLU model's readings are kept in that file (for this model file only) and read
 from it next time, so a run that changes only the answer choice takes seconds, not minutes.
@@ -42,6 +42,9 @@ from tests.answers import grading  # noqa: E402
 
 SETS = PROJECT_ROOT / "tests/answers"
 OFF_TOPIC_SETS = [a.split("=", 1)[1] for a in sys.argv if a.startswith("--offtopic=")] or ["offtopic_dev.yml"]
+QUESTION_SETS = [a.split("=", 1)[1] for a in sys.argv if a.startswith("--questions=")] or [
+    "questions_dev.yml"
+]
 
 
 def _option(name: str) -> Path | None:
@@ -51,7 +54,7 @@ def _option(name: str) -> Path | None:
 
 PARSES_FILE = _option("parses")
 RESULTS_FILE = _option("results")
-if any("holdout" in name for name in OFF_TOPIC_SETS):
+if any("holdout" in name for name in OFF_TOPIC_SETS + QUESTION_SETS):
     sys.exit("Hold-out sets are measured by the system tests, not tuned against here.")
 
 
@@ -162,8 +165,7 @@ async def measure(show: bool, use_model: bool) -> None:
     actions_module.get_settings = lambda: settings
     routes = rule_actions()
 
-    questions_file = SETS / "questions_dev.yml"
-    questions = yaml.safe_load(questions_file.read_text())["questions"] if questions_file.exists() else []
+    questions = [q for name in QUESTION_SETS for q in yaml.safe_load((SETS / name).read_text())["questions"]]
     right, by_style, wrong, results = 0, Counter(), [], {}
     totals = Counter(q.get("style", "?") for q in questions)
     for q in questions:
@@ -174,7 +176,8 @@ async def measure(show: bool, use_model: bool) -> None:
             by_style[q.get("style", "?")] += 1
         else:
             wrong.append((q, reply))
-    print(f"questions_dev: {right}/{len(questions)} answered right ({right / max(1, len(questions)):.1%})")
+    share = right / max(1, len(questions))
+    print(f"{'+'.join(QUESTION_SETS)}: {right}/{len(questions)} answered right ({share:.1%})")
     print("  by style: " + ", ".join(f"{s} {by_style[s]}/{n}" for s, n in sorted(totals.items())))
     outcomes = Counter(
         "no reliable answer"

@@ -30,19 +30,17 @@ SETS = PROJECT_ROOT / "tests/answers"
 ISSUE_MIN_ANSWERED = 0.95
 ISSUE_MIN_DECLINED = 0.95
 ISSUE_MAX_CHECK_QUESTIONS = 0.01
-# What the hold-outs honestly reached, after tuning on the development sets only. Hold-out 1:
-# first measured 2026-12-07 at 147/330 answered right, 283/330 off-topic declined, 12/330 check
-# questions; at its third look (same day, figures only) 151/330, 299/330 and 7/330. Hold-out 2,
-# written blind the same day and first measured then: 176/330 answered right (53.3%), 314/330
-# off-topic declined (95.2%, the issue's gate), 5/330 check questions (1.5%). These floors keep
-# that from slipping; raise them as the answers improve, and write fresh hold-outs when these
-# are used up.
-# Session 11 (2026-12-07): a fresh clone at 728d1fa gave 151/330 and 189/330 (a +14 gain on
-# the development questions did not carry over); after the local-offer routing, colon lists and
-# "it/that" parts (addc9eb), 158/330 (47.9%) and 197/330 (59.7%); off-topic 301/330 and
-# 315/330 declined, 6/330 and 4/330 check questions. Both sets have now been looked at often
-# (figures only): the next session writes fresh hold-outs.
-MIN_ANSWERED = 0.46
+# What the hold-outs honestly reached, after tuning on the development sets only. Hold-outs 1
+# and 2 (2026-12-07): first looks 147/330 and 176/330 answered right, 283/330 and 314/330
+# off-topic declined; last looks 158/330 (47.9%) and 197/330 (59.7%), 301/330 and 315/330
+# declined, 6/330 and 4/330 check questions. Looked at too often (figures only), they became
+# development sets 2 and 3 (questions_dev2.yml, questions_dev3.yml, offtopic_dev3.yml,
+# offtopic_dev4.yml) the same day, and hold-out 3 was written blind. Its floors are set from
+# its first look, a few messages below it; raise them as the answers improve, and write a fresh
+# hold-out after three looks.
+QUESTION_HOLDOUTS = ("questions_holdout3.yml",)
+OFF_TOPIC_HOLDOUTS = ("offtopic_holdout3.yml",)
+MIN_ANSWERED = 0.40
 MIN_DECLINED = 0.88
 # 2026-12-07 (later): after the at-risk reader learned word pieces and skip pairs (issue #13:
 # +2/+2/+5 at-risk messages on its hold-out), a fresh clone asked 9/330 check questions on
@@ -118,14 +116,14 @@ def _measure_off_topic(bot, name: str) -> Counter:
     return outcomes
 
 
-@pytest.mark.parametrize("name", ["questions_holdout.yml", "questions_holdout2.yml"])
+@pytest.mark.parametrize("name", QUESTION_HOLDOUTS)
 def test_specific_send_questions_get_the_fact_they_asked_for(bot, name):
     right, total, _, _ = _measure_questions(bot, name)
     assert total >= 300
     assert right / total >= MIN_ANSWERED, f"{right}/{total}"
 
 
-@pytest.mark.parametrize("name", ["offtopic_holdout.yml", "offtopic_holdout2.yml"])
+@pytest.mark.parametrize("name", OFF_TOPIC_HOLDOUTS)
 def test_off_topic_messages_get_the_honest_decline_and_never_the_check_question(bot, name):
     outcomes = _measure_off_topic(bot, name)
     total = sum(outcomes.values())
