@@ -53,7 +53,8 @@ SEND_WORDS = frozenset(
     palsy hyperactivity meltdown meltdowns ta tas one-to-one 1:1 ombudsman lgsco adulthood
     inclusion graduated diagnosis diagnosed specialist appeal appeals reassess reassessment
     reassessed re-assess re-assessment cease ceasing ceased mainstream auxiliary jcq sats alnco idp
-    off-roll off-rolled off-rolling post-16 sendco's ehcps ehcp's senco's""".split()
+    off-roll off-rolled off-rolling post-16 sendco's ehcps ehcp's senco's caseworker nasenco npq
+    epipen scribe assessing assess""".split()
 )
 SEND_PHRASES = (
     "special school", "special educational", "special needs", "learning support", "sen support",
@@ -71,6 +72,12 @@ SEND_PHRASES = (
     "agree to assess", "whether to assess", "refuse to assess", "assess my", "assess him", "assess her",
     "section 100", "section 19", "section 42", "school refusal", "emotionally based", "ebsa",
     "review meeting",
+    # said by parents and staff without any word above (questions_dev2, 2026-12-07)
+    "compulsory school age", "best endeavours", "efficient education", "education of others",
+    "accessibility plan", "adrenaline pen", "epi pen", "auto-injector", "ed psych", "educational psych",
+    "experts at hand", "transfer the plan", "lacks capacity", "mental capacity", "too ill for school",
+    "too ill to go to school", "2 ill 4 skool", "health care needs", "healthcare needs", "own views",
+    "in the exam", "in his exam", "in her exam", "hrs a day", "hours a day at school",
 )  # fmt: skip
 # A council's decision about a child's education: "can the council end his plan", "the LA
 # won't name the school". Both words are needed; either alone is everyday.

@@ -73,11 +73,14 @@ ORDINARY_DEVS = tuple(f"ordinary_at_risk_dev{n}.yml" for n in ("", 2, 3, 4, 5, 6
 # slide. Write a fresh hold-out after three looks.
 HOLDOUTS = ("at_risk_holdout7.yml",)
 ORDINARY_HOLDOUTS = ("ordinary_at_risk_holdout7.yml",)
+# First look (2026-12-07, after development set 7 and corpus L trained the reader): danger_now
+# 81/86, self_harm 74/81, domestic_abuse 76/80, child_harm 55/56; ordinary 4/516 full alarms
+# (0.8%) and 4/516 check questions (0.8%), the issue's 1% met for the first time on a hold-out.
 HOLDOUT_FLOOR = {
-    "at_risk_holdout7.yml": dict.fromkeys(KINDS, 0.80),
+    "at_risk_holdout7.yml": dict(zip(KINDS, (0.90, 0.87, 0.91, 0.94), strict=True)),
 }
-MAX_HOLDOUT_ORDINARY_ALARMS = 0.02  # the issue asks for 1%
-MAX_HOLDOUT_ORDINARY_CHECKS = 0.04  # the issue asks for 1%
+MAX_HOLDOUT_ORDINARY_ALARMS = 0.015  # the issue asks for 1%: 4/516 (0.8%) at the first look
+MAX_HOLDOUT_ORDINARY_CHECKS = 0.015  # the issue asks for 1%: 4/516 (0.8%) at the first look
 
 
 def _messages(name: str) -> list[dict]:
