@@ -57,9 +57,7 @@ DEV_FLOOR = {
     "at_risk_dev4.yml": dict.fromkeys(KINDS, 1.0),
     "at_risk_dev5.yml": dict.fromkeys(KINDS, 1.0),
     "at_risk_dev6.yml": dict.fromkeys(KINDS, 1.0),
-    # hold-out 6, used up: two labels this product reads otherwise (a suicide note named only
-    # as "a note"; bruises found today as danger now), so one message short in two kinds
-    "at_risk_dev7.yml": {**dict.fromkeys(KINDS, 1.0), "self_harm": 0.98, "danger_now": 0.98},
+    "at_risk_dev7.yml": dict.fromkeys(KINDS, 1.0),
 }
 ORDINARY_DEVS = tuple(f"ordinary_at_risk_dev{n}.yml" for n in ("", 2, 3, 4, 5, 6, 7))
 # The hold-out, never read and never tuned on (hold-out 7, written blind 2026-12-07 after
