@@ -262,6 +262,52 @@ def test_a_child_who_saw_or_heard_the_abuse_gets_the_childs_help_too(text):
     assert "child_harm" in groups(text)
 
 
+# Training corpora L and M, read by the screen before it trained on them (2026-12-07): the
+# kinds of wording it missed, said here in other words.
+@pytest.mark.parametrize(
+    ("text", "group"),
+    [
+        ("i honestly can't picture myself making it to easter", "self_harm"),
+        ("can my son stay at his nan's on friday, I don't want him to be the one who finds me", "self_harm"),
+        ("i keep going over how i'd do it, then i do the school run like normal", "self_harm"),
+        ("my head keeps telling me to jump whenever i'm on the bridge", "self_harm"),
+        ("ngl been sh'ing again since the exams started", "self_harm"),
+        ("the only reason i haven't done it is my little sister", "self_harm"),
+        ("30 days clean and i relapsed last night", "self_harm"),
+        ("i've got a scarf hidden in my drawer for when i'm ready", "self_harm"),
+        ("already swallowed half the box, should i take the rest?", "danger_now"),
+        ("help he's fitting and it's been 5 minutes", "danger_now"),
+        ("there's a man at our door with a knife", "danger_now"),
+        ("I'm sitting on the roof of the car park, I'm 15", "danger_now"),
+        ("our 13 year old is missing, last seen getting into a van by the shops", "danger_now"),
+        ("I have to send him a selfie every hour so he knows where I am", "domestic_abuse"),
+        ("he keeps the fridge locked and the kids have to ask him for food", "domestic_abuse"),
+        ("he sleeps with a knife under his pillow in case I try anything", "domestic_abuse"),
+        ("he only kicks the dog to scare me, is that abuse?", "domestic_abuse"),
+        ("my ex made a fake account and keeps messaging our daughter lies about me", "domestic_abuse"),
+    ],
+)
+def test_training_corpora_l_and_m_wordings_get_the_help_for_their_kind(text, group):
+    assert group in groups(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "my wife will kill me if I've booked the wrong parents evening slot again",
+        "the fractions homework was a suicide mission, what's a bar model?",
+        "how does blood clot when you cut yourself? it's for a biology worksheet",
+        "he's nervous of knives, do they use safety knives at cooking club?",
+        "Is there training on coercive control for pastoral staff?",
+        "my daughter is poorly today, she not come to school",
+        "missing: one red lunchbox, last seen in the hall",
+        "when she was little she'd bolt in car parks, now she's 12 and walks to school alone",
+    ],
+)
+def test_figures_homework_training_and_things_long_over_are_not_someone_at_risk(text):
+    assert not screen(text).concern
+
+
 def test_a_child_in_danger_now_named_only_by_the_adults_around_them_gets_the_childs_help_too():
     found = groups("Ruby's TA has just rung: she was collected by her uncle. She doesn't have an uncle!")
     assert found[0] == "danger_now" and "child_harm" in found
