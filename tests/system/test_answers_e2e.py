@@ -38,14 +38,16 @@ ISSUE_MAX_CHECK_QUESTIONS = 0.01
 # offtopic_dev4.yml) the same day, and hold-out 3 was written blind. Its floors are set from
 # its first look, a few messages below it; raise them as the answers improve, and write a fresh
 # hold-out after three looks.
+# Hold-out 3's first look (a fresh clone at c89527d, 2026-12-07, figures only): 206/330 answered
+# right (62.4%: specific 125/177, two-part 37/63, three-part 9/20, typo 22/35, rambling 13/35);
+# off-topic 318/330 declined (96.4%, the issue's 95% met), 0/330 check questions.
 QUESTION_HOLDOUTS = ("questions_holdout3.yml",)
 OFF_TOPIC_HOLDOUTS = ("offtopic_holdout3.yml",)
-MIN_ANSWERED = 0.40
-MIN_DECLINED = 0.88
-# 2026-12-07 (later): after the at-risk reader learned word pieces and skip pairs (issue #13:
-# +2/+2/+5 at-risk messages on its hold-out), a fresh clone asked 9/330 check questions on
-# hold-out 1 (was 7/330) and 2/330 on hold-out 2: a known cost to win back, not the goal.
-MAX_CHECK_QUESTIONS = 0.03
+MIN_ANSWERED = 0.61
+MIN_DECLINED = 0.94
+# Check questions on off-topic messages: the issue asks for at most 1%; hold-outs 1 and 2 had
+# 9/330 and 2/330 after a reader change, hold-out 3 had 0/330 at its first look.
+MAX_CHECK_QUESTIONS = 0.015
 
 
 def _load(name: str, key: str) -> list[dict]:
