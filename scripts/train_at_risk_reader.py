@@ -68,6 +68,11 @@ ORDINARY_SETS = sorted(ROOT.glob("data/screen/ordinary_train_*.yml")) + [
     ROOT / "tests/answers/questions_dev.yml",
     ROOT / "tests/answers/offtopic_dev.yml",
     ROOT / "tests/answers/offtopic_dev2.yml",
+    # the answers hold-outs 1 and 2, used up and now development sets (2026-12-07)
+    ROOT / "tests/answers/questions_dev2.yml",
+    ROOT / "tests/answers/questions_dev3.yml",
+    ROOT / "tests/answers/offtopic_dev3.yml",
+    ROOT / "tests/answers/offtopic_dev4.yml",
 ]
 # Disclosures about a child (development sets): kinds that say who is at risk map to groups;
 # the rest are about a child, not the writer, and teach the reader nothing about these groups.
