@@ -95,8 +95,9 @@ class Assistant:
         if answers.mentions_other_nation(text) and not _about_that_nation(reading):
             # "what do schools in Wales call the SENCo?": what the bank says about that nation
             reading = read_question(text, content.index(staff), {answers.OTHER_NATION_TOPIC: 1.0})
-        if answers.mentions_other_nation(text) and not _about_that_nation(reading):
+        if answers.mentions_other_nation(text) and not _about_that_nation(reading) and not reading.off_topic:
             # England's law answered for Wales would be wrong: the England-only overview instead
+            # (a train to Edinburgh is no SEND question: declined below like any other)
             return self.answer_topic(answers.OTHER_NATION_TOPIC, text)
         service_part = next((p for p in reading.unanswered_parts if self._asks_for_a_service(p)), None)
         by_slug = {a.slug: a for a in [*bank, *everything]}

@@ -217,3 +217,10 @@ def test_a_question_naming_wales_gets_the_banks_answer_for_wales(settings):
         "We're based in Cardiff. Does the council there do EHC plans?"
     )
     assert "individual development plan" in reply.text.lower()
+
+
+def test_an_everyday_message_naming_scotland_is_declined_not_given_the_england_only_note(settings):
+    """The England-only note is for SEND questions about another nation; a train fare to
+    Edinburgh is no SEND question at all."""
+    reply = Assistant(settings).answer_question("cheapest train from Leeds to Glasgow on a Saturday?")
+    assert reply.text.startswith("Sorry, I can't help with that")
