@@ -54,7 +54,7 @@ SEND_WORDS = frozenset(
     inclusion graduated diagnosis diagnosed specialist appeal appeals reassess reassessment
     reassessed re-assess re-assessment cease ceasing ceased mainstream auxiliary jcq sats alnco idp
     off-roll off-rolled off-rolling post-16 sendco's ehcps ehcp's senco's caseworker nasenco npq
-    epipen scribe assessing assess""".split()
+    epipen scribe assessing assess ehcna apdr inhaler inhalers""".split()
 )
 SEND_PHRASES = (
     "special school", "special educational", "special needs", "learning support", "sen support",
@@ -78,12 +78,20 @@ SEND_PHRASES = (
     "experts at hand", "transfer the plan", "lacks capacity", "mental capacity", "too ill for school",
     "too ill to go to school", "2 ill 4 skool", "health care needs", "healthcare needs", "own views",
     "in the exam", "in his exam", "in her exam", "hrs a day", "hours a day at school",
+    # and more of them, with the council's decisions mistyped (questions_dev2/3, 2026-12-07)
+    "walking distance", "efficient use of resources", "independent review panel", "medical absence",
+    "ill child", "too anxious to go", "2 anxious", "lose my plan", "in the plan", "plan names",
+    "names the school", "which section", "school trips", "because of behaviour",
+    "because of his behaviour", "because of her behaviour", "count as 'long-term'", "count as long-term",
+    "'long term' mean", "'long-term' mean", "ar meeting", "the ar was", "suspend a pupil",
+    "only emails my son", "only emails my daughter",
 )  # fmt: skip
 # A council's decision about a child's education: "can the council end his plan", "the LA
 # won't name the school". Both words are needed; either alone is everyday.
 _COUNCIL = re.compile(r"\b(?:council|councils|councl|la|lea|local authority)\b")
 _COUNCIL_DECIDES = re.compile(
-    r"\b(?:assess\w*|plan|plans|review\w*|name|named|naming|provision|college|transport|funding|school)\b"
+    r"\b(?:assess\w*|plan|plans|review\w*|name|named|naming|provision|college|transport|funding|school|"
+    r"decide|decision)\b"
 )
 _SECTION = re.compile(r"\bsection [a-k]\b")
 # A stage of an EHC plan with the school it names: "at the draft stage can I say which school...",
@@ -222,7 +230,12 @@ def content_words(text: str) -> list[str]:
     return [w for w in words(text) if w not in QUESTION_WORDS]
 
 
-_VOCABULARY = sorted(SEND_WORDS | {w for phrase in SEND_PHRASES for w in phrase.split() if len(w) >= 5})
+# Words of the council's decisions too, so that "councl" and "decied" are read as them.
+_VOCABULARY = sorted(
+    SEND_WORDS
+    | {w for phrase in SEND_PHRASES for w in phrase.split() if len(w) >= 5}
+    | {"council", "decide", "decision"}
+)
 
 
 _CORRECTOR = Corrector(_VOCABULARY, min_length=5)

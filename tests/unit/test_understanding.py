@@ -159,6 +159,13 @@ def test_an_answer_added_to_the_bank_is_found_at_once():
         ("the draft stage of my novel is taking forever", False),
         ("is the school named after a saint", False),
         ("can you help me draft an email to the school about the trip", False),
+        # SEND questions without our words, the council's decisions mistyped (2026-12-07)
+        ("counsil wont decied on the assesment till after easter, can they", True),
+        ("is 3 miles past the statutory walking distance for a 9 year old", True),
+        ("the school sent him home for two days because of his behaviour, who teaches him", True),
+        ("what can the independent review panel actually change", True),
+        ("the council has a problem with our bins again", False),
+        ("what's the walking route up Snowdon", False),
     ],
 )
 def test_send_words_tell_send_questions_from_everyday_ones(text, about):
