@@ -74,6 +74,8 @@ ORDINARY_HOLDOUTS = ("ordinary_at_risk_holdout7.yml",)
 # First look (2026-12-07, after development set 7 and corpus L trained the reader): danger_now
 # 81/86, self_harm 74/81, domestic_abuse 76/80, child_harm 55/56; ordinary 4/516 full alarms
 # (0.8%) and 4/516 check questions (0.8%), the 1% met for the first time on a hold-out.
+# Second look (a fresh clone at bcfe2fa, after corpus M trained the reader): the same at-risk
+# figures; ordinary 3/516 full alarms (0.6%) and 4/516 check questions (0.8%).
 HOLDOUT_FLOOR = {
     "at_risk_holdout7.yml": dict(zip(KINDS, (0.90, 0.87, 0.91, 0.94), strict=True)),
 }
