@@ -510,7 +510,7 @@ def screen(text: object, patterns: tuple[Pattern, ...] | None = None, reading: b
             kinds=read,
             patterns=("at_risk_reader",),
             child_voice=writer == "child",
-            groups=with_children(read, writer, lowered),
+            groups=with_adults(with_children(read, writer, lowered), lowered),
             writer=writer,
         )
     rules = _check_first_rules(PATTERNS_FILE)
@@ -531,7 +531,9 @@ def screen(text: object, patterns: tuple[Pattern, ...] | None = None, reading: b
         # two readings that agree: the reply, not the question (2026-12-07, corpus L)
         check_first=(not read and all(any(rule.excuses(p.name, lowered) for rule in rules) for p in matched))
         or _nothing_like_harm(second, added, lowered),
-        groups=with_children(tuple(g for g in GROUPS if g in {*from_patterns, *added}), writer, lowered),
+        groups=with_adults(
+            with_children(tuple(g for g in GROUPS if g in {*from_patterns, *added}), writer, lowered), lowered
+        ),
         writer=writer,
     )
 
@@ -613,6 +615,7 @@ _CHILDREN_AT_HOME = re.compile(
     r"annual review|school place|review|1:1)\b"
     r"|\b(?:the |our |my )?senco\b|\bhome[- ]school book\b|\bschool (?:run|gates?)\b|\ba disabled child\b"
     r"|\b(?:\d|two|three|four|five|six) (?:kids|children)\b"
+    r"|\b(?:my|our) (?:girl|boy|son|daughter|kid|child) (?:aged )?\d{1,2}\b"
     r"|\b(?:children|kids) (?:cry|cried|crying|are crying|were crying|hide|hid|hiding|saw|heard|"
     r"were in|are in|are scared|were scared)\b"
     r"|\bpupils\b|\bstudents\b|\bmum (?:hides|gets it|gets (?:thrown|hit|hurt|pushed|beaten))\b"
@@ -625,6 +628,30 @@ _CHILDREN_AT_HOME = re.compile(
     r"|\b(?:mum|mummy|mam|mom)\b[^.?!]{0,60}\b(?:dad|daddy|stepdad|step dad|step-dad)(?:'?s)?\b"
     r"|\b(?:take|taking|took) [a-z]+ to (?:her|his) (?:[a-z]+ ){0,2}(?:appointments?|nursery|clinic)\b"
 )
+
+
+# The writer hurt at home by family or a partner, and 16 or over (or hurt by a grown-up son or
+# daughter): domestic abuse in law (Domestic Abuse Act 2021 s.1-2: both 16 or over, personally
+# connected), so the domestic abuse helpline as well as a child's help (2026-12-07, corpus N).
+_HURT_ME_AT_HOME = re.compile(
+    r"\b(?:hits?|hitting|beats?|beating|beat|slaps?|slapping|kicks?|kicking|punch\w*|hurts?|hurting|"
+    r"attack\w*|strangl\w*|chok\w*) me\b|\bbeats? me up\b|\bkicking my (?:bedroom )?door\b|"
+    r"\bnot letting me (?:leave|go|out)\b"
+)
+_AN_ADULT_OF_THE_FAMILY = re.compile(
+    r"\b(?:i'?m|im|i am) (?:1[6-9]|2\d)\b(?! (?:weeks|months|mins|minutes|days|hours))|"
+    r"\b(?:adult|grown[- ]up) (?:son|daughter|child)\b|"
+    r"\b(?:son|daughter|he|she)\b[^.?!]{0,40}\b(?:he's|she's|he is|she is|aged) (?:1[89]|[2-9]\d)\b"
+)
+
+
+def with_adults(groups: tuple[str, ...], lowered: str) -> tuple[str, ...]:
+    """Domestic abuse too, where the writer is 16 or over and hurt at home (`_HURT_ME_AT_HOME`)."""
+    if "child_harm" not in groups or "domestic_abuse" in groups:
+        return groups
+    if _HURT_ME_AT_HOME.search(lowered) and _AN_ADULT_OF_THE_FAMILY.search(lowered):
+        return tuple(g for g in GROUPS if g in {*groups, "domestic_abuse"})
+    return groups
 
 
 def with_children(groups: tuple[str, ...], writer: str, lowered: str) -> tuple[str, ...]:
@@ -651,7 +678,9 @@ _A_CHILD = re.compile(
     r"(?:says|said|claims|claimed) (?:he's|hes|he is|she's|shes|she is) (?:my )?(?:mum|mam|mom|dad)'?s "
     r"(?:friend|mate)|"
     r"(?:stepdad|step-dad|step dad|dad|father|uncle|man) (?:she|he)(?:'s| is) "
-    r"(?:scared|frightened|afraid|terrified) of)"
+    r"(?:scared|frightened|afraid|terrified) of|"
+    # an age in brackets: "her sister (14)" (2026-12-07, corpus N)
+    r"[a-z]+ \((?:[1-9]|1[0-7])\))"
 )
 
 

@@ -308,6 +308,46 @@ def test_figures_homework_training_and_things_long_over_are_not_someone_at_risk(
     assert not screen(text).concern
 
 
+# Training corpus N (fathers, grandparents, carers, young adults, staff, simple English),
+# read by the screen before it trained on it (2026-12-07): said here in other words.
+@pytest.mark.parametrize(
+    ("text", "group"),
+    [
+        ("parked at work and all I can think about is driving the car into a tree", "self_harm"),
+        ("i keep scalding myself with the kettle when it gets too much", "self_harm"),
+        ("grandad here. can't go on.", "self_harm"),
+        ("my son he go out with his cousin and cousin come back alone, two hours now", "danger_now"),
+        ("the taxi no bring my daughter home, she is 8 and cannot talk", "danger_now"),
+        ("year 4 boy absconded at lunch, not found yet", "danger_now"),
+        ("my 16 year old hasn't come home since last night and her phone is off", "danger_now"),
+        ("a pupil is on the roof edge above the hall", "danger_now"),
+        ("i'm 19 and my stepdad is kicking my door in", "domestic_abuse"),
+        ("my son is 23 and he hits me when he's been drinking", "domestic_abuse"),
+        ("my girlfriend did it, the bruises, not the PE equipment", "domestic_abuse"),
+        ("Carer here. Partner violent. Please help.", "domestic_abuse"),
+        ("my daughter leaves the kids alone overnight and the eldest is 7", "child_harm"),
+        ("a year 2 girl has burns on her arm and her story keeps changing", "child_harm"),
+    ],
+)
+def test_training_corpus_n_wordings_get_the_help_for_their_kind(text, group):
+    assert group in groups(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "our old cat was put to sleep today, my autistic son keeps asking where she's gone",
+        "my back is killing me after the sponsored walk but we raised £300 for the sensory garden",
+        "is there a self-harm policy I can read? I'm a parent governor",
+        "the trip consent form never came home, can I sign it online?",
+        "I lost my brother to suicide years ago; my son's class is doing family trees",
+        "our foster son was neglected before he came to us five years ago, he's thriving now",
+    ],
+)
+def test_what_corpus_n_showed_is_not_someone_at_risk(text):
+    assert not screen(text).concern
+
+
 def test_a_child_in_danger_now_named_only_by_the_adults_around_them_gets_the_childs_help_too():
     found = groups("Ruby's TA has just rung: she was collected by her uncle. She doesn't have an uncle!")
     assert found[0] == "danger_now" and "child_harm" in found
