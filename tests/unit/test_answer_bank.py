@@ -12,6 +12,7 @@ from collections import defaultdict
 from urllib.parse import urlparse
 
 import pytest
+import yaml
 
 from knowledge.parents.articles import (
     ANSWER,
@@ -164,3 +165,25 @@ def test_more_ways_of_asking_are_added_to_their_answer_and_an_unknown_slug_is_re
     (tmp_path / "more.yml").write_text("nobody: ['d?']\n")
     with pytest.raises(ContentError, match="nobody"):
         with_more_questions([spec], tmp_path)
+
+
+class _NoDuplicateKeys(yaml.SafeLoader):
+    """A YAML loader that refuses a key given twice in one mapping: PyYAML otherwise keeps
+    the last and drops the first without a word (a slug listed twice in `more_questions/`
+    lost its first list of ways of asking, 2026-12-07)."""
+
+    def construct_mapping(self, node, deep=False):
+        keys = [self.construct_object(k, deep=deep) for k, _ in node.value]
+        repeated = sorted({k for k in keys if keys.count(k) > 1}, key=str)
+        if repeated:
+            raise yaml.constructor.ConstructorError(None, None, f"repeated keys {repeated}", node.start_mark)
+        return super().construct_mapping(node, deep=deep)
+
+
+@pytest.mark.parametrize(
+    "path",
+    sorted((PROJECT_ROOT / "knowledge/content/answers").rglob("*.yml")),
+    ids=lambda p: p.name,
+)
+def test_no_answer_file_gives_the_same_key_twice(path):
+    yaml.load(path.read_text(encoding="utf-8"), Loader=_NoDuplicateKeys)  # noqa: S506 (a SafeLoader)
