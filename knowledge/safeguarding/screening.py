@@ -510,7 +510,7 @@ def screen(text: object, patterns: tuple[Pattern, ...] | None = None, reading: b
             kinds=read,
             patterns=("at_risk_reader",),
             child_voice=writer == "child",
-            groups=with_adults(with_children(read, writer, lowered), lowered),
+            groups=who_else_at_home(read, writer, lowered),
             writer=writer,
         )
     rules = _check_first_rules(PATTERNS_FILE)
@@ -531,9 +531,7 @@ def screen(text: object, patterns: tuple[Pattern, ...] | None = None, reading: b
         # two readings that agree: the reply, not the question (2026-12-07, corpus L)
         check_first=(not read and all(any(rule.excuses(p.name, lowered) for rule in rules) for p in matched))
         or _nothing_like_harm(second, added, lowered),
-        groups=with_adults(
-            with_children(tuple(g for g in GROUPS if g in {*from_patterns, *added}), writer, lowered), lowered
-        ),
+        groups=who_else_at_home(tuple(g for g in GROUPS if g in {*from_patterns, *added}), writer, lowered),
         writer=writer,
     )
 
@@ -643,6 +641,14 @@ _AN_ADULT_OF_THE_FAMILY = re.compile(
     r"\b(?:adult|grown[- ]up) (?:son|daughter|child)\b|"
     r"\b(?:son|daughter|he|she)\b[^.?!]{0,40}\b(?:he's|she's|he is|she is|aged) (?:1[89]|[2-9]\d)\b"
 )
+
+
+def who_else_at_home(groups: tuple[str, ...], writer: str, lowered: str) -> tuple[str, ...]:
+    """The groups for everyone at risk in the home, given who the words found at risk: the
+    children who live with abuse or are in danger (`with_children`), and a writer of 16 or over
+    hurt by family (`with_adults`). The screen and the model-only second opinion both use it, so
+    the two paths never tell the same home apart differently."""
+    return with_adults(with_children(groups, writer, lowered), lowered)
 
 
 def with_adults(groups: tuple[str, ...], lowered: str) -> tuple[str, ...]:

@@ -25,7 +25,7 @@ from knowledge.safeguarding.screening import (
     normalise,
     said_in,
     second_reading,
-    with_children,
+    who_else_at_home,
     word_lists,
     writer_of,
 )
@@ -91,7 +91,7 @@ def second_opinion(text: object) -> SecondOpinion:
     excused = {"danger_now": net.not_missing_now, "self_harm": net.not_the_writer_at_risk}
     groups = tuple(g for g in groups if not _any(excused.get(g, ()), lowered))
     if groups:
-        return SecondOpinion(groups=with_children(groups, writer, lowered), writer=writer)
+        return SecondOpinion(groups=who_else_at_home(groups, writer, lowered), writer=writer)
     someone = _any(net.mentions_someone, lowered)
     about = someone or bool(_FIRST_PERSON.search(lowered)) or _any(net.about_harm, lowered)
     noise = (not someone and _any(net.not_about_a_person, lowered)) or everyday_noise(lowered)

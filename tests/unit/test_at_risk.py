@@ -735,3 +735,18 @@ def test_a_child_in_danger_now_gets_999_first_and_the_help_for_a_child_being_har
 
 def test_an_adult_in_danger_now_with_no_child_named_gets_no_childs_help():
     assert groups("my neighbour has collapsed in the street and is not breathing") == ("danger_now",)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "please help, my stepdad is hitting me. im 17 and my little brother is here",
+        "please help, my adult son is hitting me again and my daughter saw it",
+    ],
+)
+def test_a_second_opinion_names_who_else_is_at_home_the_way_the_screen_does(text):
+    """The model-only path gives the same groups for the people at home as the screen: a writer
+    of 16 or over hurt by family is domestic abuse too (Domestic Abuse Act 2021 ss.1-2), and the
+    children who live with it get the child's help (s.3)."""
+    groups = second_opinion(text).groups
+    assert {"danger_now", "domestic_abuse", "child_harm"} <= set(groups)
