@@ -29,7 +29,7 @@ from knowledge.text.readability import grade_level
 CONTENT = load_product_content(PROJECT_ROOT / "knowledge/content")
 ANSWERS = [spec for spec in CONTENT if spec.kind == ANSWER]
 TOPICS = {spec.topic for spec in CONTENT if spec.kind == ARTICLE}
-TODAY = dt.date(2026, 12, 7)
+TODAY = dt.date(2026, 12, 8)
 
 # Where a figure may come from: the law, the Code and government guidance, and the exam
 # boards' own rules for access arrangements.
