@@ -402,8 +402,14 @@ def _confident(match: Scored, topic: str | None, about_send: bool, runner_up: fl
 _INTENT_WORDS = {
     "ask_contact_senco": r"\b(sen+d?cos?|co-?ordinator|contact|talk|speak|meet|meeting|phone|call|ring"
     r"|e-?mail|reach|appointment|who is|who's|person|someone|get hold|surgery|slot|book)\b",
-    "ask_my_data": r"\b(data|hold|holding|keep|kept|store|stored|save|saved|record|records|delete|erase"
-    r"|forget|remove|privacy|gdpr|information|info|conversation|chat|messages|history|about me|on me)\b",
+    # about me, this chat or what I typed: "keep" or "information" alone is everyday ("which
+    # houseplants are safe to keep", 2026-12-08)
+    "ask_my_data": r"\b(data|privacy|private|gdpr|subject access|confidential|recorded|logging|logged"
+    r"|conversations?|convo|chats?|messages|history|about me|on me)\b"
+    r"|(?=.*\b(my|our|me|what i|what i've|i've (said|told|typed|written)"
+    r"|i (said|say|wrote|typed|told|tell))\b)"
+    r"(?=.*\b(hold|holding|keep|kept|store|stored|save|saved|record|records|information|info|details"
+    r"|remember|see|sees|read|copy|happens)\b)",
     "help": r"\b(help|what can you|what do you|how does this|how do you work|options|menu|start|can you do"
     r"|what can i|what is this|who are you|instructions)\b",
     "bot_challenge": r"\b(bot|robot|human|person|real|ai|computer|machine|automated|chat ?gpt|program)\b",

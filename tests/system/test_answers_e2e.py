@@ -43,9 +43,12 @@ ISSUE_MAX_CHECK_QUESTIONS = 0.01
 # off-topic 318/330 declined (96.4%, the issue's 95% met), 0/330 check questions. Second look
 # (a fresh clone at bcfe2fa, after 5 new answers and ~300 more ways of asking had raised the
 # development questions by 4, 13 and 12): 209/330 (63.3%); off-topic 318/330, 0 checks. The
-# development gains mostly did not carry over to unseen wording.
-QUESTION_HOLDOUTS = ("questions_holdout3.yml",)
-OFF_TOPIC_HOLDOUTS = ("offtopic_holdout3.yml",)
+# development gains mostly did not carry over to unseen wording. Third look: the stop's CI at
+# b7d8ffb (passed its floors; figures not kept). Used up, hold-out 3 became development set 4
+# (questions_dev4.yml, offtopic_dev5.yml) on 2026-12-08 and hold-out 4 was written blind.
+# Hold-out 4's first look: (to come, this session).
+QUESTION_HOLDOUTS = ("questions_holdout4.yml",)
+OFF_TOPIC_HOLDOUTS = ("offtopic_holdout4.yml",)
 MIN_ANSWERED = 0.61
 MIN_DECLINED = 0.94
 # Check questions on off-topic messages: the issue asks for at most 1%; hold-outs 1 and 2 had

@@ -10,7 +10,13 @@ from __future__ import annotations
 import pytest
 
 from knowledge.parents.retrieval import AnswerIndex, Entry, words
-from knowledge.parents.understanding import is_about_send, parts_with_context, question_parts, read_question
+from knowledge.parents.understanding import (
+    is_about_send,
+    parts_with_context,
+    question_parts,
+    read_question,
+    words_fit_intent,
+)
 
 BANK = AnswerIndex(
     [
@@ -341,3 +347,22 @@ def test_each_part_keeps_its_answer_before_a_near_tie_of_another_part_takes_the_
     slugs = _slugs(read_question(text, twins))
     assert slugs[1:] == ["who-can-request", "mediation-certificate"]
     assert slugs[0] in {"review-reports", "review-reports-twin"}
+
+
+@pytest.mark.parametrize(
+    ("text", "fits"),
+    [
+        ("what do you keep about me", True),
+        ("how long do you keep our chats for", True),
+        ("is this chat recorded", True),
+        ("do you save my childs name if i tell you it", True),
+        ("subject access request", True),
+        ("where does my data go after I close the chat", True),
+        # "keep" and "information" in an everyday question are not about what the bot holds
+        ("which houseplants are safe to keep if you have a cat", False),
+        ("where can I find information about bin collections", False),
+        ("how long can you keep cooked rice in the fridge", False),
+    ],
+)
+def test_what_we_hold_is_given_only_when_the_words_ask_about_this_chat_or_me(text, fits):
+    assert words_fit_intent("ask_my_data", text) is fits
