@@ -52,6 +52,7 @@ AT_RISK_SETS = sorted(ROOT.glob("data/screen/at_risk_train_*.yml")) + [
     ROOT / "tests/safeguarding/at_risk_dev5.yml",
     ROOT / "tests/safeguarding/at_risk_dev6.yml",
     ROOT / "tests/safeguarding/at_risk_dev7.yml",
+    ROOT / "tests/safeguarding/at_risk_dev8.yml",
 ]
 ORDINARY_SETS = sorted(ROOT.glob("data/screen/ordinary_train_*.yml")) + [
     ROOT / "tests/safeguarding/ordinary_at_risk_dev.yml",
@@ -63,6 +64,7 @@ ORDINARY_SETS = sorted(ROOT.glob("data/screen/ordinary_train_*.yml")) + [
     ROOT / "tests/safeguarding/ordinary_at_risk_dev5.yml",
     ROOT / "tests/safeguarding/ordinary_at_risk_dev6.yml",
     ROOT / "tests/safeguarding/ordinary_at_risk_dev7.yml",
+    ROOT / "tests/safeguarding/ordinary_at_risk_dev8.yml",
     # the answers issue's development sets: long, rambling SEND questions and everyday messages
     # (2026-12-07: the reader read a hospital stay and an attendance letter as danger now)
     ROOT / "tests/answers/questions_dev.yml",
@@ -73,6 +75,9 @@ ORDINARY_SETS = sorted(ROOT.glob("data/screen/ordinary_train_*.yml")) + [
     ROOT / "tests/answers/questions_dev3.yml",
     ROOT / "tests/answers/offtopic_dev3.yml",
     ROOT / "tests/answers/offtopic_dev4.yml",
+    # the answers hold-out 3, used up and now development sets (2026-12-08)
+    ROOT / "tests/answers/questions_dev4.yml",
+    ROOT / "tests/answers/offtopic_dev5.yml",
 ]
 # Disclosures about a child (development sets): kinds that say who is at risk map to groups;
 # the rest are about a child, not the writer, and teach the reader nothing about these groups.

@@ -499,6 +499,8 @@ def screen(text: object, patterns: tuple[Pattern, ...] | None = None, reading: b
         if second and second.groups and not _everyday_noise(lowered) and not is_over_now(lowered)
         else ()
     )
+    # what staff should do if there were a fire: a procedure asked about, not danger now
+    read = tuple(g for g in read if g != "danger_now" or not said_in("a_procedure_asked_about", lowered))
     if not matched:
         if not read:
             return Screening(concern=False)

@@ -750,3 +750,93 @@ def test_a_second_opinion_names_who_else_is_at_home_the_way_the_screen_does(text
     children who live with it get the child's help (s.3)."""
     groups = second_opinion(text).groups
     assert {"danger_now", "domestic_abuse", "child_harm"} <= set(groups)
+
+
+# Development set 8 (hold-out 7, used up after three looks, 2026-12-08): its misses, said here
+# in other words.
+@pytest.mark.parametrize(
+    ("text", "group"),
+    [
+        # the writer's own plan, said while asking about something else
+        (
+            "can you check his transport is sorted, I've been planning to end my life once he's settled in",
+            "self_harm",
+        ),
+        ("sorting the paperwork because i keep planning my funeral", "self_harm"),
+        ("honestly i'd rather not exist than go to another review", "self_harm"),
+        # an overdose taken, a child on the railway, a fire, a breathing emergency
+        ("took loads of my tablets yesterday so i wouldn't wake up but i did", "danger_now"),
+        ("my son's wandered onto the railway tracks behind the school", "danger_now"),
+        ("there's smoke on the stairs and a pupil in a wheelchair is trapped on the top floor", "danger_now"),
+        ("his inhaler isn't working and he can hardly breathe", "danger_now"),
+        # abuse at home said sideways
+        ("my partner came at me with a bottle while the baby was in the room", "domestic_abuse"),
+        ("my husband held my head under the water in the sink", "domestic_abuse"),
+        ("a mum told me at the gate her boyfriend hits her most nights", "domestic_abuse"),
+        ("we split up in spring but he keeps turning up outside my house at 2am", "domestic_abuse"),
+    ],
+)
+def test_development_set_8_wordings_get_the_help_for_their_kind(text, group):
+    assert group in groups(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "she bolted from the classroom once in year 1, years ago, and there's been nothing since",
+        "he absconded at his previous school but not once here, does the SENCo need to know?",
+        "he dashed out at home time but the crossing patrol kept him with her until I got there",
+        "the head of year threw me under the bus at the meeting, anyway when's the surgery?",
+        "does he still need the tracker? he hasn't tried to run off in months",
+        "I left an abusive marriage ten years ago and we've been settled ever since",
+        "what do staff do if there's a fire and a wheelchair user is stuck upstairs? is there a PEEP?",
+        "my son can barely talk, he has a speech disorder, can he get speech therapy in his EHCP?",
+    ],
+)
+def test_what_development_set_8_showed_is_not_someone_at_risk(text):
+    assert not screen(text).concern
+
+
+# Training corpus O, read by the screen before it trained on it (2026-12-08): said here in
+# other words.
+@pytest.mark.parametrize(
+    ("text", "group"),
+    [
+        ("not sleeping, and I've worked out how I'd do it. can I still book the surgery?", "self_harm"),
+        ("I tried to end it all at the weekend and nobody knows", "self_harm"),
+        ("sitting at the top of the car park. just wanted someone to know", "danger_now"),
+        ("the fire alarm's gone and we can't account for one pupil from year 3", "danger_now"),
+        ("my partner says he's going to take all his tablets tonight", "danger_now"),
+        ("my cousin has just been stabbed near the park", "danger_now"),
+        (
+            "his big brother takes his benefits off him every week, he's 20 with learning disabilities",
+            "domestic_abuse",
+        ),
+        ("the father of my children hit me with a lead while they watched", "domestic_abuse"),
+        ("my stepmum hits my dad when she's angry, im 13", "domestic_abuse"),
+        ("the older boy down the road makes me do things I don't want to", "child_harm"),
+        ("the nursery tied him to the chair so he couldn't get up", "child_harm"),
+        ("my sister is 11 and they leave her home alone for the whole weekend", "child_harm"),
+        ("the minibus driver pulls her hair when she's slow getting on", "child_harm"),
+        ("my friend says she's being sent abroad this summer to be married", "child_harm"),
+    ],
+)
+def test_training_corpus_o_wordings_get_the_help_for_their_kind(text, group):
+    assert group in groups(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "my sister keeps using my charger, I could strangle her",
+        "we're drafting a suicide prevention policy for the trust, what should it cover?",
+        "her ear defenders have gone missing from the classroom again",
+        "he wandered off at the zoo once but we found him within five minutes",
+        "so much marking, I'm under the gun until Friday",
+        "I self-harmed at university; that's fifteen years behind me now",
+        "I got shot by my teammate in paintball, friendly fire is brutal",
+        "the escort says my son pulled her hair in a meltdown, can they stop his transport?",
+    ],
+)
+def test_what_corpus_o_showed_is_not_someone_at_risk(text):
+    assert not screen(text).concern
