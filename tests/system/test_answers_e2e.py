@@ -46,11 +46,13 @@ ISSUE_MAX_CHECK_QUESTIONS = 0.01
 # development gains mostly did not carry over to unseen wording. Third look: the stop's CI at
 # b7d8ffb (passed its floors; figures not kept). Used up, hold-out 3 became development set 4
 # (questions_dev4.yml, offtopic_dev5.yml) on 2026-12-08 and hold-out 4 was written blind.
-# Hold-out 4's first look: (to come, this session).
+# Hold-out 4's first look (2026-12-08, with a helper's answer-bank edits from development set 4
+# in the working tree, figures only): 249/330 answered right (75.5%: specific 147/180, two-part
+# 41/60, three-part 13/20, typo 29/35, rambling 19/35); off-topic 320/330 declined (97.0%).
 QUESTION_HOLDOUTS = ("questions_holdout4.yml",)
 OFF_TOPIC_HOLDOUTS = ("offtopic_holdout4.yml",)
-MIN_ANSWERED = 0.61
-MIN_DECLINED = 0.94
+MIN_ANSWERED = 0.74
+MIN_DECLINED = 0.95
 # Check questions on off-topic messages: the issue asks for at most 1%; hold-outs 1 and 2 had
 # 9/330 and 2/330 after a reader change, hold-out 3 had 0/330 at its first look.
 MAX_CHECK_QUESTIONS = 0.015
