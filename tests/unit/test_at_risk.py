@@ -840,3 +840,19 @@ def test_training_corpus_o_wordings_get_the_help_for_their_kind(text, group):
 )
 def test_what_corpus_o_showed_is_not_someone_at_risk(text):
     assert not screen(text).concern
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "what does coercive control look like? it's for my psychology coursework",
+        "we're doing a debate on online safety laws in PSHE, is sharing nudes under 18 illegal?",
+        "can I pack a pocket knife in my hand luggage for the holiday?",
+        "did that new musical show bomb in the West End?",
+        "what's a good gun-metal grey for the garden gate?",
+        "how do I make a bomb-proof lunchbox for a toddler",
+        "how do I exterminate ants in the kitchen?",
+    ],
+)
+def test_homework_a_knife_for_cooking_and_a_film_that_bombed_are_not_someone_at_risk(text):
+    assert not screen(text).concern
