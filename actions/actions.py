@@ -386,6 +386,8 @@ class ActionAskEraseConfirmation(AssistantAction):
         return "action_ask_erase_confirmation"
 
     def reply(self, assistant: Assistant, tracker: Tracker) -> Reply:
+        if not words_fit_intent("erase_my_data", question_text(tracker)):
+            return answer_the_question(assistant, tracker)  # "what can I safely delete on my phone?"
         return privacy.confirm_erase_reply()
 
 
@@ -398,8 +400,25 @@ class ActionEraseMyData(AssistantAction):
         return "action_erase_my_data"
 
     def reply(self, assistant: Assistant, tracker: Tracker) -> Reply:
+        if not asked_to_erase(tracker):  # a yes to another reply: nothing is deleted
+            return assistant.nothing_to_answer(replies.YES)
         privacy.request_erasure(assistant.settings, tracker.sender_id)
         return privacy.erased_reply()
+
+
+def asked_to_erase(tracker: Tracker) -> bool:
+    """The bot's last message, just before this yes, was the question "delete this whole
+    conversation?": the rule that runs the erasure only sees the action that came before."""
+    users_seen = 0
+    for event in reversed(tracker.events):
+        kind = event.get("event")
+        if kind == "user":
+            users_seen += 1
+            if users_seen == 2:
+                return False
+        elif kind == "bot" and users_seen == 1:
+            return event.get("text") == privacy.confirm_erase_reply().text
+    return False
 
 
 class ActionKeepMyData(AssistantAction):

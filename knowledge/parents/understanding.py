@@ -410,6 +410,13 @@ _INTENT_WORDS = {
     r"|i (said|say|wrote|typed|told|tell))\b)"
     r"(?=.*\b(hold|holding|keep|kept|store|stored|save|saved|record|records|information|info|details"
     r"|remember|see|sees|read|copy|happens)\b)",
+    # this chat, my data or what I said: deleting an app or photos is an everyday question
+    "erase_my_data": r"\b(this|my|our|the|these|your) (chat|chats|convo|conversation|conversations|messages"
+    r"|data|history|details|info|information|records?|system)\b"
+    r"|\b(everything|evrything|all|what|anything) (i|i've|ive)( [a-z]+)?"
+    r" (said|say|typed|told|wrote|written|put)\b"
+    r"|\b(forget|erase|delete|delte|remove|wipe|scrub|bin|destroy) (me|it|that|this|everything)\b"
+    r"|\b(about|on) me\b|\bright to (be forgotten|erasure)\b|\bforget\b",
     "help": r"\b(help|what can you|what do you|how does this|how do you work|options|menu|start|can you do"
     r"|what can i|what is this|who are you|instructions)\b",
     "bot_challenge": r"\b(bot|robot|human|person|real|ai|computer|machine|automated|chat ?gpt|program)\b",
