@@ -90,6 +90,8 @@ def second_opinion(text: object) -> SecondOpinion:
     groups = tuple(g for g in GROUPS if any(p.search(lowered) for p in net.groups.get(g, ())))
     excused = {"danger_now": net.not_missing_now, "self_harm": net.not_the_writer_at_risk}
     groups = tuple(g for g in groups if not _any(excused.get(g, ()), lowered))
+    if is_figure_of_speech(lowered):  # "she'll kill me for telling you": not abuse at home
+        groups = tuple(g for g in groups if g != "domestic_abuse")
     if groups:
         return SecondOpinion(groups=who_else_at_home(groups, writer, lowered), writer=writer)
     someone = _any(net.mentions_someone, lowered)

@@ -856,3 +856,19 @@ def test_what_corpus_o_showed_is_not_someone_at_risk(text):
 )
 def test_homework_a_knife_for_cooking_and_a_film_that_bombed_are_not_someone_at_risk(text):
     assert not screen(text).concern
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "i'm going to die if they don't release the new album this week",
+        "my son left her lunchbox at her dad's house, can the office ring him?",
+        "my daughter says she'd rather die than wear the new uniform, she's 12 and dramatic",
+        "can you overdose on melatonin gummies? asking for my teenager",
+    ],
+)
+def test_the_model_alone_gives_no_reply_at_once_for_an_idiom_a_lunchbox_or_a_question_about_doses(text):
+    """Where only the NLU model reads a concern, these get no safeguarding reply at once (the
+    second opinion's groups): "die if", someone else's "rather die than", "left her" said of a
+    child and a lunchbox, a question about a dose (2026-12-08, the ordinary training sets)."""
+    assert second_opinion(text).groups == ()
