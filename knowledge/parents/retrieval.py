@@ -70,10 +70,23 @@ CHAR_N = (3, 4, 5)
 WORD_WEIGHT = 0.65  # the words' view against the characters' (measured on the dev set)
 
 
+# "section K", "sections C and D", "section H1": the letter is what is asked about, so the two
+# are read as one word ("sectionk"); alone, a single letter is dropped as filler.
+_SECTION_LETTERS = re.compile(r"\bsections? ([a-k])(\d?)(?:(?:,| and| &| or) ([a-k])(\d?)\b)?(?![a-z0-9])")
+
+
+def _joined_sections(lowered: str) -> str:
+    def joined(match: re.Match) -> str:
+        first = f"section{match[1]}{match[2]}"
+        return f"{first} section{match[3]}{match[4]}" if match[3] else first
+
+    return _SECTION_LETTERS.sub(joined, lowered)
+
+
 def words(text: str) -> list[str]:
     """Lower-cased, aliased, lightly stemmed words, question words kept, filler dropped."""
     out: list[str] = []
-    for raw in _WORD.findall(text.lower()):
+    for raw in _WORD.findall(_joined_sections(text.lower())):
         raw = TEXT_SPEAK.get(raw, raw)
         word = MORE_ALIASES.get(raw) or ALIASES.get(raw, raw)
         for part in word.split():
