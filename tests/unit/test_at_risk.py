@@ -16,7 +16,6 @@ import re
 import pytest
 import yaml
 from rasa_sdk import Tracker
-from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import select
 
 from actions import actions
@@ -32,6 +31,7 @@ from knowledge.shared.models import SafeguardingRecord
 from knowledge.shared.settings import PROJECT_ROOT
 from knowledge.text.readability import grade_level
 from tests.conftest import make_settings
+from tests.unit.custom_actions import said
 
 SAMARITANS, SHOUT, CHILDLINE, NSPCC = "116 123", "85258", "0800 1111", "0808 800 5000"
 DOMESTIC_ABUSE_LINE = "0808 2000 247"
@@ -631,18 +631,6 @@ def tracker(intent: str, text: str, ranking: list[dict], metadata: dict | None =
             "latest_action_name": "action_listen",
         }
     )
-
-
-@pytest.fixture
-def on(settings, monkeypatch):
-    monkeypatch.setattr(actions, "get_settings", lambda: settings)
-    return settings
-
-
-async def said(action, tracker: Tracker) -> str:
-    dispatcher = CollectingDispatcher()
-    await action.run(dispatcher, tracker, {})
-    return "\n".join(m.get("text") or "" for m in dispatcher.messages)
 
 
 async def test_the_model_half_reading_a_phone_bill_as_a_concern_asks_nothing(on):

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import pytest
 from rasa_sdk import Tracker
-from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import select
 
 from actions import actions
 from knowledge.privacy import rights as privacy
 from knowledge.shared.db import unit_of_work
 from knowledge.shared.models import ErasureRequest
+from tests.unit.custom_actions import said
 
 ERASE_QUESTION = privacy.confirm_erase_reply().text
 
@@ -36,18 +36,6 @@ def tracker(intent: str, text: str, events: list[dict] | None = None) -> Tracker
             "latest_action_name": "action_listen",
         }
     )
-
-
-@pytest.fixture
-def on(settings, monkeypatch):
-    monkeypatch.setattr(actions, "get_settings", lambda: settings)
-    return settings
-
-
-async def said(action, tracker: Tracker) -> str:
-    dispatcher = CollectingDispatcher()
-    await action.run(dispatcher, tracker, {})
-    return "\n".join(m.get("text") or "" for m in dispatcher.messages)
 
 
 def erasures(settings) -> int:
