@@ -860,3 +860,21 @@ def test_the_model_alone_gives_no_reply_at_once_for_an_idiom_a_lunchbox_or_a_que
     second opinion's groups): "die if", someone else's "rather die than", "left her" said of a
     child and a lunchbox, a question about a dose (2026-12-08, the ordinary training sets)."""
     assert second_opinion(text).groups == ()
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I'm 20 and want to finish my apprenticeship before my plan ends, is that allowed?",
+        "I don't want to walk in to the review without the reports, can I ask for them first?",
+    ],
+)
+def test_wanting_to_finish_a_course_or_walk_into_a_meeting_is_not_the_writer_at_risk(text):
+    assert not screen(text).concern
+
+
+@pytest.mark.parametrize(
+    "text", ["i want to walk into the sea and not come back", "some nights i just want to end it all"]
+)
+def test_the_same_words_about_the_sea_or_ending_it_all_still_get_the_writers_help(text):
+    assert "self_harm" in groups(text)
