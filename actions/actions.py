@@ -409,16 +409,8 @@ class ActionEraseMyData(AssistantAction):
 def asked_to_erase(tracker: Tracker) -> bool:
     """The bot's last message, just before this yes, was the question "delete this whole
     conversation?": the rule that runs the erasure only sees the action that came before."""
-    users_seen = 0
-    for event in reversed(tracker.events):
-        kind = event.get("event")
-        if kind == "user":
-            users_seen += 1
-            if users_seen == 2:
-                return False
-        elif kind == "bot" and users_seen == 1:
-            return event.get("text") == privacy.confirm_erase_reply().text
-    return False
+    said = [e for e in last_turn(tracker) if e.get("event") == "bot"]
+    return bool(said) and said[-1].get("text") == privacy.confirm_erase_reply().text
 
 
 class ActionKeepMyData(AssistantAction):
@@ -565,20 +557,21 @@ class ActionAnswerYesNo(AssistantAction):
         return assistant.nothing_to_answer(said)
 
 
+def last_turn(tracker: Tracker) -> list[dict]:
+    """The events of the bot's last turn: after the message before this one, up to this one.
+    Only the message right after a question can answer it."""
+    users = [i for i, event in enumerate(tracker.events) if event.get("event") == "user"]
+    if not users:
+        return []
+    start = users[-2] + 1 if len(users) > 1 else 0
+    return list(tracker.events[start : users[-1]])
+
+
 def waiting_answers(tracker: Tracker) -> dict[str, str] | None:
-    """The yes/no buttons of the bot's last turn, if that turn asked a question: only the
-    message right after the question can answer it."""
-    users_seen = 0
-    for event in reversed(tracker.events):
-        kind = event.get("event")
-        if kind == "user":
-            users_seen += 1
-            if users_seen == 2:  # reached the message before the question: nothing pending
-                return None
-        elif kind == "slot" and event.get("name") == PENDING_ANSWERS and users_seen == 1:
-            value = event.get("value")
-            return value if isinstance(value, dict) else None
-    return None
+    """The yes/no buttons of the bot's last turn, if that turn asked a question."""
+    pending = [e for e in last_turn(tracker) if e.get("event") == "slot" and e.get("name") == PENDING_ANSWERS]
+    value = pending[-1].get("value") if pending else None
+    return value if isinstance(value, dict) else None
 
 
 PAYLOAD = re.compile(r"^/(?P<intent>\w+)(?P<entities>\{.*\})?$", re.DOTALL)
