@@ -109,7 +109,7 @@ def _under_19(writer: str | None, text: str) -> bool:
     return writer == "child" and not _AGED_19_TO_25.search(text.lower())
 
 
-def _has_help_for(kind: str, reply: str, writer: str | None, school_phone: str, reply_to: str = "") -> bool:
+def _has_help_for(kind: str, reply: str, writer: str | None, school_phone: str, reply_to: str) -> bool:
     """The reply carries the help for one kind of risk (see the module docstring); `reply_to`,
     the message, tells a young adult (19-25) from a child."""
     if not reply.startswith(REPLY):

@@ -15,7 +15,6 @@ import re
 
 import pytest
 import yaml
-from rasa_sdk import Tracker
 from sqlalchemy import select
 
 from actions import actions
@@ -31,7 +30,7 @@ from knowledge.shared.models import SafeguardingRecord
 from knowledge.shared.settings import PROJECT_ROOT
 from knowledge.text.readability import grade_level
 from tests.conftest import make_settings
-from tests.unit.custom_actions import said
+from tests.unit.custom_actions import said, tracker
 
 SAMARITANS, SHOUT, CHILDLINE, NSPCC = "116 123", "85258", "0800 1111", "0808 800 5000"
 DOMESTIC_ABUSE_LINE = "0808 2000 247"
@@ -609,28 +608,6 @@ def test_a_message_about_someones_safety_is_checked_and_someone_at_risk_gets_hel
     assert second_opinion("she has an older friend who buys her things and picks her up from school").ask
     assert "self_harm" in second_opinion("honestly i think i'd be better off dead").groups
     assert "domestic_abuse" in second_opinion("my partner controls all the money").groups
-
-
-def tracker(intent: str, text: str, ranking: list[dict], metadata: dict | None = None) -> Tracker:
-    return Tracker.from_dict(
-        {
-            "sender_id": "parent-13",
-            "slots": {},
-            "latest_message": {
-                "text": text,
-                "intent": {"name": intent, "confidence": ranking[0]["confidence"]},
-                "intent_ranking": ranking,
-                "entities": [],
-                "metadata": metadata or {},
-                "message_id": "m-13",
-            },
-            "events": [],
-            "paused": False,
-            "followup_action": None,
-            "active_loop": {},
-            "latest_action_name": "action_listen",
-        }
-    )
 
 
 async def test_the_model_half_reading_a_phone_bill_as_a_concern_asks_nothing(on):

@@ -4,38 +4,15 @@ question (issue #15: an everyday "what can I safely delete?" is not a request to
 from __future__ import annotations
 
 import pytest
-from rasa_sdk import Tracker
 from sqlalchemy import select
 
 from actions import actions
 from knowledge.privacy import rights as privacy
 from knowledge.shared.db import unit_of_work
 from knowledge.shared.models import ErasureRequest
-from tests.unit.custom_actions import said
+from tests.unit.custom_actions import said, tracker
 
 ERASE_QUESTION = privacy.confirm_erase_reply().text
-
-
-def tracker(intent: str, text: str, events: list[dict] | None = None) -> Tracker:
-    return Tracker.from_dict(
-        {
-            "sender_id": "parent-erase",
-            "slots": {},
-            "latest_message": {
-                "text": text,
-                "intent": {"name": intent, "confidence": 0.9},
-                "intent_ranking": [{"name": intent, "confidence": 0.9}],
-                "entities": [],
-                "metadata": {},
-                "message_id": "m-erase",
-            },
-            "events": events or [],
-            "paused": False,
-            "followup_action": None,
-            "active_loop": {},
-            "latest_action_name": "action_listen",
-        }
-    )
 
 
 def erasures(settings) -> int:
@@ -71,7 +48,7 @@ async def test_yes_to_the_erase_question_erases(on):
         {"event": "bot", "text": ERASE_QUESTION},
         {"event": "user", "text": "yes", "parse_data": {"intent": {"name": "affirm"}}},
     ]
-    await said(actions.ActionEraseMyData(), tracker("affirm", "yes", events))
+    await said(actions.ActionEraseMyData(), tracker("affirm", "yes", events=events))
     assert erasures(on) == 1
 
 
@@ -85,5 +62,5 @@ async def test_a_yes_after_any_other_reply_erases_nothing(on):
         {"event": "bot", "text": "Sorry, I can't help with that."},
         {"event": "user", "text": "yes", "parse_data": {"intent": {"name": "affirm"}}},
     ]
-    reply = await said(actions.ActionEraseMyData(), tracker("affirm", "yes", events))
+    reply = await said(actions.ActionEraseMyData(), tracker("affirm", "yes", events=events))
     assert erasures(on) == 0 and "deleted" not in reply.lower()
